@@ -1,0 +1,316 @@
+"""What every nasplug strategy shares, on top of `keras_tuner.Oracle`.
+
+A strategy is small: `propose()` returns the next values to try and `observe(trial)` learns
+from a finished trial; `get_state`/`set_state` carry what it learned. Everything else, trial
+bookkeeping, retries, persistence and the chief/worker service, is KerasTuner's `Oracle`,
+inherited unchanged. This base adds what all our strategies need from it: a seeded
+generator saved in the state, warm-start values tried first, duplicate avoidance with a
+clean stop when the space is exhausted, atomic state files and a clear error for a
+corrupted one.
+"""
+
+import json
+import math
+import os
+
+import keras_tuner
+import numpy as np
+from keras_tuner.src.engine import trial as trial_module
+
+from nasplug.space import DEFAULT_MAX_CHOICES, SearchSpace
+
+RUNNING = trial_module.TrialStatus.RUNNING
+STOPPED = trial_module.TrialStatus.STOPPED
+COMPLETED = trial_module.TrialStatus.COMPLETED
+
+# Spaces up to this many assignments are enumerated to find an untried one when
+# sampling keeps hitting tried ones, so that a small space is searched to the end.
+_ENUMERATION_LIMIT = 100_000
+
+
+class NASOracle(keras_tuner.Oracle):
+    """Base class of nasplug's search strategies.
+
+    Subclasses implement `propose()` and `observe(trial)`, and extend `get_state` /
+    `set_state` with what they learn.
+
+    Learning is lazy: finished trials are observed, in the order they ended, just before
+    the next proposal. Every proposal therefore sees the same history whether the search
+    ran straight through or was reloaded from its saved state, which is what makes a
+    resumed search propose exactly what an uninterrupted one would.
+
+    Args:
+        objective: A string, `keras_tuner.Objective`, or a list of them (see
+            `keras_tuner.Oracle`).
+        max_trials: Int. The total number of trials to run at most.
+        hyperparameters: Optional `keras_tuner.HyperParameters` to override or register
+            parts of the space in advance.
+        allow_new_entries: Bool. Whether the hypermodel may request hyperparameters not
+            in `hyperparameters`.
+        tune_new_entries: Bool. Whether such new hyperparameters are searched (otherwise
+            they keep their defaults).
+        seed: Int. Seeds the strategy's generator; random when None.
+        max_retries_per_trial: Int. Times to retry a trial that crashed.
+        max_consecutive_failed_trials: Int. Consecutive failed trials that stop the search.
+        initial_hps: Optional list of dicts of hyperparameter values, tried first, in
+            order (missing active values take their defaults). AutoKeras's task-specific
+            starting points are such a list.
+        max_choices: Int. How finely continuous ranges are discretised for strategies that
+            choose among finite values (see `nasplug.SearchSpace`).
+    """
+
+    def __init__(
+        self,
+        objective=None,
+        max_trials=10,
+        hyperparameters=None,
+        allow_new_entries=True,
+        tune_new_entries=True,
+        seed=None,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        initial_hps=None,
+        max_choices=DEFAULT_MAX_CHOICES,
+    ):
+        if max_trials is not None and (not _is_int(max_trials) or max_trials < 1):
+            raise ValueError(f"max_trials must be a positive integer or None, got {max_trials!r}.")
+        if seed is not None and not _is_int(seed):
+            raise ValueError(f"seed must be an integer or None, got {seed!r}.")
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        # keras_tuner.Oracle draws a random seed for a falsy one, 0 included.
+        if seed is not None:
+            self.seed = int(seed)
+        self.initial_hps = _check_initial_hps(initial_hps)
+        self.max_choices = int(max_choices)
+        self._space = SearchSpace(self.hyperparameters, self.max_choices)
+        self._rng = np.random.default_rng(self.seed)
+        self._warm_start_index = 0
+        self._observed = 0
+
+    # The two methods a strategy implements.
+
+    def propose(self):
+        """Returns a dict of values for the next trial, or None if it has none."""
+        raise NotImplementedError
+
+    def observe(self, trial):
+        """Learns from a trial that completed with a finite score."""
+
+    # Helpers for strategies.
+
+    @property
+    def space(self):
+        """The `SearchSpace` view of the current search space."""
+        # keras_tuner.Oracle replaces `hyperparameters` when it reloads its state.
+        if self._space.hyperparameters is not self.hyperparameters:
+            self._space = SearchSpace(self.hyperparameters, self.max_choices)
+        return self._space
+
+    def reward(self, trial):
+        """The trial's score as a quantity to maximise, whatever the objective direction."""
+        return float(trial.score if self.objective.direction == "max" else -trial.score)
+
+    @property
+    def completed_trials(self):
+        """Trials that completed with a finite score, in the order they ended."""
+        return [
+            self.trials[trial_id]
+            for trial_id in self.end_order
+            if _is_scored(self.trials[trial_id])
+        ]
+
+    # keras_tuner.Oracle hooks.
+
+    def populate_space(self, trial_id):
+        self._observe_finished()
+        values = self._next_warm_start()
+        if values is None:
+            values = self._next_new_values()
+        if values is None:
+            return {"status": STOPPED, "values": None}
+        return {"status": RUNNING, "values": values}
+
+    def _observe_finished(self):
+        while self._observed < len(self.end_order):
+            trial = self.trials[self.end_order[self._observed]]
+            self._observed += 1
+            if _is_scored(trial):
+                self.observe(trial)
+
+    def _next_warm_start(self):
+        while self._warm_start_index < len(self.initial_hps):
+            given = self.initial_hps[self._warm_start_index]
+            self._warm_start_index += 1
+            values = self.space.active(given)
+            if not self._duplicate(values):
+                return values
+        return None
+
+    def _next_new_values(self):
+        for _ in range(self._max_collisions):
+            values = self.propose()
+            if values is None:
+                break
+            if not self._duplicate(values):
+                return values
+        # The strategy keeps proposing what was tried (it has converged, or the space
+        # is small): fall back to random values, then to what is left untried.
+        for _ in range(self._max_collisions):
+            values = self.space.random_values(self._rng)
+            if not self._duplicate(values):
+                return values
+        return self._untried_values()
+
+    def _untried_values(self):
+        size = self.space.size(limit=_ENUMERATION_LIMIT)
+        if size is None or size > _ENUMERATION_LIMIT:
+            return None
+        untried = [v for v in self.space.enumerate() if not self._duplicate(v)]
+        if not untried:
+            return None
+        return untried[int(self._rng.integers(len(untried)))]
+
+    def get_state(self):
+        state = super().get_state()
+        state.update(
+            {
+                "rng_state": _json_safe(self._rng.bit_generator.state),
+                "initial_hps": self.initial_hps,
+                "warm_start_index": self._warm_start_index,
+                "observed": self._observed,
+                "max_choices": self.max_choices,
+            }
+        )
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.max_choices = state["max_choices"]
+        self._rng = np.random.default_rng()
+        self._rng.bit_generator.state = state["rng_state"]
+        self.initial_hps = state["initial_hps"]
+        self._warm_start_index = state["warm_start_index"]
+        self._observed = state["observed"]
+
+    def save(self):
+        # Write-then-rename: a chief killed mid-write leaves the previous state intact
+        # instead of a truncated file.
+        _write_atomically(self._get_oracle_fname(), json.dumps(self.get_state()))
+
+    def _save_trial(self, trial):
+        fname = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
+        _write_atomically(fname, json.dumps(trial.get_state()))
+
+    def reload(self):
+        try:
+            super().reload()
+        except (ValueError, KeyError, TypeError) as error:
+            raise RuntimeError(_describe_corruption(self._project_dir, error)) from error
+
+
+def check_positive_int(**values):
+    """Raises a ValueError naming the first argument that is not a positive integer."""
+    for name, value in values.items():
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def check_number(name, value, low=None, high=None):
+    """Raises a ValueError unless `low <= value <= high` (bounds optional)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        raise ValueError(f"{name} must be in {bounds}, got {value!r}.")
+    return float(value)
+
+
+def _describe_corruption(project_dir, error):
+    candidates = [os.path.join(project_dir, "oracle.json")]
+    for name in sorted(os.listdir(project_dir)):
+        if name.startswith("trial_"):
+            candidates.append(os.path.join(project_dir, name, "trial.json"))
+    for fname in candidates:
+        if not os.path.exists(fname):
+            continue
+        try:
+            with open(fname) as f:
+                json.load(f)
+        except ValueError as parse_error:
+            return (
+                f"Cannot resume the search: the state file {fname} is corrupted or "
+                f"truncated ({parse_error}). Restore it from a backup, or start a new "
+                "search with overwrite=True or another project_name; nothing was "
+                "overwritten."
+            )
+    return (
+        f"Cannot resume the search in {project_dir}: its oracle.json does not hold the "
+        f"state of this oracle ({type(error).__name__}: {error}). Was it written by "
+        "another strategy? Use the same strategy, or start a new search with "
+        "overwrite=True or another project_name; nothing was overwritten."
+    )
+
+
+def _write_atomically(fname, text):
+    tmp = f"{fname}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, fname)
+
+
+def _is_scored(trial):
+    return (
+        trial.status == COMPLETED
+        and trial.score is not None
+        and math.isfinite(trial.score)
+    )
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_initial_hps(initial_hps):
+    if initial_hps is None:
+        return []
+    if isinstance(initial_hps, dict) or not isinstance(initial_hps, (list, tuple)):
+        raise ValueError(
+            "initial_hps must be a list of dicts of hyperparameter values, "
+            f"got {type(initial_hps).__name__}."
+        )
+    checked = []
+    for i, values in enumerate(initial_hps):
+        if not isinstance(values, dict):
+            raise ValueError(
+                f"initial_hps[{i}] must be a dict of hyperparameter values, "
+                f"got {type(values).__name__}."
+            )
+        checked.append({str(k): _plain_scalar(v, f"initial_hps[{i}][{k!r}]") for k, v in values.items()})
+    return checked
+
+
+def _plain_scalar(value, where):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is not None and not isinstance(value, (bool, int, float, str)):
+        raise ValueError(
+            f"{where} must be a bool, int, float or str, got {type(value).__name__}."
+        )
+    return value
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

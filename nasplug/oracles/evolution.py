@@ -1,0 +1,168 @@
+"""Regularized (aging) evolution."""
+
+import keras_tuner
+
+from nasplug.oracles.base import NASOracle, check_positive_int
+
+
+class EvolutionOracle(NASOracle):
+    """Regularized evolution (Real et al., 2019, "aging evolution").
+
+    The first `population_size` trials are random (or the `initial_hps`). From then on,
+    each new trial is a mutation of a parent chosen by tournament: `sample_size` members
+    of the population are drawn uniformly, the best of them is the parent, and one of its
+    active decisions takes a different value. Each completed trial joins the population
+    and, once the population is full, the oldest member leaves it, whatever its score.
+    Aging keeps the search from resting on one lucky early trial.
+
+    Failed trials never join the population, so no parent is drawn from them. Several
+    trials may run at once: the tournament then draws from the trials completed so far.
+
+    Args:
+        objective: A string, `keras_tuner.Objective`, or a list of them.
+        max_trials: Int. The total number of trials to run at most. Defaults to 10.
+        population_size: Int. How many of the latest completed trials form the
+            population. Defaults to 10: the value the NAS-Bench-201 study used at about
+            100 trials. Larger populations explore longer (Real et al. used 100 for
+            thousands of trials).
+        sample_size: Int. Tournament size; larger is greedier. Defaults to 3.
+        mutations: Int. How many decisions a child changes. Defaults to 1.
+        initial_hps: Optional list of dicts of hyperparameter values tried first.
+        seed: Int. Random seed.
+        hyperparameters: Optional `keras_tuner.HyperParameters`.
+        allow_new_entries: Bool. See `keras_tuner.Oracle`.
+        tune_new_entries: Bool. See `keras_tuner.Oracle`.
+        max_retries_per_trial: Int. See `keras_tuner.Oracle`.
+        max_consecutive_failed_trials: Int. See `keras_tuner.Oracle`.
+        max_choices: Int. Values a continuous range is discretised to when mutated.
+    """
+
+    def __init__(
+        self,
+        objective=None,
+        max_trials=10,
+        population_size=10,
+        sample_size=3,
+        mutations=1,
+        initial_hps=None,
+        seed=None,
+        hyperparameters=None,
+        allow_new_entries=True,
+        tune_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            initial_hps=initial_hps,
+            **kwargs,
+        )
+        check_positive_int(population_size=population_size, sample_size=sample_size, mutations=mutations)
+        if sample_size > population_size:
+            raise ValueError(
+                f"sample_size ({sample_size}) cannot exceed population_size "
+                f"({population_size}): the tournament draws from the population."
+            )
+        self.population_size = int(population_size)
+        self.sample_size = int(sample_size)
+        self.mutations = int(mutations)
+        # trial_ids of the population, oldest first.
+        self.population = []
+
+    def propose(self):
+        if not self.population or len(self.trials) < self.population_size:
+            return self.space.random_values(self._rng)
+        size = min(self.sample_size, len(self.population))
+        picked = self._rng.choice(len(self.population), size=size, replace=False)
+        contestants = [self.trials[self.population[int(i)]] for i in sorted(picked)]
+        parent = max(contestants, key=self.reward)
+        return self.space.mutate(parent.hyperparameters.values, self._rng, self.mutations)
+
+    def observe(self, trial):
+        self.population.append(trial.trial_id)
+        if len(self.population) > self.population_size:
+            self.population.pop(0)
+
+    def get_state(self):
+        state = super().get_state()
+        state.update(
+            {
+                "population_size": self.population_size,
+                "sample_size": self.sample_size,
+                "mutations": self.mutations,
+                "population": list(self.population),
+            }
+        )
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.population_size = state["population_size"]
+        self.sample_size = state["sample_size"]
+        self.mutations = state["mutations"]
+        self.population = list(state["population"])
+
+
+class EvolutionSearch(keras_tuner.Tuner):
+    """Regularized-evolution tuner: `keras_tuner.RandomSearch` with evolution.
+
+    Example:
+
+    ```python
+    tuner = nasplug.EvolutionSearch(
+        build_model, objective="val_accuracy", max_trials=30, population_size=10
+    )
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+
+    Args:
+        hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`. May be
+            omitted when `Tuner.run_trial()` is overridden.
+        objective, max_trials, population_size, sample_size, mutations, initial_hps,
+        seed, hyperparameters, tune_new_entries, allow_new_entries,
+        max_retries_per_trial, max_consecutive_failed_trials: See `EvolutionOracle`.
+        **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`,
+            `overwrite`, `executions_per_trial`, ...).
+    """
+
+    def __init__(
+        self,
+        hypermodel=None,
+        objective=None,
+        max_trials=10,
+        population_size=10,
+        sample_size=3,
+        mutations=1,
+        initial_hps=None,
+        seed=None,
+        hyperparameters=None,
+        tune_new_entries=True,
+        allow_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        oracle = EvolutionOracle(
+            objective=objective,
+            max_trials=max_trials,
+            population_size=population_size,
+            sample_size=sample_size,
+            mutations=mutations,
+            initial_hps=initial_hps,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        super().__init__(oracle, hypermodel, **kwargs)
+

@@ -1,0 +1,272 @@
+"""MetaQNN-style Q-learning over the sequence of decisions."""
+
+import bisect
+
+import keras_tuner
+
+from nasplug.oracles.base import NASOracle, check_number, check_positive_int
+
+_START = "<start>"
+
+
+class QLearningOracle(NASOracle):
+    """Q-learning over the sequence of decisions (Baker et al., 2017, "MetaQNN").
+
+    Building an architecture is an episode: the state is the last decision taken (its
+    name and choice), an action is a choice for the next active decision, and the episode
+    ends with the trial's reward. Actions are chosen ε-greedily; ε falls linearly from
+    `initial_epsilon` to `final_epsilon` over the first `exploration_trials` trials, so
+    the search explores first and exploits later. After each completed trial, the Q-table
+    is updated backwards along its episode and along `replay_size` episodes replayed from
+    memory (experience replay), with
+
+        Q(s, a) <- Q(s, a) + learning_rate * [r + discount * max_a' Q(s', a') - Q(s, a)]
+
+    where r is the trial's reward on the last transition and 0 before it. The reward is
+    the trial's rank among the completed trials so far, in [0, 1]: it does not depend on
+    the scale or direction of the objective, and `initial_q` (0.5, as in MetaQNN) is then
+    a neutral prior. Failed trials teach nothing.
+
+    Args:
+        objective: A string, `keras_tuner.Objective`, or a list of them.
+        max_trials: Int. The total number of trials to run at most. Defaults to 10.
+        learning_rate: Float in (0, 1]. The Q-learning rate α. Defaults to 0.1.
+        discount: Float in [0, 1]. The discount γ. Defaults to 1.0: every decision shares
+            the final reward, as in MetaQNN.
+        initial_epsilon: Float in [0, 1]. Exploration rate at the start. Defaults to 1.0.
+        final_epsilon: Float in [0, 1]. Exploration rate after the schedule. Defaults
+            to 0.1.
+        exploration_trials: Int. Trials over which ε falls. Defaults to half of
+            `max_trials` (50 when `max_trials` is None).
+        replay_size: Int. Episodes replayed from memory after each trial. Defaults to 20.
+        initial_q: Float. Q-value of a state-action never updated. Defaults to 0.5.
+        initial_hps: Optional list of dicts of hyperparameter values tried first.
+        seed: Int. Random seed.
+        hyperparameters: Optional `keras_tuner.HyperParameters`.
+        allow_new_entries: Bool. See `keras_tuner.Oracle`.
+        tune_new_entries: Bool. See `keras_tuner.Oracle`.
+        max_retries_per_trial: Int. See `keras_tuner.Oracle`.
+        max_consecutive_failed_trials: Int. See `keras_tuner.Oracle`.
+        max_choices: Int. Values a continuous range is discretised to.
+    """
+
+    def __init__(
+        self,
+        objective=None,
+        max_trials=10,
+        learning_rate=0.1,
+        discount=1.0,
+        initial_epsilon=1.0,
+        final_epsilon=0.1,
+        exploration_trials=None,
+        replay_size=20,
+        initial_q=0.5,
+        initial_hps=None,
+        seed=None,
+        hyperparameters=None,
+        allow_new_entries=True,
+        tune_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            initial_hps=initial_hps,
+            **kwargs,
+        )
+        self.learning_rate = check_number("learning_rate", learning_rate, 1e-9, 1)
+        self.discount = check_number("discount", discount, 0, 1)
+        self.initial_epsilon = check_number("initial_epsilon", initial_epsilon, 0, 1)
+        self.final_epsilon = check_number("final_epsilon", final_epsilon, 0, 1)
+        if exploration_trials is None:
+            exploration_trials = max(1, max_trials // 2) if max_trials else 50
+        check_positive_int(exploration_trials=exploration_trials)
+        self.exploration_trials = int(exploration_trials)
+        if replay_size != 0:
+            check_positive_int(replay_size=replay_size)
+        self.replay_size = int(replay_size)
+        self.initial_q = check_number("initial_q", initial_q)
+        # state -> {action: Q}; a state is the previous "name=index", an action "name=index".
+        self.q_values = {}
+        # [[episode, reward], ...], an episode a list of "name=index" actions.
+        self.memory = []
+        # Sorted rewards of completed trials, to turn a score into a rank.
+        self._seen_rewards = []
+
+    @property
+    def epsilon(self):
+        """The exploration rate for the next trial."""
+        progress = min(1.0, len(self.trials) / self.exploration_trials)
+        return self.initial_epsilon + (self.final_epsilon - self.initial_epsilon) * progress
+
+    def q_value(self, state, action):
+        return self.q_values.get(state, {}).get(action, self.initial_q)
+
+    def propose(self):
+        epsilon = self.epsilon
+        state = [_START]
+
+        def choose(hp, _):
+            grid = self.space.choices(hp)
+            if len(grid) == 1:
+                return grid[0]
+            if self._rng.random() < epsilon:
+                index = int(self._rng.integers(len(grid)))
+            else:
+                q = [self.q_value(state[0], _action(hp.name, i)) for i in range(len(grid))]
+                best = max(q)
+                ties = [i for i, v in enumerate(q) if v == best]
+                index = ties[int(self._rng.integers(len(ties)))]
+            state[0] = _action(hp.name, index)
+            return grid[index]
+
+        return self.space.walk(choose)
+
+    def observe(self, trial):
+        reward = self.reward(trial)
+        rank = bisect.bisect_left(self._seen_rewards, reward) + 0.5 * (
+            bisect.bisect_right(self._seen_rewards, reward)
+            - bisect.bisect_left(self._seen_rewards, reward)
+        )
+        scaled = rank / len(self._seen_rewards) if self._seen_rewards else 0.5
+        bisect.insort(self._seen_rewards, reward)
+
+        episode = self._episode(trial.hyperparameters.values)
+        if not episode:
+            return
+        sizes = {hp.name: len(self.space.choices(hp)) for hp in self.space.decisions}
+        self._update(episode, scaled, sizes)
+        if self.replay_size and self.memory:
+            count = min(self.replay_size, len(self.memory))
+            for i in self._rng.choice(len(self.memory), size=count, replace=False):
+                replayed, replayed_reward = self.memory[int(i)]
+                self._update(replayed, replayed_reward, sizes)
+        self.memory.append([episode, scaled])
+
+    def _episode(self, values):
+        values = self.space.active(values)
+        episode = []
+        for hp in self.space.decisions:
+            if hp.name in values and len(self.space.choices(hp)) > 1:
+                index = self.space.index_of(hp, values[hp.name])
+                if index is not None:
+                    episode.append(_action(hp.name, index))
+        return episode
+
+    def _update(self, episode, reward, sizes):
+        for t in reversed(range(len(episode))):
+            state = episode[t - 1] if t else _START
+            action = episode[t]
+            if t == len(episode) - 1:
+                target = reward
+            else:
+                following = episode[t + 1].rsplit("=", 1)[0]
+                target = self.discount * max(
+                    self.q_value(action, _action(following, i))
+                    for i in range(sizes.get(following, 1))
+                )
+            q = self.q_value(state, action)
+            self.q_values.setdefault(state, {})[action] = q + self.learning_rate * (target - q)
+
+    def get_state(self):
+        state = super().get_state()
+        state.update(
+            {
+                "learning_rate": self.learning_rate,
+                "discount": self.discount,
+                "initial_epsilon": self.initial_epsilon,
+                "final_epsilon": self.final_epsilon,
+                "exploration_trials": self.exploration_trials,
+                "replay_size": self.replay_size,
+                "initial_q": self.initial_q,
+                "q_values": {s: dict(a) for s, a in self.q_values.items()},
+                "memory": [[list(e), r] for e, r in self.memory],
+                "seen_rewards": list(self._seen_rewards),
+            }
+        )
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        for name in (
+            "learning_rate", "discount", "initial_epsilon", "final_epsilon",
+            "exploration_trials", "replay_size", "initial_q",
+        ):
+            setattr(self, name, state[name])
+        self.q_values = {s: dict(a) for s, a in state["q_values"].items()}
+        self.memory = [[list(e), r] for e, r in state["memory"]]
+        self._seen_rewards = list(state["seen_rewards"])
+
+
+def _action(name, index):
+    return f"{name}={index}"
+
+
+class QLearningSearch(keras_tuner.Tuner):
+    """Q-learning tuner (MetaQNN style): `keras_tuner.RandomSearch` with a Q-table.
+
+    Example:
+
+    ```python
+    tuner = nasplug.QLearningSearch(build_model, objective="val_accuracy", max_trials=30)
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+
+    Args:
+        hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`. May be
+            omitted when `Tuner.run_trial()` is overridden.
+        objective, max_trials, learning_rate, discount, initial_epsilon,
+        final_epsilon, exploration_trials, replay_size, initial_q, initial_hps, seed,
+        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
+        max_consecutive_failed_trials: See `QLearningOracle`.
+        **kwargs: Passed to `keras_tuner.Tuner`.
+    """
+
+    def __init__(
+        self,
+        hypermodel=None,
+        objective=None,
+        max_trials=10,
+        learning_rate=0.1,
+        discount=1.0,
+        initial_epsilon=1.0,
+        final_epsilon=0.1,
+        exploration_trials=None,
+        replay_size=20,
+        initial_q=0.5,
+        initial_hps=None,
+        seed=None,
+        hyperparameters=None,
+        tune_new_entries=True,
+        allow_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        oracle = QLearningOracle(
+            objective=objective,
+            max_trials=max_trials,
+            learning_rate=learning_rate,
+            discount=discount,
+            initial_epsilon=initial_epsilon,
+            final_epsilon=final_epsilon,
+            exploration_trials=exploration_trials,
+            replay_size=replay_size,
+            initial_q=initial_q,
+            initial_hps=initial_hps,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        super().__init__(oracle, hypermodel, **kwargs)

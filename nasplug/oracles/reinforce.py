@@ -1,0 +1,217 @@
+"""A policy-gradient (REINFORCE) controller."""
+
+import keras_tuner
+import numpy as np
+
+from nasplug.oracles.base import NASOracle, check_number
+
+
+class ReinforceOracle(NASOracle):
+    """A REINFORCE controller over the sequence of decisions (NASNet / ENAS style).
+
+    The controller holds one softmax policy per decision over its choices (continuous
+    ranges discretised, see `max_choices`). A trial is an episode: the active decisions
+    are sampled in space order, so a conditional decision is only sampled, and only
+    learned, when its parent makes it active. When a trial completes, every decision it
+    took moves by
+
+        learning_rate * (advantage * grad log p(choice) + entropy_weight * grad H(p))
+
+    where the advantage is the reward minus a moving-average baseline
+    (`baseline_decay`), divided by a moving average of its own magnitude so that the
+    step size does not depend on the scale of the objective (accuracy in percent or in
+    fractions, a loss, ...). The entropy bonus keeps the policy from collapsing early.
+
+    Trials the controller did not sample (the `initial_hps`, or random values used to
+    avoid a duplicate) are learned from the same way: the update only needs the
+    decisions taken. Failed trials teach nothing: the controller gets no fake reward.
+
+    Args:
+        objective: A string, `keras_tuner.Objective`, or a list of them.
+        max_trials: Int. The total number of trials to run at most. Defaults to 10.
+        learning_rate: Float. Step size of the policy update. Defaults to 0.2.
+        baseline_decay: Float in [0, 1). Decay of the moving-average reward baseline.
+            Defaults to 0.9.
+        entropy_weight: Float. Weight of the entropy bonus. Defaults to 0.01.
+        initial_hps: Optional list of dicts of hyperparameter values tried first.
+        seed: Int. Random seed.
+        hyperparameters: Optional `keras_tuner.HyperParameters`.
+        allow_new_entries: Bool. See `keras_tuner.Oracle`.
+        tune_new_entries: Bool. See `keras_tuner.Oracle`.
+        max_retries_per_trial: Int. See `keras_tuner.Oracle`.
+        max_consecutive_failed_trials: Int. See `keras_tuner.Oracle`.
+        max_choices: Int. Values a continuous range is discretised to.
+    """
+
+    def __init__(
+        self,
+        objective=None,
+        max_trials=10,
+        learning_rate=0.2,
+        baseline_decay=0.9,
+        entropy_weight=0.01,
+        initial_hps=None,
+        seed=None,
+        hyperparameters=None,
+        allow_new_entries=True,
+        tune_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            initial_hps=initial_hps,
+            **kwargs,
+        )
+        self.learning_rate = check_number("learning_rate", learning_rate, low=0)
+        self.baseline_decay = check_number("baseline_decay", baseline_decay, 0, 0.999999)
+        self.entropy_weight = check_number("entropy_weight", entropy_weight, low=0)
+        # decision name -> logits over `space.choices(hp)`.
+        self.logits = {}
+        self.baseline = None
+        self.advantage_scale = None
+
+    def probabilities(self, hp):
+        """The controller's current probabilities over `space.choices(hp)`."""
+        return _softmax(self._logits(hp))
+
+    def _logits(self, hp):
+        size = len(self.space.choices(hp))
+        logits = self.logits.get(hp.name)
+        if logits is None or len(logits) != size:
+            logits = self.logits[hp.name] = [0.0] * size
+        return logits
+
+    def propose(self):
+        def choose(hp, _):
+            grid = self.space.choices(hp)
+            if len(grid) == 1:
+                return grid[0]
+            p = self.probabilities(hp)
+            return grid[int(self._rng.choice(len(grid), p=p))]
+
+        return self.space.walk(choose)
+
+    def observe(self, trial):
+        reward = self.reward(trial)
+        if self.baseline is None:
+            self.baseline = reward
+            return
+        deviation = reward - self.baseline
+        magnitude = abs(deviation)
+        if self.advantage_scale is None:
+            self.advantage_scale = magnitude
+        else:
+            self.advantage_scale = (
+                self.baseline_decay * self.advantage_scale
+                + (1 - self.baseline_decay) * magnitude
+            )
+        advantage = deviation / self.advantage_scale if self.advantage_scale > 0 else 0.0
+        self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * reward
+
+        values = self.space.active(trial.hyperparameters.values)
+        for hp in self.space.decisions:
+            if hp.name not in values or len(self.space.choices(hp)) < 2:
+                continue
+            index = self.space.index_of(hp, values[hp.name])
+            if index is None:
+                continue
+            logits = np.asarray(self._logits(hp))
+            p = _softmax(logits)
+            grad_log_p = -p
+            grad_log_p[index] += 1.0
+            log_p = np.log(np.maximum(p, 1e-12))
+            entropy = -float(np.sum(p * log_p))
+            grad_entropy = -p * (log_p + entropy)
+            step = self.learning_rate * (advantage * grad_log_p + self.entropy_weight * grad_entropy)
+            self.logits[hp.name] = [float(x) for x in logits + step]
+
+    def get_state(self):
+        state = super().get_state()
+        state.update(
+            {
+                "learning_rate": self.learning_rate,
+                "baseline_decay": self.baseline_decay,
+                "entropy_weight": self.entropy_weight,
+                "logits": {k: list(v) for k, v in self.logits.items()},
+                "baseline": self.baseline,
+                "advantage_scale": self.advantage_scale,
+            }
+        )
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.learning_rate = state["learning_rate"]
+        self.baseline_decay = state["baseline_decay"]
+        self.entropy_weight = state["entropy_weight"]
+        self.logits = {k: list(v) for k, v in state["logits"].items()}
+        self.baseline = state["baseline"]
+        self.advantage_scale = state["advantage_scale"]
+
+
+def _softmax(logits):
+    logits = np.asarray(logits, dtype=float)
+    shifted = np.exp(logits - logits.max())
+    return shifted / shifted.sum()
+
+
+class ReinforceSearch(keras_tuner.Tuner):
+    """REINFORCE-controller tuner: `keras_tuner.RandomSearch` with a learned policy.
+
+    Example:
+
+    ```python
+    tuner = nasplug.ReinforceSearch(build_model, objective="val_accuracy", max_trials=30)
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+
+    Args:
+        hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`. May be
+            omitted when `Tuner.run_trial()` is overridden.
+        objective, max_trials, learning_rate, baseline_decay, entropy_weight,
+        initial_hps, seed, hyperparameters, tune_new_entries, allow_new_entries,
+        max_retries_per_trial, max_consecutive_failed_trials: See `ReinforceOracle`.
+        **kwargs: Passed to `keras_tuner.Tuner`.
+    """
+
+    def __init__(
+        self,
+        hypermodel=None,
+        objective=None,
+        max_trials=10,
+        learning_rate=0.2,
+        baseline_decay=0.9,
+        entropy_weight=0.01,
+        initial_hps=None,
+        seed=None,
+        hyperparameters=None,
+        tune_new_entries=True,
+        allow_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        oracle = ReinforceOracle(
+            objective=objective,
+            max_trials=max_trials,
+            learning_rate=learning_rate,
+            baseline_decay=baseline_decay,
+            entropy_weight=entropy_weight,
+            initial_hps=initial_hps,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        super().__init__(oracle, hypermodel, **kwargs)
