@@ -194,10 +194,24 @@ def _plain_values(initial_hps):
     ]
 
 
-_COMMON_ARGS_DOC = """
+def _document_common_args(cls):
+    """Completes a tuner's docstring with the arguments every tuner here shares.
+
+    The class docstring lists only the algorithm's own arguments under "Args:"; they
+    come after `max_trials` and before `initial_hps` in every constructor.
+    """
+    head, algorithm_args = cls.__doc__.rstrip().split("    Args:\n")
+    cls.__doc__ = f"{head}    Args:\n{_LEADING_ARGS}{algorithm_args}\n{_TRAILING_ARGS}\n    "
+    return cls
+
+
+_LEADING_ARGS = """\
         hypermodel: The AutoKeras `Graph` to search (`AutoModel` passes it).
         objective: A string or `keras_tuner.Objective`. Defaults to "val_loss".
         max_trials: Int. The total number of trials to run at most. Defaults to 10.
+"""
+
+_TRAILING_ARGS = """\
         initial_hps: "auto" (default): first try the architectures AutoKeras's own
             task tuner tries for this task (see `starting_points`), if the task has
             some. Otherwise None (no warm start) or a list of dicts of hyperparameter
@@ -216,6 +230,7 @@ _COMMON_ARGS_DOC = """
             `project_name`, `overwrite`, `max_model_size`, ...)."""
 
 
+@_document_common_args
 class EvolutionTuner(_StrategyTuner):
     """AutoKeras tuner searching by regularized evolution.
 
@@ -238,7 +253,6 @@ class EvolutionTuner(_StrategyTuner):
         mutations: Int. How many decisions a child changes. Defaults to 1.
     """
 
-    __doc__ = __doc__.rstrip() + _COMMON_ARGS_DOC + "\n    "
     strategy = "evolution"
 
     def __init__(
@@ -278,9 +292,147 @@ class EvolutionTuner(_StrategyTuner):
         )
 
 
+@_document_common_args
+class ReinforceTuner(_StrategyTuner):
+    """AutoKeras tuner searching with a REINFORCE controller.
+
+    Uses `nasplug.oracles.ReinforceOracle`: AutoKeras's starting architectures are the
+    first episodes, then each trial is sampled decision by decision from a policy that
+    learns from every completed trial. Sub-block decisions (those of the "resnet" branch
+    of an `ImageBlock`, ...) are only sampled, and learned, when their branch is taken.
+
+    Example:
+
+    ```python
+    clf = ak.TextClassifier(tuner=nasplug.autokeras.ReinforceTuner, max_trials=20)
+    ```
+
+    Args:
+        learning_rate: Float. Step size of the policy update. Defaults to 0.2.
+        baseline_decay: Float in [0, 1). Decay of the moving-average reward baseline.
+            Defaults to 0.9.
+        entropy_weight: Float. Weight of the entropy bonus. Defaults to 0.01.
+    """
+
+    strategy = "reinforce"
+
+    def __init__(
+        self,
+        hypermodel,
+        objective="val_loss",
+        max_trials=10,
+        learning_rate=0.2,
+        baseline_decay=0.9,
+        entropy_weight=0.01,
+        initial_hps="auto",
+        seed=None,
+        hyperparameters=None,
+        tune_new_entries=True,
+        allow_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        super().__init__(
+            hypermodel,
+            objective=objective,
+            max_trials=max_trials,
+            initial_hps=initial_hps,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            strategy_kwargs=dict(
+                learning_rate=learning_rate,
+                baseline_decay=baseline_decay,
+                entropy_weight=entropy_weight,
+            ),
+            **kwargs,
+        )
+
+
+@_document_common_args
+class QLearningTuner(_StrategyTuner):
+    """AutoKeras tuner searching by Q-learning (MetaQNN style).
+
+    Uses `nasplug.oracles.QLearningOracle`: AutoKeras's starting architectures are the
+    first episodes, then each trial is built decision by decision, ε-greedily from a
+    Q-table updated after every completed trial with experience replay.
+
+    Example:
+
+    ```python
+    reg = ak.StructuredDataRegressor(
+        tuner=nasplug.autokeras.QLearningTuner, max_trials=20
+    )
+    ```
+
+    Args:
+        learning_rate: Float in (0, 1]. The Q-learning rate. Defaults to 0.1.
+        discount: Float in [0, 1]. The discount. Defaults to 1.0.
+        initial_epsilon: Float in [0, 1]. Exploration rate at the start. Defaults to 1.0.
+        final_epsilon: Float in [0, 1]. Exploration rate after the schedule. Defaults
+            to 0.1.
+        exploration_trials: Int. Trials over which the exploration rate falls.
+            Defaults to half of `max_trials`.
+        replay_size: Int. Episodes replayed from memory after each trial. Defaults to 20.
+        initial_q: Float. Q-value of a state-action never updated. Defaults to 0.5.
+    """
+
+    strategy = "qlearning"
+
+    def __init__(
+        self,
+        hypermodel,
+        objective="val_loss",
+        max_trials=10,
+        learning_rate=0.1,
+        discount=1.0,
+        initial_epsilon=1.0,
+        final_epsilon=0.1,
+        exploration_trials=None,
+        replay_size=20,
+        initial_q=0.5,
+        initial_hps="auto",
+        seed=None,
+        hyperparameters=None,
+        tune_new_entries=True,
+        allow_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        super().__init__(
+            hypermodel,
+            objective=objective,
+            max_trials=max_trials,
+            initial_hps=initial_hps,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            strategy_kwargs=dict(
+                learning_rate=learning_rate,
+                discount=discount,
+                initial_epsilon=initial_epsilon,
+                final_epsilon=final_epsilon,
+                exploration_trials=exploration_trials,
+                replay_size=replay_size,
+                initial_q=initial_q,
+            ),
+            **kwargs,
+        )
+
+
 # Strategy name -> tuner class, the names `enable()` registers with AutoKeras.
 TUNERS = {
     "evolution": EvolutionTuner,
+    "reinforce": ReinforceTuner,
+    "qlearning": QLearningTuner,
 }
 
 
