@@ -1,0 +1,302 @@
+"""One progress line for any KerasTuner search.
+
+KerasTuner prints a table of hyperparameters before every trial and a block of results after
+it. `SearchProgress` replaces that with a single line that updates in place::
+
+    trial 4/10 | epoch 2/5 | best val_accuracy 0.9583 | elapsed 00:41 | left ~01:20
+
+It is a drop-in for KerasTuner's own display object (the oracle calls `on_trial_begin` /
+`on_trial_end` and saves `get_state()` in `oracle.json`), so it works with every oracle: ours,
+KerasTuner's and AutoKeras's. When the stream is not a terminal (a log file, CI), it writes one
+plain line per finished trial instead of redrawing.
+
+Example:
+
+```python
+tuner = nasplug.EvolutionSearch(build_model, objective="val_accuracy", max_trials=10)
+with nasplug.progress.attach(tuner) as progress:
+    tuner.search(x, y, epochs=5, validation_split=0.2, verbose=0,
+                 callbacks=[progress.epoch_callback()])
+```
+"""
+
+import shutil
+import sys
+from datetime import datetime
+
+
+class SearchProgress:
+    """A one-line progress display for a KerasTuner oracle.
+
+    Args:
+        oracle: The `keras_tuner.Oracle` whose trials are shown.
+        verbose: 0 prints nothing; 1 or more shows the line.
+        stream: Where to write. Defaults to `sys.stdout` at the time of writing.
+        time_budget: Optional search budget in seconds. The time left is then the smaller of
+            the budget's remainder and the estimate from the trials' mean duration.
+        interactive: Redraw one line in place (`True`) or write one line per finished
+            trial (`False`). Defaults to whether the stream is a terminal.
+    """
+
+    def __init__(self, oracle, verbose=1, stream=None, time_budget=None, interactive=None):
+        if time_budget is not None and not time_budget > 0:
+            raise ValueError(f"`time_budget` must be a positive number of seconds, got {time_budget!r}.")
+        self.oracle = oracle
+        self._verbose = int(verbose)
+        self.stream = stream
+        self.time_budget = time_budget
+        self.interactive = interactive
+        # The same three fields as KerasTuner's display, so an oracle.json written with
+        # this display reloads with KerasTuner's one and the other way round.
+        self.search_start = None
+        self.trial_start = {}
+        self.trial_number = {}
+        # Durations of the trials finished in this process only: a resumed search should
+        # not estimate from the wall clock of an earlier session.
+        self._durations = []
+        self._epoch = None
+        self._current = None
+        self._line_open = False
+
+    @property
+    def verbose(self):
+        return self._verbose
+
+    @verbose.setter
+    def verbose(self, value):
+        # `Tuner.search(..., verbose=0)` forwards its `verbose` to the oracle's display, but
+        # users pass it to silence Keras's epoch logs, which is exactly when this one line
+        # should stay. The level is therefore fixed when the display is attached.
+        pass
+
+    # -- the interface KerasTuner's oracle calls -------------------------------------------
+
+    def get_state(self):
+        return {
+            "search_start": self.search_start.isoformat() if self.search_start else None,
+            "trial_start": {key: value.isoformat() for key, value in self.trial_start.items()},
+            "trial_number": dict(self.trial_number),
+        }
+
+    def set_state(self, state):
+        start = state.get("search_start")
+        self.search_start = datetime.fromisoformat(start) if start else None
+        self.trial_start = {
+            key: datetime.fromisoformat(value)
+            for key, value in state.get("trial_start", {}).items()
+        }
+        self.trial_number = dict(state.get("trial_number", {}))
+
+    def on_trial_begin(self, trial):
+        now = datetime.now()
+        self.trial_start[trial.trial_id] = now
+        if self.search_start is None:
+            self.search_start = now
+        self.trial_number[trial.trial_id] = len(self.oracle.trials)
+        self._epoch = None
+        self._current = trial.trial_id
+        if self._verbose and self._is_interactive():
+            self._draw(self._line(trial.trial_id))
+
+    def on_trial_end(self, trial):
+        started = self.trial_start.get(trial.trial_id)
+        seconds = (datetime.now() - started).total_seconds() if started else None
+        if seconds is not None:
+            self._durations.append(seconds)
+        self._epoch = None
+        self._current = None
+        if not self._verbose:
+            return
+        if self._is_interactive():
+            self._draw(self._line(trial.trial_id, finished=True, seconds=seconds))
+            if self._finished_all():
+                self.close()
+        else:
+            self._write(self._line(trial.trial_id, finished=True, seconds=seconds) + "\n")
+
+    # -- extras ---------------------------------------------------------------------------
+
+    def on_epoch_end(self, epoch, epochs=None):
+        """Shows the running trial's epoch. Called by `epoch_callback()`."""
+        self._epoch = (epoch + 1, epochs)
+        if self._verbose and self._is_interactive() and self._current is not None:
+            self._draw(self._line(self._current))
+
+    def epoch_callback(self):
+        """Returns a Keras callback that adds "epoch e/E" to the line during a trial.
+
+        Pass it in `callbacks=` of `tuner.search(...)` (KerasTuner copies callbacks per
+        trial, which is fine: every copy reports to this display).
+        """
+        import keras
+
+        display = self
+
+        class _EpochProgress(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                display.on_epoch_end(epoch, self.params.get("epochs"))
+
+        return _EpochProgress()
+
+    def close(self):
+        """Ends the updating line with a newline (idempotent)."""
+        if self._line_open:
+            self._write("\n")
+            self._line_open = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    # -- formatting -----------------------------------------------------------------------
+
+    def _line(self, trial_id, finished=False, seconds=None):
+        number = self.trial_number.get(trial_id, len(self.oracle.trials))
+        total = self.oracle.max_trials
+        parts = [f"trial {number}/{total}" if total else f"trial {number}"]
+        if finished and seconds is not None:
+            trial = self.oracle.trials.get(trial_id)
+            status = str(getattr(trial, "status", None) or "done").lower()
+            score = getattr(trial, "score", None)
+            text = f"{status} in {format_seconds(seconds)}"
+            if score is not None:
+                text += f", {self._objective_name()} {_format_score(score)}"
+            parts.append(text)
+        elif self._epoch is not None:
+            epoch, epochs = self._epoch
+            parts.append(f"epoch {epoch}/{epochs}" if epochs else f"epoch {epoch}")
+        best = self._best_score()
+        parts.append(
+            f"best {self._objective_name()} {_format_score(best)}" if best is not None
+            else "best -"
+        )
+        elapsed = self._elapsed()
+        parts.append(f"elapsed {format_seconds(elapsed)}")
+        left = self._time_left(elapsed)
+        parts.append(f"left ~{format_seconds(left)}" if left is not None else "left ?")
+        return " | ".join(parts)
+
+    def _objective_name(self):
+        objective = getattr(self.oracle, "objective", None)
+        return getattr(objective, "name", None) or "score"
+
+    def _best_score(self):
+        try:
+            best = self.oracle.get_best_trials(1)
+        except Exception:  # an oracle without finished trials may not rank yet
+            return None
+        return best[0].score if best else None
+
+    def _elapsed(self):
+        if self.search_start is None:
+            return 0.0
+        return max(0.0, (datetime.now() - self.search_start).total_seconds())
+
+    def _finished_count(self):
+        # `end_order` lists trials that will not run again; an INVALID trial waiting for a
+        # retry is not finished yet.
+        end_order = getattr(self.oracle, "end_order", None)
+        if end_order is not None:
+            return len(end_order)
+        return sum(1 for t in self.oracle.trials.values() if t.status in _DONE)
+
+    def _finished_all(self):
+        total = self.oracle.max_trials
+        return bool(total) and self._finished_count() >= total
+
+    def _time_left(self, elapsed):
+        """Mean trial time times the trials left, capped by the time budget."""
+        estimate = None
+        total = self.oracle.max_trials
+        if total and self._durations:
+            remaining = max(0, total - self._finished_count())
+            estimate = remaining * sum(self._durations) / len(self._durations)
+            running = self.trial_start.get(self._current)
+            if running is not None and remaining:
+                # The running trial is part of `remaining`; count only what is left of it.
+                spent = (datetime.now() - running).total_seconds()
+                estimate = max(0.0, estimate - spent)
+        if self.time_budget is not None:
+            budget_left = max(0.0, self.time_budget - elapsed)
+            estimate = budget_left if estimate is None else min(estimate, budget_left)
+        return estimate
+
+    # -- output ---------------------------------------------------------------------------
+
+    def _out(self):
+        return self.stream if self.stream is not None else sys.stdout
+
+    def _is_interactive(self):
+        if self.interactive is not None:
+            return self.interactive
+        isatty = getattr(self._out(), "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # a closed stream
+            return False
+
+    def _draw(self, text):
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        if len(text) > width:
+            text = text[: max(0, width - 3)] + "..."
+        # "\r" returns to the line start and "\x1b[K" clears what a longer line left behind.
+        self._write("\r" + text + "\x1b[K")
+        self._line_open = True
+
+    def _write(self, text):
+        out = self._out()
+        out.write(text)
+        out.flush()
+
+
+_DONE = {"COMPLETED", "FAILED", "INVALID"}
+
+
+def attach(tuner_or_oracle, verbose=1, stream=None, time_budget=None, interactive=None):
+    """Replaces a tuner's (or oracle's) display with a `SearchProgress` line.
+
+    Args:
+        tuner_or_oracle: A `keras_tuner.Tuner` (or any object with an `oracle`) or a
+            `keras_tuner.Oracle`.
+        verbose: 0 prints nothing; 1 shows the line.
+        stream: Where to write; defaults to `sys.stdout`.
+        time_budget: Optional search budget in seconds, used for the time-left estimate.
+        interactive: Force redrawing (`True`) or plain lines (`False`); defaults to
+            whether the stream is a terminal.
+
+    Returns:
+        The attached `SearchProgress`; use it as a context manager so the line ends cleanly.
+    """
+    oracle = getattr(tuner_or_oracle, "oracle", tuner_or_oracle)
+    if not hasattr(oracle, "_display"):
+        raise TypeError(
+            f"attach() needs a keras_tuner Tuner or Oracle, got {type(tuner_or_oracle).__name__}."
+        )
+    display = SearchProgress(
+        oracle, verbose=verbose, stream=stream, time_budget=time_budget, interactive=interactive
+    )
+    previous = getattr(oracle, "_display", None)
+    if previous is not None and hasattr(previous, "get_state"):
+        # A reloaded oracle keeps its trial numbering.
+        display.set_state(previous.get_state())
+    oracle._display = display
+    return display
+
+
+def format_seconds(seconds):
+    """Formats seconds as `MM:SS`, or `H:MM:SS` from one hour on."""
+    seconds = int(round(max(0.0, float(seconds))))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def _format_score(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
