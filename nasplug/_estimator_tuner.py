@@ -1,0 +1,153 @@
+"""The KerasTuner tuner behind `NASClassifier` and `NASRegressor`.
+
+A trial builds a network, trains it and reports a scikit-learn score on the
+validation data. The best network is kept in memory rather than checkpointed: the
+estimator needs one model, and writing every trial's weights to disk is overhead the
+search does not need.
+"""
+
+import contextlib
+import copy
+import math
+import random
+import time
+
+import keras
+import keras_tuner
+import numpy as np
+
+OBJECTIVE = "score"
+
+# Below this many optimizer steps in one trial, tracing a TensorFlow graph costs more
+# than it saves: eager execution finishes tiny trials several times faster.
+EAGER_STEPS = 300
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Seeds Keras (weights, dropout, shuffling) without disturbing the caller.
+
+    Keras draws from Python's, NumPy's and the backend's global generators; they are
+    seeded here from the estimator's own generator and Python's and NumPy's global
+    states are restored afterwards, so fitting an estimator leaves the user's global
+    random streams as they were.
+    """
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()
+    keras.utils.set_random_seed(int(seed))
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+class ScoringTuner(keras_tuner.Tuner):
+    """Trains each trial's network and scores it with a scikit-learn scorer.
+
+    Args:
+        oracle: A `keras_tuner.Oracle` maximizing the objective "score".
+        hypermodel: A `keras_tuner.HyperModel` returning compiled models.
+        score_model: Callable `(model) -> float`, the validation score of a model.
+        seed: Integer seed; trial `i` trains with a seed derived from it.
+        max_model_size: Models with more parameters fail their trial.
+        **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, ...).
+    """
+
+    def __init__(self, oracle, hypermodel, score_model, seed, max_model_size=None, **kwargs):
+        super().__init__(oracle, hypermodel=hypermodel, **kwargs)
+        self.score_model = score_model
+        self.seed = int(seed)
+        self.max_model_size = max_model_size
+        self.best_model = None
+        self.best_score = -math.inf
+
+    def run_trial(
+        self,
+        trial,
+        x,
+        y,
+        validation_data,
+        epochs=1,
+        batch_size=32,
+        callbacks=(),
+        fit_verbose=0,
+        **kwargs,
+    ):
+        start = time.perf_counter()
+        hp = trial.hyperparameters
+        # Hyperband decides each trial's number of epochs itself.
+        epochs = int(hp.values.get("tuner/epochs", epochs))
+        keras.backend.clear_session(free_memory=False)
+        with seeded(self.seed + _trial_number(trial.trial_id)):
+            model = self.hypermodel.build(hp)
+            if not isinstance(model, keras.Model):
+                raise keras_tuner.errors.FatalTypeError(
+                    "The search space must build a keras.Model; "
+                    f"got {type(model).__name__}."
+                )
+            size = model.count_params()
+            if self.max_model_size and size > self.max_model_size:
+                raise keras_tuner.errors.FailedTrialError(
+                    f"Model has {size} parameters, more than max_model_size="
+                    f"{self.max_model_size}."
+                )
+            steps = math.ceil(len(y) / batch_size) * epochs
+            model.run_eagerly = steps <= EAGER_STEPS
+            history = model.fit(
+                x,
+                y,
+                validation_data=validation_data,
+                epochs=epochs,
+                batch_size=batch_size,
+                callbacks=copy.deepcopy(list(callbacks)),
+                verbose=fit_verbose,
+                shuffle=True,
+            )
+        score = self.score_model(model)
+        if not np.isfinite(score):
+            raise keras_tuner.errors.FailedTrialError(
+                f"The validation score is {score}; the network diverged or the "
+                "validation data is too small for this scoring."
+            )
+        if score > self.best_score:
+            self.best_score, self.best_model = score, model
+        return {
+            OBJECTIVE: float(score),
+            "epochs": float(_useful_epochs(history, callbacks)),
+            "seconds": float(time.perf_counter() - start),
+        }
+
+    def save_model(self, trial_id, model, step=0):
+        # The best model stays in memory (`self.best_model`); nothing to write.
+        pass
+
+
+def _trial_number(trial_id):
+    try:
+        return int(trial_id)
+    except ValueError:
+        return abs(hash(trial_id)) % 100_000
+
+
+def _useful_epochs(history, callbacks):
+    """Epochs worth repeating when the best network is retrained on all data.
+
+    With an early-stopping callback restoring the best weights, that is the epoch with
+    the best monitored value; otherwise every epoch that ran.
+    """
+    ran = len(history.epoch)
+    for callback in callbacks:
+        if not (
+            isinstance(callback, keras.callbacks.EarlyStopping)
+            and callback.restore_best_weights
+        ):
+            continue
+        values = history.history.get(callback.monitor)
+        if values:
+            maximize = callback.mode == "max" or (
+                callback.mode == "auto"
+                and any(word in callback.monitor for word in ("acc", "auc"))
+            )
+            return int(np.argmax(values) if maximize else np.argmin(values)) + 1
+    return max(ran, 1)

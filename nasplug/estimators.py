@@ -1,0 +1,648 @@
+"""Neural architecture search behind scikit-learn's `fit` / `predict`.
+
+`NASClassifier().fit(X, y)` searches network architectures with a KerasTuner oracle
+(any strategy of `nasplug.oracles.STRATEGIES`), scores every trial with a scikit-learn
+scorer on validation data, and keeps the best network as `best_model_`. Both
+estimators work wherever a scikit-learn estimator does: `Pipeline`, `GridSearchCV`,
+`cross_val_score`, `clone`, pickle and joblib.
+
+The search space is chosen from the data unless given: AutoKeras's structured-data
+block for 2-D X, its vanilla image block for X of shape (n, height, width[, channels])
+and its text block for a 1-D array of strings.
+"""
+
+import copy
+import math
+import numbers
+import os
+import shutil
+import tempfile
+import time
+
+import keras
+import keras_tuner
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from nasplug import oracles
+from nasplug import search_spaces
+from nasplug._estimator_tuner import OBJECTIVE, ScoringTuner, seeded
+
+_PREDICT_BATCH = 4096
+
+
+class _NASEstimator(BaseEstimator):
+    """What `NASClassifier` and `NASRegressor` share; see their docstrings."""
+
+    _task = None
+
+    def __init__(
+        self,
+        strategy="evolution",
+        max_trials=10,
+        epochs=20,
+        search_space=None,
+        scoring=None,
+        validation_split=0.2,
+        validation_data=None,
+        batch_size=32,
+        learning_rate=None,
+        callbacks=None,
+        max_model_size=None,
+        refit=True,
+        directory=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.strategy = strategy
+        self.max_trials = max_trials
+        self.epochs = epochs
+        self.search_space = search_space
+        self.scoring = scoring
+        self.validation_split = validation_split
+        self.validation_data = validation_data
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.callbacks = callbacks
+        self.max_model_size = max_model_size
+        self.refit = refit
+        self.directory = directory
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y):
+        """Searches an architecture for (X, y) and trains the best one.
+
+        Args:
+            X: Training inputs: a 2-D array or DataFrame (tabular), an array of
+                images of shape (n, height, width) or (n, height, width, channels),
+                or a 1-D array of strings (text).
+            y: Targets: class labels of any type (classifier), or a 1-D or 2-D array
+                of numbers (regressor).
+
+        Returns:
+            self.
+        """
+        self._check_params()
+        X, y = self._validate_fit_data(X, y)
+        y_model = self._learn_targets(y)
+        rng = np.random.default_rng(_seed_of(self.random_state))
+        split_seed, seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
+        train, val = self._split(X, y, y_model, split_seed)
+
+        X_all = np.concatenate([train[0], val[0]]) if self.validation_data is not None else X
+        self._input_spec_ = search_spaces.InputSpec.from_data(self._kind_, X_all)
+        hypermodel = self._hypermodel(self._input_spec_)
+        directory = self.directory or tempfile.mkdtemp(prefix="nasplug-")
+        search_start = time.perf_counter()
+        try:
+            tuner = self._make_tuner(hypermodel, val, seed, directory)
+            tuner.search(
+                self._to_model_input(train[0]),
+                train[2],
+                validation_data=(self._to_model_input(val[0]), val[2]),
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                callbacks=self._trial_callbacks(),
+                fit_verbose=2 if self.verbose >= 2 else 0,
+                verbose=1 if self.verbose else 0,
+            )
+            search_seconds = time.perf_counter() - search_start
+            self._collect_results(tuner)
+        finally:
+            if self.directory is None:
+                shutil.rmtree(directory, ignore_errors=True)
+
+        best_trial = tuner.oracle.get_trial(self.best_trial_id_)
+        if self.refit:
+            X_refit = np.concatenate([train[0], val[0]])
+            y_refit = np.concatenate([train[2], val[2]])
+            self.best_model_ = self._refit(
+                hypermodel, best_trial, X_refit, y_refit, seed
+            )
+        else:
+            self.best_model_ = tuner.best_model
+        self.search_seconds_ = float(search_seconds)
+        return self
+
+    def _check_params(self):
+        oracles.get_oracle_class(self.strategy)  # raises on an unknown strategy
+        for name in ("max_trials", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if self.validation_data is None and not (
+            isinstance(self.validation_split, numbers.Real) and 0 < self.validation_split < 1
+        ):
+            raise ValueError(
+                "validation_split must be a number strictly between 0 and 1; got "
+                f"{self.validation_split!r}."
+            )
+        if self.max_model_size is not None and not (
+            isinstance(self.max_model_size, numbers.Integral) and self.max_model_size > 0
+        ):
+            raise ValueError(
+                f"max_model_size must be a positive integer or None; got {self.max_model_size!r}."
+            )
+        if self.learning_rate is not None and not (
+            isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0
+        ):
+            raise ValueError(
+                f"learning_rate must be a positive number or None; got {self.learning_rate!r}."
+            )
+
+    def _validate_fit_data(self, X, y):
+        if _is_text(X):
+            self._kind_ = search_spaces.TEXT
+            X, y = validate_data(
+                self, X, y, ensure_2d=False, dtype=None, ensure_min_samples=2, **self._y_params()
+            )
+            if X.ndim != 1:
+                raise ValueError(f"Text input must be a 1-D array of strings; got shape {X.shape}.")
+            X = X.astype(str)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                allow_nd=True,
+                dtype=(np.float64, np.float32),
+                ensure_min_samples=2,
+                **self._y_params(),
+            )
+            if X.ndim > 4:
+                raise ValueError(
+                    "X must be 2-D (samples, features), 3-D (samples, height, width) or "
+                    f"4-D (samples, height, width, channels); got {X.ndim} dimensions."
+                )
+            self._kind_ = search_spaces.TABULAR if X.ndim == 2 else search_spaces.IMAGE
+            X = X.astype(np.float32, copy=False)
+            if X.ndim == 3:
+                X = X[..., np.newaxis]
+        self._sample_shape_ = X.shape[1:]
+        return X, y
+
+    def _validate_predict_data(self, X):
+        check_is_fitted(self)
+        if self._kind_ == search_spaces.TEXT:
+            if not _is_text(X):
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on text; X must be a 1-D array of strings."
+                )
+            return validate_data(self, X, ensure_2d=False, dtype=None, reset=False).astype(str)
+        X = validate_data(self, X, allow_nd=True, dtype=(np.float64, np.float32), reset=False)
+        X = X.astype(np.float32, copy=False)
+        if X.ndim == 3 and self._kind_ == search_spaces.IMAGE:
+            X = X[..., np.newaxis]
+        if X.shape[1:] != self._sample_shape_:
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
+                f"fitted on samples of shape {self._sample_shape_}."
+            )
+        return X
+
+    def _split(self, X, y, y_model, seed):
+        """Returns (X, y, y_model) for training and for validation."""
+        if self.validation_data is not None:
+            if not isinstance(self.validation_data, (tuple, list)) or len(self.validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (X_val, y_val).")
+            X_val, y_val = self.validation_data
+            X_val = self._validate_predict_data_unfitted(X_val)
+            y_val = self._check_validation_targets(y_val)
+            return (X, y, y_model), (X_val, y_val, self._encode_targets(y_val))
+        stratify = y_model if self._task == "classification" else None
+        n_val = math.ceil(self.validation_split * len(y))
+        if stratify is not None and (
+            np.bincount(y_model).min() < 2 or n_val < len(self.classes_)
+        ):
+            stratify = None  # too few samples per class to keep proportions
+        if len(y) - n_val < 1:
+            raise ValueError(
+                f"{len(y)} samples leave none for training after validation_split="
+                f"{self.validation_split}."
+            )
+        indices = np.arange(len(y))
+        train_idx, val_idx = train_test_split(
+            indices,
+            test_size=n_val,
+            random_state=seed,
+            stratify=stratify,
+        )
+        return (
+            (X[train_idx], y[train_idx], y_model[train_idx]),
+            (X[val_idx], y[val_idx], y_model[val_idx]),
+        )
+
+    def _validate_predict_data_unfitted(self, X):
+        if self._kind_ == search_spaces.TEXT:
+            X = np.asarray(X)
+            if not _is_text(X):
+                raise ValueError("validation_data's X must be a 1-D array of strings, like X.")
+            return X.astype(str)
+        X = validate_data(self, X, allow_nd=True, dtype=(np.float64, np.float32), reset=False)
+        X = X.astype(np.float32, copy=False)
+        if X.ndim == 3:
+            X = X[..., np.newaxis]
+        if X.shape[1:] != self._sample_shape_:
+            raise ValueError(
+                f"validation_data's X has samples of shape {X.shape[1:]}; X has "
+                f"{self._sample_shape_}."
+            )
+        return X
+
+    def _to_model_input(self, X):
+        if self._kind_ == search_spaces.TEXT:
+            return self._input_spec_.vectorize(X)
+        return X
+
+    def _hypermodel(self, spec):
+        space = self.search_space
+        if space is None or _is_autokeras_block(space):
+            target_mean, target_scale = self._target_scaling()
+            return search_spaces.BlockHyperModel(
+                copy.deepcopy(space),
+                spec,
+                self._task,
+                self._n_outputs(),
+                target_mean=target_mean,
+                target_scale=target_scale,
+                learning_rate=self.learning_rate,
+            )
+        if isinstance(space, keras_tuner.HyperModel) or callable(space):
+            return space
+        raise ValueError(
+            "search_space must be None (chosen from the data), an AutoKeras block, a "
+            "keras_tuner.HyperModel or a function hp -> compiled keras.Model; got "
+            f"{type(space).__name__}."
+        )
+
+    def _trial_callbacks(self):
+        if self.callbacks is not None:
+            return list(self.callbacks)
+        patience = max(3, self.epochs // 5)
+        return [
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=patience, restore_best_weights=True
+            )
+        ]
+
+    def _make_tuner(self, hypermodel, val, seed, directory):
+        objective = keras_tuner.Objective(OBJECTIVE, direction="max")
+        oracle_kwargs = dict(objective=objective, max_trials=self.max_trials, seed=seed)
+        if self.strategy == "hyperband":
+            # Hyperband spends epochs, not trials; at least two so it has a bracket.
+            oracle_kwargs["max_epochs"] = max(self.epochs, 2)
+        oracle = oracles.make_oracle(self.strategy, **oracle_kwargs)
+        X_val_raw, y_val_raw = val[0], val[1]
+        scorer = check_scoring(self, scoring=self.scoring)
+
+        def score_model(model):
+            # The scorer calls predict / predict_proba of an estimator; a shallow copy
+            # of this one holding the trial's network lends it those methods (made by
+            # hand: `copy.copy` would go through pickling's `__getstate__`).
+            view = object.__new__(type(self))
+            view.__dict__.update(self.__dict__, best_model_=model)
+            return float(scorer(view, X_val_raw, y_val_raw))
+
+        return ScoringTuner(
+            oracle,
+            hypermodel,
+            score_model,
+            seed=seed,
+            max_model_size=self.max_model_size,
+            directory=directory,
+            project_name="nasplug_estimator",
+            overwrite=True,
+        )
+
+    def _collect_results(self, tuner):
+        results = []
+        best_id, best_score = None, -math.inf
+        for trial_id, trial in sorted(tuner.oracle.trials.items(), key=_trial_order):
+            score = trial.metrics.get_last_value(OBJECTIVE) if trial.metrics.exists(OBJECTIVE) else None
+            seconds = trial.metrics.get_last_value("seconds") if trial.metrics.exists("seconds") else None
+            status = str(getattr(trial.status, "value", trial.status))
+            results.append(
+                {
+                    "trial_id": str(trial_id),
+                    "hyperparameters": _plain(trial.hyperparameters.values),
+                    "score": None if score is None else float(score),
+                    "status": status,
+                    "seconds": None if seconds is None else float(seconds),
+                }
+            )
+            if status == "COMPLETED" and score is not None and score > best_score:
+                best_id, best_score = trial_id, float(score)
+        if best_id is None or tuner.best_model is None:
+            messages = [t.message for t in tuner.oracle.trials.values() if t.message]
+            detail = messages[-1].strip().splitlines()[-1] if messages else "no trial ran"
+            raise RuntimeError(
+                f"No trial of the architecture search completed ({detail}). Check the "
+                "data and the search space, or raise max_trials."
+            )
+        self.search_results_ = results
+        self.best_trial_id_ = str(best_id)
+        self.best_score_ = best_score
+        self.best_params_ = {
+            name: value
+            for name, value in _plain(tuner.oracle.get_trial(best_id).hyperparameters.values).items()
+            if not name.startswith("tuner/")
+        }
+
+    def _refit(self, hypermodel, best_trial, X, y_model, seed):
+        epochs = int(best_trial.metrics.get_last_value("epochs") or self.epochs)
+        # Early stopping needs validation data, which refitting on all data has none of.
+        callbacks = [
+            c for c in (self.callbacks or []) if not isinstance(c, keras.callbacks.EarlyStopping)
+        ]
+        keras.backend.clear_session(free_memory=False)
+        with seeded(seed):
+            model = hypermodel.build(best_trial.hyperparameters)
+            steps = math.ceil(len(y_model) / self.batch_size) * epochs
+            model.run_eagerly = steps <= 300
+            model.fit(
+                self._to_model_input(X),
+                y_model,
+                epochs=epochs,
+                batch_size=self.batch_size,
+                callbacks=copy.deepcopy(callbacks),
+                verbose=2 if self.verbose >= 2 else 0,
+                shuffle=True,
+            )
+        return model
+
+    # -------------------------------------------------------------- predict
+
+    def _model_output(self, X):
+        X = self._to_model_input(self._validate_predict_data(X))
+        model = self.best_model_
+        # Calling the model directly skips `predict`'s per-call setup, which costs more
+        # than the computation itself on the small batches scikit-learn code sends.
+        outputs = [
+            keras.ops.convert_to_numpy(model(X[i : i + _PREDICT_BATCH], training=False))
+            for i in range(0, len(X), _PREDICT_BATCH)
+        ]
+        return np.concatenate(outputs).astype(np.float64)
+
+    # -------------------------------------------------------------- pickle
+
+    def __getstate__(self):
+        # A copy: the base class hands back the live `__dict__`.
+        state = dict(super().__getstate__())
+        if isinstance(state.get("best_model_"), keras.Model):
+            state["best_model_"] = _model_to_bytes(state["best_model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("best_model_"), bytes):
+            state = dict(state, best_model_=_model_from_bytes(state["best_model_"]))
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
+
+
+class NASClassifier(ClassifierMixin, _NASEstimator):
+    """Classifier whose network architecture is found by neural architecture search.
+
+    `fit` runs a KerasTuner search: each trial builds a network from the search space,
+    trains it on the training part of the data and scores it on the validation part
+    with `scoring`; the best network, retrained on all the data if `refit`, predicts.
+
+    Args:
+        strategy: Search strategy: "evolution", "reinforce", "qlearning" (nasplug's),
+            "random", "bayesian", "hyperband" (KerasTuner's) or "greedy" (AutoKeras's).
+        max_trials: Number of architectures tried (Hyperband budgets epochs instead).
+        epochs: Maximum training epochs per trial.
+        search_space: None to choose one from the data (AutoKeras structured-data,
+            image or text block), an `autokeras.Block` (wrapped between our input and
+            output layers), or a `keras_tuner.HyperModel` / function `hp -> model`
+            returning a compiled model whose output is one probability per class (or a
+            single sigmoid unit for two classes); it is trained on class indices
+            `0 .. n_classes - 1`.
+        scoring: scikit-learn scorer name or callable, computed on the validation
+            data and maximized by the search. None means accuracy.
+        validation_split: Fraction of the data held out for scoring trials
+            (stratified when every class allows it). Ignored if `validation_data`.
+        validation_data: Tuple `(X_val, y_val)` scoring trials instead of a split.
+        batch_size: Training batch size.
+        learning_rate: Adam's learning rate; None searches it among 1e-3, 1e-2, 1e-4
+            (only for the default space and AutoKeras blocks).
+        callbacks: Keras callbacks of every trial. None means early stopping on the
+            validation loss, restoring the best weights; `[]` turns it off.
+        max_model_size: Trials whose network has more parameters fail.
+        refit: Retrain the best architecture on all data (training + validation) for
+            the number of epochs that served it best.
+        directory: Where KerasTuner keeps the search (kept after fit). None uses a
+            temporary directory removed after fit.
+        random_state: Seed (int), `numpy.random.Generator` or None.
+        verbose: 0 silent; 1 a line per trial; 2 also Keras's per-epoch lines.
+
+    Attributes:
+        classes_: Class labels, in the column order of `predict_proba`.
+        n_features_in_: Number of features (columns) of X.
+        feature_names_in_: Column names, when X was a pandas DataFrame.
+        best_model_: The chosen `keras.Model`.
+        best_params_: Its hyperparameter values.
+        best_score_: Its validation score.
+        search_results_: One dict per trial: `trial_id`, `hyperparameters`, `score`,
+            `status`, `seconds`; `pandas.DataFrame(search_results_)` tabulates it.
+        search_seconds_: Wall time of the search (without refitting).
+    """
+
+    _task = "classification"
+
+    def _y_params(self):
+        return {}
+
+    def _learn_targets(self, y):
+        check_classification_targets(y)
+        self.classes_, y_model = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "NASClassifier needs at least 2 classes in y; got 1 class "
+                f"({self.classes_[0]!r})."
+            )
+        return y_model.astype(np.int32)
+
+    def _check_validation_targets(self, y):
+        y = np.asarray(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"validation_data has labels not in y: {unknown.tolist()[:5]}."
+            )
+        return y
+
+    def _encode_targets(self, y):
+        return np.searchsorted(self.classes_, y).astype(np.int32)
+
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def _target_scaling(self):
+        return None, None
+
+    def predict_proba(self, X):
+        """Returns class probabilities, columns in the order of `classes_`.
+
+        Args:
+            X: Inputs shaped like the training X.
+
+        Returns:
+            Array of shape (n_samples, n_classes).
+        """
+        proba = self._model_output(X)
+        if proba.shape[1] == 1 and len(self.classes_) == 2:
+            # A user's hypermodel with one sigmoid unit for two classes.
+            proba = np.hstack([1 - proba, proba])
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Returns the most probable class of each sample.
+
+        Args:
+            X: Inputs shaped like the training X.
+
+        Returns:
+            Array of shape (n_samples,) with labels from `classes_`.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+class NASRegressor(RegressorMixin, _NASEstimator):
+    """Regressor whose network architecture is found by neural architecture search.
+
+    Same arguments and attributes as `NASClassifier` except: `scoring` None means R²,
+    y may be 1-D or 2-D (several targets), there is no `classes_`, and a user's
+    hypermodel is trained on y as given, with one output per target.
+    """
+
+    _task = "regression"
+
+    def _y_params(self):
+        return {"multi_output": True, "y_numeric": True}
+
+    def _learn_targets(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        self._y_ndim_ = y.ndim
+        y2 = y.reshape(len(y), -1)
+        self._target_mean_ = y2.mean(axis=0).tolist()
+        # A constant target would give a zero scale and a network that cannot move.
+        self._target_scale_ = [s if s > 0 else 1.0 for s in y2.std(axis=0).tolist()]
+        self.n_targets_ = y2.shape[1]
+        return y2.astype(np.float32)
+
+    def _check_validation_targets(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        if y.reshape(len(y), -1).shape[1] != self.n_targets_:
+            raise ValueError(
+                f"validation_data's y has {y.reshape(len(y), -1).shape[1]} targets; y has "
+                f"{self.n_targets_}."
+            )
+        return y
+
+    def _encode_targets(self, y):
+        return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+
+    def _n_outputs(self):
+        return self.n_targets_
+
+    def _target_scaling(self):
+        return self._target_mean_, self._target_scale_
+
+    def predict(self, X):
+        """Returns predicted targets.
+
+        Args:
+            X: Inputs shaped like the training X.
+
+        Returns:
+            Array of shape (n_samples,) for a 1-D training y, else
+            (n_samples, n_targets).
+        """
+        output = self._model_output(X)
+        return output.ravel() if self._y_ndim_ == 1 else output.reshape(len(output), -1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _is_text(X):
+    if hasattr(X, "iloc") and getattr(X, "ndim", 2) == 1:  # pandas Series
+        X = X.to_numpy()
+    if isinstance(X, (list, tuple)):
+        return len(X) > 0 and all(isinstance(x, str) for x in X)
+    if isinstance(X, np.ndarray) and X.ndim == 1:
+        if X.dtype.kind in "US":
+            return True
+        return X.dtype == object and len(X) > 0 and all(isinstance(x, str) for x in X)
+    return False
+
+
+def _is_autokeras_block(obj):
+    try:
+        from autokeras.engine.block import Block
+    except ImportError:  # pragma: no cover - AutoKeras is a dependency
+        return False
+    return isinstance(obj, Block)
+
+
+def _seed_of(random_state):
+    """An integer seed from an int, a numpy Generator / RandomState, or None."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31 - 1))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    raise ValueError(
+        f"random_state must be an int, a numpy Generator or None; got {random_state!r}."
+    )
+
+
+def _plain(values):
+    """Hyperparameter values as plain Python scalars (JSON- and DataFrame-safe)."""
+    return {name: v.item() if isinstance(v, np.generic) else v for name, v in values.items()}
+
+
+def _trial_order(item):
+    trial_id = item[0]
+    return (0, int(trial_id), "") if str(trial_id).isdigit() else (1, 0, str(trial_id))
+
+
+def _model_to_bytes(model):
+    with tempfile.TemporaryDirectory(prefix="nasplug-") as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _model_from_bytes(data):
+    with tempfile.TemporaryDirectory(prefix="nasplug-") as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return keras.saving.load_model(path)

@@ -1,0 +1,211 @@
+"""Search spaces for the scikit-learn estimators, built from AutoKeras blocks.
+
+An AutoKeras block describes the searchable body of a network (`DenseBlock`,
+`ConvBlock`, `TextBlock`, ...). `BlockHyperModel` wraps one between an input that
+carries the data's preprocessing (feature scaling, a text vocabulary) and an output
+layer of our own, so the estimators never touch AutoKeras's heads (which break on
+Keras >= 3.11, see `nasplug.autokeras`).
+"""
+
+import keras
+import keras_tuner
+import numpy as np
+
+TABULAR = "tabular"
+IMAGE = "image"
+TEXT = "text"
+
+# A text's token sequence is cut to this length: long enough for sentences and short
+# reviews, short enough that a tiny search stays fast.
+MAX_SEQUENCE_LENGTH = 64
+MAX_VOCABULARY = 20000
+
+
+def default_block(kind, vocabulary_size=None):
+    """Returns the AutoKeras blocks searched by default for a kind of input.
+
+    The blocks are those AutoKeras's `StructuredDataBlock`, `ImageBlock` (vanilla) and
+    `TextBlock` are made of, composed here with fixed names: the wrappers name their
+    inner blocks from a global counter, so their hyperparameter names would change
+    from one build to the next.
+
+    Args:
+        kind: "tabular" (2-D numeric X), "image" (X of shape (n, height, width) or
+            (n, height, width, channels)) or "text" (1-D array of strings).
+        vocabulary_size: Number of token indices (text only).
+
+    Returns:
+        A `BlockSequence` of fresh `autokeras` blocks.
+    """
+    import autokeras as ak
+
+    if kind == TABULAR:
+        # Scaling is done by the input layer of `BlockHyperModel` with statistics of
+        # the training data, not by an (un-adapted) AutoKeras normalization block.
+        return BlockSequence([ak.DenseBlock(name="dense")])
+    if kind == IMAGE:
+        # Only the vanilla ConvBlock: ResNet/Xception/EfficientNet need at least 32x32
+        # inputs and minutes per trial; a user can still pass `ak.ImageBlock()`.
+        return BlockSequence(
+            [ak.ConvBlock(name="conv"), ak.SpatialReduction(name="reduction")]
+        )
+    if kind == TEXT:
+        return BlockSequence(
+            [
+                ak.Embedding(max_features=vocabulary_size + 1, name="embedding"),
+                ak.ConvBlock(name="conv"),
+                ak.SpatialReduction(name="reduction"),
+                ak.DenseBlock(name="dense"),
+            ]
+        )
+    raise ValueError(f"Unknown kind of input {kind!r}.")
+
+
+class BlockSequence:
+    """AutoKeras blocks applied one after the other.
+
+    Args:
+        blocks: List of `autokeras.Block`; each names its hyperparameters under its
+            own name ("dense/num_layers").
+    """
+
+    def __init__(self, blocks):
+        self.blocks = list(blocks)
+
+    def build(self, hp, x):
+        for block in self.blocks:
+            x = block.build(hp, x)
+        return x
+
+
+class InputSpec:
+    """What the estimator learned from the data before the search.
+
+    Args:
+        kind: "tabular", "image" or "text".
+        shape: Shape of one sample, as given to the network.
+        mean: Per-feature (tabular) or per-channel (image) mean, or None.
+        variance: Matching variance, or None.
+        vocabulary: Tokens of the training texts (text only), or None.
+    """
+
+    def __init__(self, kind, shape, mean=None, variance=None, vocabulary=None):
+        self.kind = kind
+        self.shape = tuple(shape)
+        self.mean = mean
+        self.variance = variance
+        self.vocabulary = vocabulary
+
+    @classmethod
+    def from_data(cls, kind, X):
+        """Computes the preprocessing statistics of X (already validated)."""
+        if kind == TEXT:
+            vectorizer = keras.layers.TextVectorization(max_tokens=MAX_VOCABULARY)
+            vectorizer.adapt(np.asarray(X, dtype=str))
+            # Indices 0 and 1 are padding and out-of-vocabulary.
+            vocabulary = [str(t) for t in vectorizer.get_vocabulary()[2:]]
+            return cls(kind, (MAX_SEQUENCE_LENGTH,), vocabulary=vocabulary or ["<empty>"])
+        axes = tuple(range(X.ndim - 1))
+        mean = X.mean(axis=axes, dtype=np.float64)
+        variance = X.var(axis=axes, dtype=np.float64)
+        return cls(kind, X.shape[1:], mean=mean.tolist(), variance=variance.tolist())
+
+    def build_inputs(self):
+        """Returns (Keras input, preprocessed tensor)."""
+        if self.kind == TEXT:
+            # Texts arrive as token indices (`vectorize`): Keras's array adapters take
+            # no strings, and tokenizing once beats tokenizing in every epoch.
+            inputs = keras.Input(shape=(MAX_SEQUENCE_LENGTH,), dtype="int32", name="tokens")
+            return inputs, inputs
+        inputs = keras.Input(shape=self.shape, name="features")
+        x = keras.layers.Normalization(
+            axis=-1, mean=self.mean, variance=self.variance, name="scale"
+        )(inputs)
+        return inputs, x
+
+    def vectorize(self, texts):
+        """Token indices of texts, shape (n, MAX_SEQUENCE_LENGTH), for text input."""
+        if getattr(self, "_vectorizer", None) is None:
+            self._vectorizer = keras.layers.TextVectorization(
+                vocabulary=self.vocabulary, output_sequence_length=MAX_SEQUENCE_LENGTH
+            )
+        tokens = self._vectorizer(np.asarray(texts, dtype=object).tolist())
+        return keras.ops.convert_to_numpy(tokens).astype(np.int32)
+
+    def __getstate__(self):
+        # The vectorizer is rebuilt from the vocabulary on first use.
+        return {k: v for k, v in self.__dict__.items() if k != "_vectorizer"}
+
+    def vocabulary_size(self):
+        """Number of token indices, padding and out-of-vocabulary included (text)."""
+        return None if self.vocabulary is None else len(self.vocabulary) + 2
+
+
+class BlockHyperModel(keras_tuner.HyperModel):
+    """A searchable network: preprocessing input, an AutoKeras block, our output layer.
+
+    Args:
+        block: An `autokeras.Block` (or None for the default of `spec.kind`).
+        spec: The `InputSpec` of the data.
+        task: "classification" or "regression".
+        n_outputs: Number of classes (classification) or targets (regression).
+        target_mean: Per-target mean of y (regression); the output layer starts there,
+            so training begins at the right scale whatever units y is in.
+        target_scale: Per-target standard deviation of y (regression).
+        learning_rate: Adam's learning rate, or None to search it.
+    """
+
+    def __init__(
+        self,
+        block,
+        spec,
+        task,
+        n_outputs,
+        target_mean=None,
+        target_scale=None,
+        learning_rate=None,
+    ):
+        super().__init__(name="nasplug_estimator")
+        self.block = block
+        self.spec = spec
+        self.task = task
+        self.n_outputs = int(n_outputs)
+        self.target_mean = target_mean
+        self.target_scale = target_scale
+        self.learning_rate = learning_rate
+
+    def build(self, hp):
+        # AutoKeras wrapper blocks (`StructuredDataBlock`, `TextBlock`, ...) name their
+        # inner blocks from Keras's name counters; resetting them first keeps every
+        # build's hyperparameter names the same.
+        keras.backend.clear_session(free_memory=False)
+        block = self.block
+        if block is None:
+            block = default_block(self.spec.kind, self.spec.vocabulary_size())
+        elif self.spec.kind == TEXT and getattr(block, "max_tokens", False) is None:
+            # Our vectorizer fixes the vocabulary; the block must not search its size.
+            block.max_tokens = self.spec.vocabulary_size()
+        inputs, x = self.spec.build_inputs()
+        x = block.build(hp, x)
+        if len(x.shape) > 2:
+            x = keras.layers.Flatten(name="flatten")(x)
+        if self.task == "classification":
+            outputs = keras.layers.Dense(
+                self.n_outputs, activation="softmax", name="probabilities"
+            )(x)
+            loss = "sparse_categorical_crossentropy"
+        else:
+            x = keras.layers.Dense(self.n_outputs, name="standardized_output")(x)
+            outputs = keras.layers.Rescaling(
+                scale=self.target_scale, offset=self.target_mean, name="output"
+            )(x)
+            loss = "mean_squared_error"
+        learning_rate = self.learning_rate
+        if learning_rate is None:
+            learning_rate = hp.Choice("learning_rate", [1e-3, 1e-2, 1e-4], default=1e-3)
+        model = keras.Model(inputs, outputs)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)),
+            loss=loss,
+        )
+        return model
