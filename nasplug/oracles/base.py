@@ -200,6 +200,9 @@ class NASOracle(keras_tuner.Oracle):
         self.initial_hps = state["initial_hps"]
         self._warm_start_index = state["warm_start_index"]
         self._observed = state["observed"]
+        # For `reload`, which keras_tuner.Oracle.reload partly undoes.
+        self._saved_ongoing = dict(state["ongoing_trials"])
+        self._saved_retry_queue = list(state["retry_queue"])
 
     def save(self):
         # Write-then-rename: a chief killed mid-write leaves the previous state intact
@@ -215,6 +218,17 @@ class NASOracle(keras_tuner.Oracle):
             super().reload()
         except (ValueError, KeyError, TypeError) as error:
             raise RuntimeError(_describe_corruption(self._project_dir, error)) from error
+        # keras_tuner.Oracle.reload queues every trial that was running for a retry. But the
+        # workers of a distributed search outlive a restarted chief: each finishes its trial,
+        # or, restarted under its tuner ID, is handed it back by `create_trial`; a retry would
+        # run it twice. A trial that had already ended is not running either: the chief saves
+        # its state before it forgets an ended trial.
+        self._retry_queue = list(self._saved_retry_queue)
+        self.ongoing_trials = {
+            tuner_id: self.trials[trial_id]
+            for tuner_id, trial_id in self._saved_ongoing.items()
+            if trial_id not in self.end_order and trial_id not in self._retry_queue
+        }
 
 
 def check_positive_int(**values):
