@@ -156,14 +156,21 @@ class NASOracle(keras_tuner.Oracle):
         return None
 
     def _next_new_values(self):
-        for _ in range(self._max_collisions):
-            values = self.propose()
-            if values is None:
-                break
+        values = None
+        for attempt in range(self._max_collisions):
+            # A strategy that has converged keeps proposing what it already tried: every
+            # other attempt takes a neighbour of its proposal instead, so the search goes
+            # on near where the strategy wants to be.
+            if attempt % 2 == 0 or values is None:
+                values = self.propose()
+                if values is None:
+                    break
+            else:
+                values = self.space.mutate(values, self._rng)
             if not self._duplicate(values):
                 return values
-        # The strategy keeps proposing what was tried (it has converged, or the space
-        # is small): fall back to random values, then to what is left untried.
+        # Still nothing new (the space is small): fall back to random values, then to
+        # what is left untried.
         for _ in range(self._max_collisions):
             values = self.space.random_values(self._rng)
             if not self._duplicate(values):
