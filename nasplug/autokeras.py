@@ -28,7 +28,6 @@ rejects. `enable()`, and building any tuner of this module, apply a workaround
 (`fix_head_shapes()`) that also repairs AutoKeras's own tuners.
 """
 
-import copy
 import re
 
 import numpy as np
@@ -105,31 +104,47 @@ def starting_points(hypermodel):
 
     AutoKeras's task tuners (`autokeras.tuners.task_specific`) try a few well-known
     architectures before searching: for image, text and structured-data classification
-    and structured-data regression. A list applies when the hypermodel's blocks are
-    exactly the blocks it sets values for, as in `ak.ImageClassifier` or an
-    `ak.AutoModel` made of an `ImageBlock` and a `ClassificationHead`.
+    and structured-data regression. A list applies when the hypermodel is made of
+    exactly the kinds of blocks it sets values for, one of each, as `ak.ImageClassifier`
+    is, or an `ak.AutoModel` of an `ImageInput` and a `ClassificationHead`.
+
+    AutoKeras writes those values for blocks numbered 1 ("classification_head_1"), but
+    numbers blocks on from earlier models in some cases (a functional-API model built
+    before a task model); the values are renamed to the hypermodel's actual blocks, so
+    the warm start does not silently miss.
 
     Args:
         hypermodel: An AutoKeras `Graph` (what `AutoModel` passes to its tuner).
 
     Returns:
-        A list of dicts of hyperparameter values (a copy), empty when no task matches.
+        A list of dicts of hyperparameter values (a new copy), empty when no task
+        matches.
     """
-    blocks = {block.name: block for block in getattr(hypermodel, "blocks", [])}
+    names_by_kind = {}
+    for block in getattr(hypermodel, "blocks", []):
+        names_by_kind.setdefault(_snake_case(type(block).__name__), []).append(block.name)
     for points in _AUTOKERAS_STARTING_POINTS:
-        named = {name.split("/")[0] for point in points for name in point if "/" in name}
-        if named == set(blocks) and all(
-            _block_name_fits(name, blocks[name]) for name in named
+        prefixes = {name.split("/")[0] for point in points for name in point if "/" in name}
+        kind_of = {prefix: re.sub(r"_\d+$", "", prefix) for prefix in prefixes}
+        if set(kind_of.values()) != set(names_by_kind) or any(
+            len(names) != 1 for names in names_by_kind.values()
         ):
-            return copy.deepcopy(points)
+            continue
+        actual = {prefix: names_by_kind[kind][0] for prefix, kind in kind_of.items()}
+        return [
+            {_rename_scope(name, actual): value for name, value in point.items()}
+            for point in points
+        ]
     return []
 
 
-def _block_name_fits(name, block):
-    # A block auto-named after another class ("image_block_1" on a custom block) would
-    # receive values meant for a different architecture.
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", type(block).__name__).lower()
-    return re.fullmatch(rf"{snake}_\d+", name) is not None
+def _snake_case(class_name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+
+
+def _rename_scope(name, actual):
+    scope, sep, rest = name.partition("/")
+    return actual[scope] + sep + rest if sep else name
 
 
 class _StrategyTuner(tuner_module.AutoTuner):
