@@ -22,6 +22,7 @@ with nasplug.progress.attach(tuner) as progress:
 
 import shutil
 import sys
+import time
 from datetime import datetime
 
 
@@ -29,18 +30,27 @@ class SearchProgress:
     """A one-line progress display for a KerasTuner oracle.
 
     Args:
-        oracle: The `keras_tuner.Oracle` whose trials are shown.
+        oracle: The `keras_tuner.Oracle` whose trials are shown, or None to attach later
+            with `attach()`.
         verbose: 0 prints nothing; 1 or more shows the line.
         stream: Where to write. Defaults to `sys.stdout` at the time of writing.
-        time_budget: Optional search budget in seconds. The time left is then the smaller of
-            the budget's remainder and the estimate from the trials' mean duration.
+        time_budget: Optional search budget in seconds, counted from the first trial this
+            display sees. Once it is spent, the running trial stops at the end of its
+            current batch (if `epoch_callback()` is among its callbacks) and no new trial
+            starts. The time left shown is then at most the budget's remainder.
         interactive: Redraw one line in place (`True`) or write one line per finished
             trial (`False`). Defaults to whether the stream is a terminal.
     """
 
-    def __init__(self, oracle, verbose=1, stream=None, time_budget=None, interactive=None):
-        if time_budget is not None and not time_budget > 0:
-            raise ValueError(f"`time_budget` must be a positive number of seconds, got {time_budget!r}.")
+    def __init__(self, oracle=None, verbose=1, stream=None, time_budget=None, interactive=None):
+        if time_budget is not None and (
+            isinstance(time_budget, bool)
+            or not isinstance(time_budget, (int, float))
+            or not time_budget > 0
+        ):
+            raise ValueError(
+                f"time_budget must be a positive number of seconds, got {time_budget!r}."
+            )
         self.oracle = oracle
         self._verbose = int(verbose)
         self.stream = stream
@@ -57,6 +67,8 @@ class SearchProgress:
         self._epoch = None
         self._current = None
         self._line_open = False
+        self._session_start = None
+        self.budget_spent = False
 
     @property
     def verbose(self):
@@ -89,6 +101,8 @@ class SearchProgress:
 
     def on_trial_begin(self, trial):
         now = datetime.now()
+        if self._session_start is None:
+            self._session_start = time.monotonic()
         self.trial_start[trial.trial_id] = now
         if self.search_start is None:
             self.search_start = now
@@ -105,6 +119,7 @@ class SearchProgress:
             self._durations.append(seconds)
         self._epoch = None
         self._current = None
+        self._check_budget()
         if not self._verbose:
             return
         if self._is_interactive():
@@ -122,21 +137,58 @@ class SearchProgress:
         if self._verbose and self._is_interactive() and self._current is not None:
             self._draw(self._line(self._current))
 
+    def over_budget(self):
+        """Whether the time budget (if any) is spent."""
+        return (
+            self.time_budget is not None
+            and self._session_start is not None
+            and time.monotonic() - self._session_start >= self.time_budget
+        )
+
+    def _check_budget(self):
+        if self.over_budget() and self.oracle is not None and not self.budget_spent:
+            self.budget_spent = True
+            # The oracle stops creating trials once it has `max_trials` of them; ending
+            # the search there keeps KerasTuner's own stop path (and its saved state).
+            self.oracle.max_trials = len(self.oracle.trials)
+
     def epoch_callback(self):
         """Returns a Keras callback that adds "epoch e/E" to the line during a trial.
 
-        Pass it in `callbacks=` of `tuner.search(...)` (KerasTuner copies callbacks per
-        trial, which is fine: every copy reports to this display).
+        It also stops the trial's training when the time budget runs out. Pass it in
+        `callbacks=` of `tuner.search(...)`.
         """
-        import keras
+        return _epoch_callback_class()(self)
 
-        display = self
+    def attach(self, tuner_or_oracle):
+        """Swaps this display into a tuner's (or oracle's) place of KerasTuner's display.
 
-        class _EpochProgress(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                display.on_epoch_end(epoch, self.params.get("epochs"))
+        Args:
+            tuner_or_oracle: A `keras_tuner.Tuner` (or anything with an `oracle`) or a
+                `keras_tuner.Oracle`.
 
-        return _EpochProgress()
+        Returns:
+            self.
+        """
+        oracle = getattr(tuner_or_oracle, "oracle", tuner_or_oracle)
+        previous = getattr(oracle, "_display", None)
+        if previous is None or not hasattr(previous, "on_trial_begin"):
+            raise TypeError(
+                "attach() needs a keras_tuner Tuner or Oracle, got "
+                f"{type(tuner_or_oracle).__name__}."
+            )
+        if previous is not self:
+            if hasattr(previous, "get_state"):
+                # A reloaded oracle keeps its trial numbering.
+                self.set_state(previous.get_state())
+            if self.time_budget is None and isinstance(previous, SearchProgress):
+                # Re-attaching (an estimator replacing the display its caller attached)
+                # keeps the caller's budget.
+                self.time_budget = previous.time_budget
+                self._session_start = previous._session_start
+        self.oracle = oracle
+        oracle._display = self
+        return self
 
     def close(self):
         """Ends the updating line with a newline (idempotent)."""
@@ -175,7 +227,7 @@ class SearchProgress:
         )
         elapsed = self._elapsed()
         parts.append(f"elapsed {format_seconds(elapsed)}")
-        left = self._time_left(elapsed)
+        left = self._time_left()
         parts.append(f"left ~{format_seconds(left)}" if left is not None else "left ?")
         return " | ".join(parts)
 
@@ -207,7 +259,7 @@ class SearchProgress:
         total = self.oracle.max_trials
         return bool(total) and self._finished_count() >= total
 
-    def _time_left(self, elapsed):
+    def _time_left(self):
         """Mean trial time times the trials left, capped by the time budget."""
         estimate = None
         total = self.oracle.max_trials
@@ -219,8 +271,9 @@ class SearchProgress:
                 # The running trial is part of `remaining`; count only what is left of it.
                 spent = (datetime.now() - running).total_seconds()
                 estimate = max(0.0, estimate - spent)
-        if self.time_budget is not None:
-            budget_left = max(0.0, self.time_budget - elapsed)
+        if self.time_budget is not None and self._session_start is not None:
+            spent = time.monotonic() - self._session_start
+            budget_left = max(0.0, self.time_budget - spent)
             estimate = budget_left if estimate is None else min(estimate, budget_left)
         return estimate
 
@@ -263,27 +316,51 @@ def attach(tuner_or_oracle, verbose=1, stream=None, time_budget=None, interactiv
             `keras_tuner.Oracle`.
         verbose: 0 prints nothing; 1 shows the line.
         stream: Where to write; defaults to `sys.stdout`.
-        time_budget: Optional search budget in seconds, used for the time-left estimate.
+        time_budget: Optional search budget in seconds (see `SearchProgress`).
         interactive: Force redrawing (`True`) or plain lines (`False`); defaults to
             whether the stream is a terminal.
 
     Returns:
         The attached `SearchProgress`; use it as a context manager so the line ends cleanly.
     """
-    oracle = getattr(tuner_or_oracle, "oracle", tuner_or_oracle)
-    if not hasattr(oracle, "_display"):
-        raise TypeError(
-            f"attach() needs a keras_tuner Tuner or Oracle, got {type(tuner_or_oracle).__name__}."
-        )
     display = SearchProgress(
-        oracle, verbose=verbose, stream=stream, time_budget=time_budget, interactive=interactive
+        verbose=verbose, stream=stream, time_budget=time_budget, interactive=interactive
     )
-    previous = getattr(oracle, "_display", None)
-    if previous is not None and hasattr(previous, "get_state"):
-        # A reloaded oracle keeps its trial numbering.
-        display.set_state(previous.get_state())
-    oracle._display = display
-    return display
+    return display.attach(tuner_or_oracle)
+
+
+_EPOCH_CALLBACK = None
+
+
+def _epoch_callback_class():
+    # Built on first use so that importing this module does not import Keras.
+    global _EPOCH_CALLBACK
+    if _EPOCH_CALLBACK is None:
+        import keras
+
+        class EpochProgress(keras.callbacks.Callback):
+            """Reports epochs to a `SearchProgress` and stops training over budget."""
+
+            def __init__(self, display):
+                super().__init__()
+                self.display = display
+
+            def __deepcopy__(self, memo):
+                # Tuners deep-copy callbacks for every trial; every copy must report to
+                # the same display, not to a copy of it (and of its oracle).
+                return type(self)(self.display)
+
+            def on_train_batch_end(self, batch, logs=None):
+                if self.display.over_budget():
+                    self.model.stop_training = True
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.display.on_epoch_end(epoch, self.params.get("epochs"))
+                if self.display.over_budget():
+                    self.model.stop_training = True
+
+        _EPOCH_CALLBACK = EpochProgress
+    return _EPOCH_CALLBACK
 
 
 def format_seconds(seconds):
