@@ -34,8 +34,8 @@ class SearchProgress:
             with `attach()`.
         verbose: 0 prints nothing; 1 or more shows the line.
         stream: Where to write. Defaults to `sys.stdout` at the time of writing.
-        time_budget: Optional search budget in seconds, counted from the first trial this
-            display sees. Once it is spent, the running trial stops at the end of its
+        time_budget: Optional search budget in seconds, counted from `attach()` (or from
+            the first trial this display sees). Once it is spent, the running trial stops at the end of its
             current batch (if `epoch_callback()` is among its callbacks) and no new trial
             starts. The time left shown is then at most the budget's remainder.
         interactive: Redraw one line in place (`True`) or write one line per finished
@@ -186,6 +186,8 @@ class SearchProgress:
                 # keeps the caller's budget.
                 self.time_budget = previous.time_budget
                 self._session_start = previous._session_start
+        if self._session_start is None:
+            self._session_start = time.monotonic()
         self.oracle = oracle
         oracle._display = self
         return self
