@@ -289,11 +289,12 @@ def _search(args):
 
 
 def _estimator(task, args):
-    from nasplug import progress
     from nasplug.estimators import NASClassifier, NASRegressor
 
     cls = NASClassifier if task == "classification" else NASRegressor
-    params = dict(
+    return estimator_with_progress(
+        cls,
+        time_budget=args.time_budget,
         strategy=args.strategy,
         max_trials=args.max_trials,
         epochs=args.epochs,
@@ -301,11 +302,26 @@ def _estimator(task, args):
         directory=os.path.join(args.output, "search"),
         verbose=0 if args.quiet else 1,
     )
+
+
+def estimator_with_progress(cls, time_budget=None, **params):
+    """Builds `cls(**params)` showing the one-line progress, with an optional time budget.
+
+    Args:
+        cls: `NASClassifier` or `NASRegressor`.
+        time_budget: Seconds after which the search stops, or None.
+        **params: The estimator's parameters (`verbose` 0 hides the line).
+
+    Returns:
+        The estimator, ready to `fit`.
+    """
     if "time_budget" in cls().get_params():
-        return cls(time_budget=args.time_budget, **params)
+        return cls(time_budget=time_budget, **params)
+    from nasplug import progress
+
     estimator = _with_progress(cls)(**params)
     estimator._nasplug_progress = progress.SearchProgress(
-        verbose=0 if args.quiet else 1, time_budget=args.time_budget
+        verbose=params.get("verbose", 0), time_budget=time_budget
     )
     return estimator
 
