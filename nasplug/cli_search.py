@@ -274,6 +274,7 @@ def _search(args):
     report_path = report.write_report(
         os.path.join(args.output, "search"), output=os.path.join(args.output, "report.html"),
         title=f"nasplug search: {os.path.basename(args.data)} → {args.target}",
+        model=model_path,
     )
     print()
     print("Best architecture:")

@@ -68,7 +68,7 @@ def run(args):
     classifier.best_model_.save(model_path)
     report_path = report.write_report(
         search_dir, output=os.path.join(args.output, "report.html"),
-        title=f"nasplug demo: {args.strategy} on digits",
+        title=f"nasplug demo: {args.strategy} on digits", model=model_path,
     )
     completed = sum(1 for r in classifier.search_results_ if r["status"] == "COMPLETED")
     print()

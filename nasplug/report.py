@@ -23,6 +23,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import zipfile
 from datetime import datetime
@@ -232,7 +233,7 @@ def _weights_layers(path):
         return None
     layers = {}
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(path, "r") as f:  # a path or a file-like object
             if "layers" not in f:
                 return None
 
@@ -259,29 +260,55 @@ def _saved_models(directory):
 
 
 def _keras_archive_layers(path):
-    """Reads the layer list of a `.keras` archive's config without loading Keras."""
+    """Reads a `.keras` archive's layers (and their sizes) without loading Keras.
+
+    Returns:
+        Rows (layer, type, settings, parameters), or None if the file is not readable.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
+            weights = archive.read("model.weights.h5") if "model.weights.h5" in archive.namelist() else None
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
+    sizes = {}
+    if weights is not None:
+        for name, _, count in _weights_layers(io.BytesIO(weights)) or []:
+            sizes[name] = count
+    # Keras stores a model's layers under their class name in snake case, numbered in
+    # order ("dense", "dense_1", ...), whatever name the layer was given.
+    seen = {}
+
+    def weights_key(class_name):
+        snake = re.sub(r"(?<!^)(?=[A-Z][a-z])|(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
+        n = seen.get(snake, 0)
+        seen[snake] = n + 1
+        return snake if n == 0 else f"{snake}_{n}"
+
     rows = []
 
-    def walk(layer_config, prefix=""):
+    def walk(layer_config, prefix):
         inner = layer_config.get("config", {})
-        sublayers = inner.get("layers") if isinstance(inner, dict) else None
-        name = inner.get("name", "") if isinstance(inner, dict) else ""
-        if sublayers:
-            for sub in sublayers:
-                walk(sub, f"{prefix}{name}/" if prefix or layer_config is not config else "")
+        if not isinstance(inner, dict):
+            return
+        name = inner.get("name", "")
+        if inner.get("layers") and layer_config is not config:
+            for sub in inner["layers"]:
+                walk(sub, f"{prefix}{name}/")
+            return
+        if inner.get("layers"):
+            for sub in inner["layers"]:
+                walk(sub, prefix)
             return
         details = []
         for key in ("units", "filters", "kernel_size", "rate", "activation", "pool_size"):
-            if isinstance(inner, dict) and inner.get(key) not in (None, "linear"):
+            if inner.get(key) not in (None, "linear"):
                 details.append(f"{key}={inner[key]}")
-        rows.append((f"{prefix}{name}", layer_config.get("class_name", "?"), ", ".join(details)))
+        count = sizes.get(weights_key(layer_config.get("class_name", ""))) if not prefix else None
+        rows.append((f"{prefix}{name}", layer_config.get("class_name", "?"), ", ".join(details),
+                     f"{count:,}" if count else ""))
 
-    walk(config)
+    walk(config, "")
     return rows
 
 
@@ -440,6 +467,69 @@ def controller_preferences(project):
     return prefs
 
 
+def replay_controller(project):
+    """Replays the REINFORCE controller's learning on the trials, in the order it learned.
+
+    A fresh `ReinforceOracle` with the saved settings observes the completed trials one by
+    one, exactly as the search did (the update is deterministic), and its probabilities
+    are recorded after each.
+
+    Args:
+        project: A `Project` whose oracle state holds REINFORCE `logits`.
+
+    Returns:
+        (history, exact) where history maps decision -> (choice labels, array of shape
+        (observed trials + 1, choices)), and exact says whether the replay ends at the
+        saved logits. ({}, False) when it cannot be replayed.
+    """
+    state = project.state
+    if not isinstance(state.get("logits"), dict) or not state.get("hyperparameters"):
+        return {}, False
+    try:
+        import keras_tuner
+        from keras_tuner.engine.trial import Trial
+
+        from nasplug.oracles import get_oracle_class
+
+        hps = keras_tuner.HyperParameters.from_config(state["hyperparameters"])
+        oracle = get_oracle_class("reinforce")(
+            objective=keras_tuner.Objective(project.objective or "score", project.direction),
+            learning_rate=state["learning_rate"],
+            baseline_decay=state["baseline_decay"],
+            entropy_weight=state["entropy_weight"],
+            hyperparameters=hps,
+            max_choices=state.get("max_choices", 10),
+            max_trials=None,
+        )
+    except Exception:  # not our oracle's state after all, or an older format
+        return {}, False
+    decisions = [hp for hp in oracle.space.decisions if len(oracle.space.choices(hp)) > 1]
+    snapshots = [{hp.name: oracle.probabilities(hp) for hp in decisions}]
+    observed = set(state.get("end_order", [])[: state.get("observed", len(project.trials))])
+    for record in project.scored:
+        if record["trial_id"] not in observed:
+            continue
+        values = hps.copy()
+        values.values = dict(record["values"])
+        trial = Trial(values, trial_id=record["trial_id"], status="COMPLETED")
+        trial.score = record["score"]
+        oracle.observe(trial)
+        snapshots.append({hp.name: oracle.probabilities(hp) for hp in decisions})
+    history = {
+        hp.name: (
+            [_short(v) for v in oracle.space.choices(hp)],
+            np.asarray([snap[hp.name] for snap in snapshots]),
+        )
+        for hp in decisions
+    }
+    saved = state["logits"]
+    exact = all(
+        name not in saved or np.allclose(saved[name], oracle.logits.get(name, saved[name]), atol=1e-6)
+        for name in history
+    ) and set(saved) <= set(oracle.logits) | set(history)
+    return history, exact
+
+
 def _choice_grids(state):
     """The finite choices nasplug's strategies use for each decision of the saved space."""
     space = state.get("hyperparameters")
@@ -472,12 +562,18 @@ def choice_shares(project, window=None):
     trials = [t for t in project.trials if t["values"]]
     if len(trials) < 4:
         return {}
-    window = window or max(2, len(trials) // 5)
+    window = window or max(3, len(trials) // 4)
     out = {}
     names = []
     for t in trials:
         names += [k for k in t["values"] if k not in names and not k.startswith("tuner/")]
+    continuous = {
+        h["config"]["name"] for t in trials for h in t["space"]
+        if h.get("class_name") == "Float" and h.get("config", {}).get("step") is None
+    }
     for name in names:
+        if name in continuous:
+            continue
         seen = [t["values"].get(name) for t in trials]
         distinct = {_hashable(v) for v in seen if v is not None}
         if not 2 <= len(distinct) <= 8:
@@ -579,6 +675,23 @@ def plot_preferences(prefs, title):
     return _png(fig)
 
 
+def plot_policy_history(history, title):
+    names = list(history)
+    fig, axes = _subplots(len(names))
+    for ax, name in zip(axes, names):
+        labels, probabilities = history[name]
+        steps = np.arange(len(probabilities))
+        for j, label in enumerate(labels):
+            ax.plot(steps, probabilities[:, j], label=label)
+        ax.set_ylim(0, 1)
+        ax.set_title(_short(name, 30), fontsize=9)
+        ax.set_xlabel("trials learned from", fontsize=8)
+        if len(labels) <= 6:
+            ax.legend(fontsize=6, loc="best")
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
 def plot_shares(shares, title):
     names = list(shares)
     fig, axes = _subplots(len(names))
@@ -621,7 +734,7 @@ def _objective_label(projects):
 # -- the page ---------------------------------------------------------------------------
 
 
-def write_report(directory, output=None, title=None):
+def write_report(directory, output=None, title=None, model=None):
     """Writes a self-contained HTML report for a search directory.
 
     Args:
@@ -629,6 +742,9 @@ def write_report(directory, output=None, title=None):
             holding several projects (they are compared side by side).
         output: Path of the HTML file. Defaults to `report.html` inside `directory`.
         title: Page title. Defaults to the directory's name.
+        model: Optional path of the best model saved as a `.keras` file, whose layers are
+            listed with the best architecture. `.keras` files inside `directory` are
+            listed anyway.
 
     Returns:
         The path of the written file.
@@ -647,7 +763,7 @@ def write_report(directory, output=None, title=None):
         sections.append(_size_section(projects))
         sections.append(_importance_section(projects))
     sections += _controller_sections(projects)
-    sections.append(_best_section(projects, directory))
+    sections.append(_best_section(projects, directory, model))
     sections.append(_failures_section(projects))
     page = _PAGE.format(
         title=html.escape(title),
@@ -741,6 +857,19 @@ def _controller_sections(projects):
         sections.append(_figure_section(
             f"Controller preferences: {project.name}", plot_preferences(shown, f"{project.name}: final preferences"), caption
         ))
+        if strategy == "reinforce":
+            history, exact = replay_controller(project)
+            if history:
+                shown = dict(list(history.items())[:12])
+                sections.append(_figure_section(
+                    f"How the controller's preferences moved: {project.name}",
+                    plot_policy_history(shown, f"{project.name}: probability of each choice"),
+                    "The controller's probabilities after each completed trial it learned from, "
+                    "replayed from the trials with the controller's own update"
+                    + (" (the replay ends exactly at the saved state)." if exact
+                       else " (the replay does not end at the saved state: read it as approximate)."),
+                ))
+                continue
         shares = choice_shares(project)
         if shares:
             shown = dict(list(shares.items())[:12])
@@ -753,7 +882,7 @@ def _controller_sections(projects):
     return sections
 
 
-def _best_section(projects, directory):
+def _best_section(projects, directory, model=None):
     candidates = [(p, p.best()) for p in projects if p.best()]
     if not candidates:
         return "<h2>Best architecture</h2><p class=note>No trial completed with a score.</p>"
@@ -776,11 +905,14 @@ def _best_section(projects, directory):
                 ["layer", "weight shapes", "parameters"],
                 [[name, ", ".join(str(s) for s in shapes), f"{count:,}"] for name, shapes, count in layers],
             ))
-    for path in _saved_models(directory):
+    models = _saved_models(directory)
+    if model is not None and os.path.abspath(model) not in map(os.path.abspath, models):
+        models.insert(0, os.fspath(model))
+    for path in models:
         layers = _keras_archive_layers(path)
         if layers:
-            out.append(f"<h3>Saved model {html.escape(os.path.relpath(path, directory))}</h3>")
-            out.append(_table(["layer", "type", "settings"], layers))
+            out.append(f"<h3>Saved model {html.escape(os.path.basename(path))}</h3>")
+            out.append(_table(["layer", "type", "settings", "parameters"], layers))
     return "\n".join(out)
 
 
@@ -849,11 +981,12 @@ def add_arguments(parser):
     parser.add_argument("directory", help="a search directory (KerasTuner, AutoKeras or nasplug)")
     parser.add_argument("-o", "--output", help="HTML file to write (default: DIRECTORY/report.html)")
     parser.add_argument("--title", help="page title")
+    parser.add_argument("--model", help="the best model's .keras file, to list its layers")
 
 
 def run(args):
     try:
-        path = write_report(args.directory, output=args.output, title=args.title)
+        path = write_report(args.directory, output=args.output, title=args.title, model=args.model)
     except (FileNotFoundError, ValueError) as error:
         print(f"nasplug report: error: {error}", file=sys.stderr)
         return 2
