@@ -1,0 +1,375 @@
+"""Runs search strategies on a NAS-Bench-201 table, many seeded runs side by side.
+
+Every run builds a fresh oracle with `nasplug.oracles.make_oracle` and lets a
+`TableTuner` drive it through KerasTuner's own trial loop, so the strategies that are
+scored are the very classes a real search uses. Runs are spread over worker processes.
+
+KerasTuner writes the oracle's state and every trial's JSON file several times per
+trial. On a disk those writes cost more than everything else, so each run's project
+directory lives on tmpfs (`/dev/shm`) when the machine has one and is deleted after the
+run: the writes still happen, through the real code path, only into memory.
+"""
+
+import concurrent.futures
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+from nasplug.bench import nasbench201 as nb
+
+DEFAULT_STRATEGIES = ("evolution", "reinforce", "qlearning", "random", "bayesian", "greedy")
+
+# KerasTuner's Gaussian-process proposal (20 kernel-fit restarts and 50 L-BFGS restarts of
+# the acquisition, with numerical gradients) takes seconds per trial, a thousand times
+# any other strategy here; its run count is capped unless asked otherwise.
+DEFAULT_RUNS_FOR = {"bayesian": 4}
+
+# Published CIFAR-10 test accuracies (NAS-Bench-201 paper, Table 5), by table name and
+# our strategy name: (algorithm in the paper, mean, std).
+PUBLISHED = {
+    "cifar10": {
+        "random": ("random search", 93.70, 0.36),
+        "reinforce": ("REINFORCE", 93.85, 0.37),
+        "evolution": ("REA", 93.92, 0.30),
+        "bayesian": ("BOHB", 93.61, 0.52),
+    }
+}
+
+# How many random cells AutoKeras's greedy oracle is given as `initial_hps`. Without any it
+# starts from the space's defaults, the all-"none" cell, which is not a network at all.
+GREEDY_INITIAL_CELLS = 10
+
+CURVE_POINTS = 121
+
+_TABLES = {}
+
+
+def _table(path):
+    if path not in _TABLES:
+        _TABLES[path] = nb.load_table(path)
+    return _TABLES[path]
+
+
+def _scratch_root():
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, directory=None):
+    """Runs one search of one strategy on a table.
+
+    Args:
+        table: A `nasbench201.Table`.
+        strategy: A name of `nasplug.oracles.STRATEGIES`.
+        seed: Positive int seeding the oracle.
+        budget_s: Simulated seconds of search.
+        oracle_kwargs: Extra constructor arguments for the oracle.
+        directory: Where the run's KerasTuner project directory goes (deleted after the
+            run). Defaults to tmpfs when there is one, else the system temporary folder.
+
+    Returns:
+        A dict: `arch`, `valid_acc_12ep`, `valid_acc_200ep`, `test_acc_200ep` of the cell
+        with the best search signal, `queries`, `elapsed_s` (simulated), `history` (one
+        row per query, see `TableTuner.history`), `wall_s` and `cpu_s` (seconds the run
+        took, in real and in CPU time).
+    """
+    import keras_tuner
+
+    from nasplug.oracles import make_oracle
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    kwargs = dict(
+        objective=keras_tuner.Objective(nb.OBJECTIVE, "max"),
+        # The simulated budget ends the search, as in the paper: no trial limit.
+        max_trials=None,
+        seed=int(seed),
+        hyperparameters=nb.search_space(),
+    )
+    if strategy == "greedy":
+        rng = np.random.default_rng(seed)
+        kwargs["initial_hps"] = [
+            {name: str(op) for name, op in zip(nb.HP_NAMES, rng.choice(nb.OPERATIONS, 6))}
+            for _ in range(GREEDY_INITIAL_CELLS)
+        ]
+        # AutoKeras's GreedyOracle draws from the global NumPy generator; seeding it is
+        # the only way to make its runs repeatable.
+        np.random.seed(int(seed) % 2**32)
+    kwargs.update(oracle_kwargs or {})
+    oracle = make_oracle(strategy, **kwargs)
+    oracle.verbose = 0
+    workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
+    try:
+        tuner = nb.TableTuner(oracle, table, budget_s=budget_s, directory=workdir,
+                              project_name=strategy, overwrite=True)
+        with warnings.catch_warnings():
+            # The Gaussian process of "bayesian" warns about kernel bounds on most fits.
+            warnings.simplefilter("ignore")
+            tuner.search()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    history = tuner.history
+    if not history:
+        raise RuntimeError(f"{strategy}: no query fits a budget of {budget_s} s.")
+    best = max(history, key=lambda row: row[nb.OBJECTIVE])
+    return {
+        "arch": best["arch"],
+        "valid_acc_12ep": best["valid_acc_12ep"],
+        "valid_acc_200ep": best["valid_acc_200ep"],
+        "test_acc_200ep": best["test_acc_200ep"],
+        "queries": len(history),
+        "elapsed_s": tuner.elapsed_s,
+        "history": history,
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": time.process_time() - cpu_start,
+    }
+
+
+def best_so_far_curve(history, grid):
+    """Test accuracy of the best-by-search cell found by each time of `grid`.
+
+    Args:
+        history: `TableTuner.history` of one run.
+        grid: Increasing simulated times, seconds.
+
+    Returns:
+        Array like `grid`, NaN before the first query finishes.
+    """
+    times = np.array([row["elapsed_s"] for row in history])
+    signal = np.array([row[nb.OBJECTIVE] for row in history])
+    test = np.array([row["test_acc_200ep"] for row in history])
+    # Index of the best signal among the first k queries, for every k.
+    running_best = np.zeros(len(history), dtype=int)
+    for k in range(1, len(history)):
+        prev = running_best[k - 1]
+        running_best[k] = k if signal[k] > signal[prev] else prev
+    done = np.searchsorted(times, grid, side="right")
+    curve = np.full(len(grid), np.nan)
+    curve[done > 0] = test[running_best[done[done > 0] - 1]]
+    return curve
+
+
+def _worker_init():
+    # Each process runs one search at a time; BLAS threads would only fight each other.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _run_chunk(table_path, strategy, indices, seeds, budget_s, oracle_kwargs, grid):
+    table = _table(table_path)
+    out = []
+    for index, seed in zip(indices, seeds):
+        result = run_search(table, strategy, seed, budget_s, oracle_kwargs)
+        curve = best_so_far_curve(result.pop("history"), grid)
+        out.append((index, result, curve))
+    return strategy, out
+
+
+def run_seeds(seed, runs):
+    """The per-run oracle seeds of a benchmark: run `i` uses the same seed in every strategy."""
+    state = np.random.SeedSequence(seed).generate_state(runs, dtype=np.uint32)
+    return [int(s) % (2**31 - 1) + 1 for s in state]
+
+
+def run_benchmark(table_path, strategies=DEFAULT_STRATEGIES, runs=500, budget_s=12000.0,
+                  seed=0, runs_for=None, oracle_kwargs=None, workers=None, progress=None):
+    """Runs every strategy `runs` times on a table and summarises the results.
+
+    Args:
+        table_path: Path of a NAS-Bench-201 CSV table (see `nasbench201.load_table`).
+        strategies: Names of `nasplug.oracles.STRATEGIES`.
+        runs: Runs per strategy.
+        budget_s: Simulated seconds per run.
+        seed: Seed of the whole benchmark; run `i` of every strategy gets the same seed.
+        runs_for: Dict overriding `runs` for some strategies. Defaults to
+            `DEFAULT_RUNS_FOR` (caps the slow "bayesian").
+        oracle_kwargs: Dict from strategy name to extra oracle constructor arguments.
+        workers: Worker processes; defaults to the number of CPUs. 1 runs in-process.
+        progress: Optional callable taking a line of text, called as strategies finish.
+
+    Returns:
+        A JSON-safe dict: `budget_s`, `runs`, `table`, `seed`, `optimum`, `wall_s` and
+        `strategies`, which maps each name to `runs`, `valid_acc_200ep` and
+        `test_acc_200ep` (`mean`, `std`, over runs), `queries` (`mean`, `std`),
+        `wall_s` and `cpu_s` (real and CPU seconds summed over runs), `published` (or None) and `curve`
+        (`time_s`, `mean`, `std` of the best-so-far test accuracy).
+    """
+    from nasplug.oracles import STRATEGIES
+
+    strategies = list(strategies)
+    unknown = [s for s in strategies if s not in STRATEGIES or s == "hyperband"]
+    if unknown:
+        raise ValueError(
+            f"Unknown strategy {unknown[0]!r}; choose from "
+            f"{', '.join(s for s in STRATEGIES if s != 'hyperband')}."
+        )
+    if runs < 1 or budget_s <= 0:
+        raise ValueError(f"runs must be >= 1 and budget_s > 0, got {runs} and {budget_s}.")
+    runs_for = dict(DEFAULT_RUNS_FOR if runs_for is None else runs_for)
+    oracle_kwargs = oracle_kwargs or {}
+    table_path = os.path.abspath(os.fspath(table_path))
+    table = _table(table_path)
+    seeds = run_seeds(seed, runs)
+    grid = np.linspace(0.0, budget_s, CURVE_POINTS)
+    workers = workers or os.cpu_count() or 1
+    start = time.perf_counter()
+
+    tasks = []
+    for strategy in strategies:
+        n = min(runs, runs_for.get(strategy, runs))
+        # Small chunks keep both workers busy until the end; slow strategies go one
+        # run at a time.
+        size = 1 if strategy == "bayesian" else max(1, min(25, n // (4 * workers) or 1))
+        for lo in range(0, n, size):
+            idx = list(range(lo, min(n, lo + size)))
+            tasks.append((table_path, strategy, idx, [seeds[i] for i in idx], budget_s,
+                          oracle_kwargs.get(strategy, {}), grid))
+    # Slowest first, so the pool does not end waiting on one long task.
+    tasks.sort(key=lambda t: t[1] != "bayesian")
+
+    collected = {s: [] for s in strategies}
+    expected = {s: min(runs, runs_for.get(s, runs)) for s in strategies}
+
+    def collect(strategy, out):
+        collected[strategy].extend(out)
+        if progress and len(collected[strategy]) == expected[strategy]:
+            progress(f"{strategy}: {expected[strategy]} runs done "
+                     f"({time.perf_counter() - start:.0f} s)")
+
+    if workers == 1:
+        _worker_init()
+        for task in tasks:
+            collect(*_run_chunk(*task))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_worker_init
+        ) as pool:
+            futures = [pool.submit(_run_chunk, *task) for task in tasks]
+            for future in concurrent.futures.as_completed(futures):
+                collect(*future.result())
+
+    summary = {}
+    for strategy in strategies:
+        out = sorted(collected[strategy], key=lambda item: item[0])
+        results = [r for _, r, _ in out]
+        curves = np.array([c for _, _, c in out])
+        published = PUBLISHED.get(table.name, {}).get(strategy)
+        summary[strategy] = {
+            "runs": len(results),
+            **{
+                key: _mean_std([r[key] for r in results])
+                for key in ("valid_acc_200ep", "test_acc_200ep", "queries")
+            },
+            "wall_s": float(sum(r["wall_s"] for r in results)),
+            "cpu_s": float(sum(r["cpu_s"] for r in results)),
+            "published": None if published is None else {
+                "algorithm": published[0], "test_acc_200ep": {
+                    "mean": published[1], "std": published[2]}},
+            "curve": _curve_summary(grid, curves),
+        }
+    return {
+        "budget_s": float(budget_s),
+        "runs": int(runs),
+        "table": table_path,
+        "seed": int(seed),
+        "optimum": table.optimum,
+        "wall_s": time.perf_counter() - start,
+        "strategies": summary,
+    }
+
+
+def _curve_summary(grid, curves):
+    with warnings.catch_warnings():
+        # Before any run's first query finishes a column is all NaN; it stays NaN.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
+    return {
+        "time_s": [float(t) for t in grid],
+        "mean": [float(v) if np.isfinite(v) else None for v in mean],
+        "std": [float(v) if np.isfinite(v) else None for v in std],
+    }
+
+
+def _mean_std(values):
+    values = np.asarray(values, dtype=float)
+    return {"mean": float(values.mean()), "std": float(values.std())}
+
+
+def format_table(results):
+    """Formats `run_benchmark` results as a plain-text table.
+
+    Args:
+        results: The dict `run_benchmark` returns.
+
+    Returns:
+        A string: one line per strategy with mean ± std over runs of the 200-epoch
+        validation and test accuracy, the published test accuracy beside it, queries
+        per run and CPU seconds per run (the search's own cost, whatever else the
+        machine runs).
+    """
+    name = os.path.basename(results["table"])
+    lines = [
+        f"NAS-Bench-201 {name}: budget {results['budget_s']:.0f} s, seed {results['seed']}, "
+        f"{results['wall_s']:.0f} s wall",
+        f"{'strategy':<10} {'runs':>5} {'valid_acc_200ep':>16} {'test_acc_200ep':>16} "
+        f"{'published test':>24} {'queries':>8} {'cpu s/run':>9}",
+    ]
+    for strategy, s in results["strategies"].items():
+        pub = s["published"]
+        pub_text = "" if pub is None else (
+            f"{pub['test_acc_200ep']['mean']:.2f} ± {pub['test_acc_200ep']['std']:.2f} "
+            f"{pub['algorithm']}")
+        lines.append(
+            f"{strategy:<10} {s['runs']:>5} {_pm(s['valid_acc_200ep']):>16} "
+            f"{_pm(s['test_acc_200ep']):>16} {pub_text:>24} "
+            f"{s['queries']['mean']:>8.1f} {s['cpu_s'] / s['runs']:>9.3f}"
+        )
+    opt = results["optimum"]
+    lines.append(
+        f"{'optimum':<10} {'':>5} {opt['valid_acc_200ep']:>16.2f} {opt['test_acc_200ep']:>16.2f}"
+    )
+    return "\n".join(lines)
+
+
+def _pm(stat):
+    return f"{stat['mean']:.2f} ± {stat['std']:.2f}"
+
+
+def plot(results, path):
+    """Plots best-so-far 200-epoch test accuracy against simulated time.
+
+    One line per strategy (mean over runs) with a band of ± one standard deviation.
+
+    Args:
+        results: The dict `run_benchmark` returns.
+        path: Image file to write (format from its extension, e.g. `.png`).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for strategy, s in results["strategies"].items():
+        t = np.array(s["curve"]["time_s"])
+        mean = np.array(s["curve"]["mean"], dtype=float)
+        std = np.array(s["curve"]["std"], dtype=float)
+        (line,) = ax.plot(t, mean, label=f"{strategy} ({s['runs']} runs)")
+        ax.fill_between(t, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+    opt = results["optimum"]["test_acc_200ep"]
+    ax.axhline(opt, color="black", linestyle=":", linewidth=1, label=f"optimum {opt:.2f}")
+    finals = [s["test_acc_200ep"]["mean"] for s in results["strategies"].values()]
+    ax.set_ylim(min(finals) - 2.0, opt + 0.5)
+    ax.set_xlabel("simulated search time (s)")
+    ax.set_ylabel("test accuracy, 200 epochs (%)")
+    ax.set_title(f"NAS-Bench-201 {os.path.basename(results['table'])}: best so far")
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
