@@ -95,6 +95,7 @@ class NASOracle(keras_tuner.Oracle):
         self._rng = np.random.default_rng(self.seed)
         self._warm_start_index = 0
         self._observed = 0
+        self.collisions = 0
 
     # The two methods a strategy implements.
 
@@ -104,6 +105,9 @@ class NASOracle(keras_tuner.Oracle):
 
     def observe(self, trial):
         """Learns from a trial that completed with a finite score."""
+
+    def observe_failure(self, trial):
+        """Learns from a trial that failed for good (after its retries). Optional."""
 
     # Helpers for strategies.
 
@@ -139,12 +143,37 @@ class NASOracle(keras_tuner.Oracle):
             return {"status": STOPPED, "values": None}
         return {"status": RUNNING, "values": values}
 
+    def score_trial(self, trial):
+        if not isinstance(self.objective, keras_tuner.Objective) or not hasattr(
+            self.objective, "name_to_direction"
+        ):
+            return super().score_trial(trial)
+        # keras_tuner.Oracle looks up a "multi_objective" metric nobody reports; combine the
+        # objectives step by step instead, as MultiObjective.get_value defines (lower is better).
+        combined = {}
+        for name in self.objective.name_to_direction:
+            for observation in trial.metrics.get_history(name):
+                logs = combined.setdefault(observation.step, {})
+                logs[name] = float(observation.mean())
+        scores = {
+            step: self.objective.get_value(logs)
+            for step, logs in combined.items()
+            if self.objective.has_value(logs)
+        }
+        if not scores:
+            trial.score, trial.best_step = float("nan"), 0
+            return
+        trial.best_step = min(scores, key=scores.get)
+        trial.score = float(scores[trial.best_step])
+
     def _observe_finished(self):
         while self._observed < len(self.end_order):
             trial = self.trials[self.end_order[self._observed]]
             self._observed += 1
             if _is_scored(trial):
                 self.observe(trial)
+            elif trial.status == trial_module.TrialStatus.FAILED:
+                self.observe_failure(trial)
 
     def _next_warm_start(self):
         while self._warm_start_index < len(self.initial_hps):
@@ -156,17 +185,13 @@ class NASOracle(keras_tuner.Oracle):
         return None
 
     def _next_new_values(self):
-        values = None
         for attempt in range(self._max_collisions):
-            # A strategy that has converged keeps proposing what it already tried: every
-            # other attempt takes a neighbour of its proposal instead, so the search goes
-            # on near where the strategy wants to be.
-            if attempt % 2 == 0 or values is None:
-                values = self.propose()
-                if values is None:
-                    break
-            else:
-                values = self.space.mutate(values, self._rng)
+            # A strategy that has converged keeps proposing what it already tried; it
+            # reads this count to explore more on each further attempt.
+            self.collisions = attempt
+            values = self.propose()
+            if values is None:
+                break
             if not self._duplicate(values):
                 return values
         # Still nothing new (the space is small): fall back to random values, then to
@@ -223,7 +248,8 @@ class NASOracle(keras_tuner.Oracle):
     def reload(self):
         try:
             super().reload()
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RuntimeError) as error:
+            # keras_tuner.Oracle.reload wraps a KeyError in a RuntimeError of its own.
             raise RuntimeError(_describe_corruption(self._project_dir, error)) from error
         # keras_tuner.Oracle.reload queues every trial that was running for a retry. But the
         # workers of a distributed search outlive a restarted chief: each finishes its trial,

@@ -23,9 +23,12 @@ class QLearningOracle(NASOracle):
         Q(s, a) <- Q(s, a) + learning_rate * [r + discount * max_a' Q(s', a') - Q(s, a)]
 
     where r is the trial's reward on the last transition and 0 before it. The reward is
-    the trial's rank among the completed trials so far, in [0, 1]: it does not depend on
+    the trial's rank among the completed trials so far, in [0, 1] (ranked again whenever
+    the episode is replayed): it does not depend on
     the scale or direction of the objective, and `initial_q` (0.5, as in MetaQNN) is then
-    a neutral prior. Failed trials teach nothing.
+    a neutral prior. A trial that failed for good (after its retries) is an episode with
+    reward 0, the lowest rank, and does not enter the ranking: without it, a choice that
+    always fails would keep `initial_q` and the greedy policy would return to it.
 
     Args:
         objective: A string, `keras_tuner.Objective`, or a list of them.
@@ -96,7 +99,8 @@ class QLearningOracle(NASOracle):
         self.initial_q = check_number("initial_q", initial_q)
         # state -> {action: Q}; a state is the previous "name=index", an action "name=index".
         self.q_values = {}
-        # [[episode, reward], ...], an episode a list of "name=index" actions.
+        # [[episode, reward], ...]: an episode is a list of "name=index" actions, a
+        # reward the trial's reward (None for a failure).
         self.memory = []
         # Sorted rewards of completed trials, to turn a score into a rank.
         self._seen_rewards = []
@@ -111,7 +115,8 @@ class QLearningOracle(NASOracle):
         return self.q_values.get(state, {}).get(action, self.initial_q)
 
     def propose(self):
-        epsilon = self.epsilon
+        # The greedy episode was tried already: explore more on each further attempt.
+        epsilon = self.epsilon + (1 - self.epsilon) * self.collisions / self._max_collisions
         state = [_START]
 
         def choose(hp, _):
@@ -132,24 +137,35 @@ class QLearningOracle(NASOracle):
 
     def observe(self, trial):
         reward = self.reward(trial)
-        rank = bisect.bisect_left(self._seen_rewards, reward) + 0.5 * (
-            bisect.bisect_right(self._seen_rewards, reward)
-            - bisect.bisect_left(self._seen_rewards, reward)
-        )
-        scaled = rank / len(self._seen_rewards) if self._seen_rewards else 0.5
         bisect.insort(self._seen_rewards, reward)
+        self._learn(self._episode(trial.hyperparameters.values), reward)
 
-        episode = self._episode(trial.hyperparameters.values)
+    def observe_failure(self, trial):
+        self._learn(self._episode(trial.hyperparameters.values), None)
+
+    def _rank(self, reward):
+        """A reward's rank in [0, 1] among all completed trials so far; 0 for a failure."""
+        if reward is None:
+            return 0.0
+        if len(self._seen_rewards) < 2:
+            return 0.5
+        below = bisect.bisect_left(self._seen_rewards, reward)
+        ties = bisect.bisect_right(self._seen_rewards, reward) - below
+        return (below + 0.5 * (ties - 1)) / (len(self._seen_rewards) - 1)
+
+    def _learn(self, episode, reward):
         if not episode:
             return
         sizes = {hp.name: len(self.space.choices(hp)) for hp in self.space.decisions}
-        self._update(episode, scaled, sizes)
+        self._update(episode, self._rank(reward), sizes)
         if self.replay_size and self.memory:
             count = min(self.replay_size, len(self.memory))
+            # Replayed episodes are ranked anew: a rank from an early, short history
+            # would otherwise flatter a mediocre trial for the rest of the search.
             for i in self._rng.choice(len(self.memory), size=count, replace=False):
                 replayed, replayed_reward = self.memory[int(i)]
-                self._update(replayed, replayed_reward, sizes)
-        self.memory.append([episode, scaled])
+                self._update(replayed, self._rank(replayed_reward), sizes)
+        self.memory.append([episode, reward])
 
     def _episode(self, values):
         values = self.space.active(values)
