@@ -20,7 +20,8 @@ import time
 import keras_tuner
 import pytest
 
-from nasplug.distributed import LocalCluster
+from nasplug import cli
+from nasplug.distributed import ClusterError, LocalCluster
 from nasplug.oracles import make_oracle
 
 STRATEGIES = ["evolution", "reinforce", "qlearning"]
@@ -148,6 +149,7 @@ def main(argv=None):
 
 def synthetic_cluster(directory, strategy, workers, max_trials, **options):
     """A `LocalCluster` whose processes run this module's search in `directory`."""
+    os.makedirs(os.path.join(directory, "markers"), exist_ok=True)
     command = [sys.executable, __file__, "--strategy", strategy, "--directory", str(directory)]
     command += ["--max-trials", str(max_trials)]
     for name, value in options.items():
@@ -208,13 +210,15 @@ def assert_completed_once(directory, max_trials):
     return oracle, trials
 
 
+def uninterrupted_values(directory, strategy, max_trials):
+    """The values of each trial of the same search run straight through, in this process."""
+    build_tuner(strategy, str(directory), max_trials).search(verbose=0)
+    return values_of(read_search(directory)[1])
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
     max_trials = 6
-    # The uninterrupted search, in this process: the same oracle, seed and objective.
-    build_tuner(strategy, str(tmp_path / "reference"), max_trials).search(verbose=0)
-    _, reference = read_search(tmp_path / "reference")
-
     directory = tmp_path / "cluster"
     with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.4) as cluster:
         wait_for(lambda: "2" in dict(evaluations(directory, "start")), 120, "trial 2 to start")
@@ -234,26 +238,154 @@ def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
         assert trials[trial_id]["score"] == state["score"]
     # The trial running when the chief died was finished by its worker, not run again.
     assert [t for t, _ in evaluations(directory, "start")] == [str(i) for i in range(max_trials)]
-    # What the restarted chief proposed is what the uninterrupted search proposed.
-    assert values_of(trials) == values_of(reference)
+    # What the restarted chief proposed is what an uninterrupted search proposes.
+    assert values_of(trials) == uninterrupted_values(tmp_path / "reference", strategy, max_trials)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_worker_killed_mid_trial_search_completes(tmp_path, strategy):
-    max_trials = 6
-    with synthetic_cluster(tmp_path, strategy, 2, max_trials, trial_seconds=0.4) as cluster:
-        wait_for(lambda: "1" in dict(evaluations(tmp_path, "start")), 120, "trial 1 to start")
-        victim_pid = dict(evaluations(tmp_path, "start"))["1"]
-        victim = next(p for p in cluster.workers if p.popen.pid == victim_pid)
+    max_trials = 5
+    directory = tmp_path / "cluster"
+    with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.4) as cluster:
+        wait_for(lambda: "1" in dict(evaluations(directory, "start")), 120, "trial 1 to start")
+        victim_pid = cluster.pid("tuner0")
         os.kill(victim_pid, signal.SIGKILL)
-        assert cluster.wait(timeout=150) == 0
-    assert victim.restarts == 1
-    assert sum(p.restarts for p in cluster.processes.values()) == 1
+        assert cluster.wait(timeout=120) == 0
+    assert cluster.processes["tuner0"].restarts == 1
+    assert cluster.processes["chief"].restarts == 0
 
-    assert_completed_once(tmp_path, max_trials)
-    # Trial 1 started twice, the second time in the restarted worker, and ended once.
-    starts = [(t, pid) for t, pid in evaluations(tmp_path, "start") if t == "1"]
-    assert [pid for _, pid in starts] == [victim_pid, victim.popen.pid]
+    _, trials = assert_completed_once(directory, max_trials)
+    # The killed worker, restarted under its tuner ID, took its trial up again.
+    assert [(t, pid == victim_pid) for t, pid in evaluations(directory, "start")] == [
+        ("0", True),
+        ("1", True),
+        ("1", False),
+        ("2", False),
+        ("3", False),
+        ("4", False),
+    ]
+    assert values_of(trials) == uninterrupted_values(tmp_path / "reference", strategy, max_trials)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strategy):
+    command = [sys.executable, EXAMPLE, "--strategy", strategy, "--directory", str(tmp_path)]
+    command += ["--max-trials", "4", "--epochs", "1", "--samples", "300"]
+    with LocalCluster(command, workers=2, echo=False, stop_grace=5.0) as cluster:
+        # Workers leave when the chief tells them the search is over. The chief itself then
+        # sleeps up to 20 s in KerasTuner before it returns, which this test does not wait for.
+        wait_for(lambda: all(p.returncode is not None for p in cluster.workers), 150, "the workers")
+        assert [p.returncode for p in cluster.workers] == [0, 0]
+        assert cluster.chief.returncode in (None, 0)
+    assert sum(p.restarts for p in cluster.processes.values()) == 0
+
+    project = tmp_path / strategy
+    with open(project / "oracle.json") as f:
+        oracle = json.load(f)
+    trials = {}
+    for trial_id in oracle["start_order"]:
+        with open(project / f"trial_{trial_id}" / "trial.json") as f:
+            trials[trial_id] = json.load(f)
+    assert sorted(trials) == ["0", "1", "2", "3"]
+    assert sorted(oracle["end_order"]) == ["0", "1", "2", "3"]
+    assert {t["status"] for t in trials.values()} == {"COMPLETED"}
+    assert all(0.0 <= t["score"] <= 1.0 for t in trials.values())
+    configurations = {json.dumps(t["hyperparameters"]["values"], sort_keys=True) for t in trials.values()}
+    assert len(configurations) == 4
+    # Each worker ended at least one trial: a worker saves its tuner file after each.
+    assert (project / "tuner0.json").exists() and (project / "tuner1.json").exists()
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_failed_trials_are_recorded_and_consecutive_failures_stop_the_search(tmp_path, strategy):
+    # Trial 1 fails alone; 3, 4 and 5 fail in a row, which stops the search at the third.
+    with synthetic_cluster(
+        tmp_path, strategy, 1, 8, fail_trials="1,3,4,5", max_consecutive_failed_trials=3
+    ) as cluster:
+        with pytest.raises(ClusterError) as raised:
+            cluster.wait(timeout=120)
+    message = str(raised.value)
+    assert "max_consecutive_failed_trials" in message
+    assert "ValueError: invalid architecture: trial 5 cannot be built" in message.splitlines()[0]
+    assert cluster.processes["tuner0"].restarts == 0
+
+    _, trials = read_search(tmp_path)
+    assert {t: trials[t]["status"] for t in ["0", "1", "2", "3", "4"]} == {
+        "0": "COMPLETED",
+        "1": "FAILED",
+        "2": "COMPLETED",
+        "3": "FAILED",
+        "4": "FAILED",
+    }
+    assert "6" not in trials
+    # KerasTuner's gRPC Trial message has no field for the error, so the chief records the
+    # failure without it; the worker's own output, which the cluster keeps, has it.
+    worker_output = cluster.output("tuner0")
+    for trial_id in ["1", "3", "4", "5"]:
+        assert f"invalid architecture: trial {trial_id} cannot be built" in worker_output
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_corrupted_oracle_state_is_one_clear_error_naming_the_file(tmp_path, strategy):
+    build_tuner(strategy, str(tmp_path), 2).search(verbose=0)
+    fname = tmp_path / "search" / "oracle.json"
+    text = fname.read_text()
+    fname.write_text(text[: len(text) // 2])
+
+    with pytest.raises(RuntimeError, match="corrupted or truncated") as raised:
+        build_tuner(strategy, str(tmp_path), 4)
+    assert str(fname) in str(raised.value)
+    assert fname.read_text() == text[: len(text) // 2]
+
+
+def test_chief_with_a_corrupted_state_stops_the_cluster_with_the_error(tmp_path, monkeypatch):
+    # KerasTuner resumes from the state only where it finds the tuner file of the same ID.
+    with monkeypatch.context() as patch:
+        patch.setenv("KERASTUNER_TUNER_ID", "chief")
+        build_tuner("evolution", str(tmp_path), 2).search(verbose=0)
+    fname = tmp_path / "search" / "oracle.json"
+    fname.write_text(fname.read_text()[:100])
+
+    with synthetic_cluster(tmp_path, "evolution", 2, 4) as cluster:
+        with pytest.raises(ClusterError) as raised:
+            cluster.wait(timeout=120)
+    assert "chief exited with code 1 while starting" in str(raised.value)
+    assert str(fname) in str(raised.value)
+    assert "corrupted or truncated" in str(raised.value)
+    # Not restarted, and the workers, which would wait for it forever, were stopped.
+    assert cluster.chief.restarts == 0
+    assert all(p.returncode is not None for p in cluster.workers)
+
+
+def test_print_commands_for_other_hosts(tmp_path, capsys):
+    script = tmp_path / "search.py"
+    script.write_text("")
+    code = cli.main(
+        ["distributed", "--print-commands", "--host", "10.0.0.5", "--workers", "2", str(script), "--epochs", "3"]
+    )
+    assert code == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
+    assert lines == [
+        f"KERASTUNER_TUNER_ID={tuner_id} KERASTUNER_ORACLE_IP=10.0.0.5 KERASTUNER_ORACLE_PORT=8000 "
+        f"python {script} --epochs 3"
+        for tuner_id in ["chief", "tuner0", "tuner1"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv, error",
+    [
+        (["--workers", "0", "SCRIPT"], "--workers must be at least 1, got 0"),
+        (["--print-commands", "SCRIPT"], "--print-commands needs --host"),
+        (["MISSING"], "no such script"),
+    ],
+)
+def test_bad_launcher_arguments_are_one_clear_error(tmp_path, capsys, argv, error):
+    script = tmp_path / "search.py"
+    script.write_text("")
+    argv = [str(script) if a == "SCRIPT" else str(tmp_path / "missing.py") if a == "MISSING" else a for a in argv]
+    assert cli.main(["distributed"] + argv) == 2
+    assert error in capsys.readouterr().err
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ CHIEF = "chief"
 ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
 ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"
 ENV_ORACLE_PORT = "KERASTUNER_ORACLE_PORT"
+# What keras_tuner.Oracle raises when max_consecutive_failed_trials is reached; in a
+# distributed search it reaches the worker that ended the last failed trial as a gRPC error.
+_CONSECUTIVE_FAILURES = "Number of consecutive failures exceeded the limit"
 # The port KerasTuner's own documentation uses; only a default for printed commands, where
 # a free port on this host says nothing about the chief's host.
 DEFAULT_PORT = 8000
@@ -104,8 +107,9 @@ class _Process:
         self.restarts = 0
         self.output = collections.deque(maxlen=output_lines)
         self.reader = None
-        # Only a chief that has served once is worth restarting: one that fails while
-        # starting (a bad script, an unreadable state file) fails the same way again.
+        # A chief that exits with an error before it ever served (a bad script, an
+        # unreadable state file) would fail the same way again: it is not restarted.
+        # One killed by a signal is.
         self.served = False
 
     @property
@@ -139,7 +143,7 @@ class LocalCluster:
         max_restarts: How many times each process may be restarted after it died.
         env: The environment the processes start from. Defaults to this process's.
         echo: Whether to print the children's output, each line prefixed by its tuner ID.
-        startup_timeout: Seconds to wait for the chief to listen before the workers start.
+        startup_timeout: Seconds the chief may take to start listening.
         stop_grace: Seconds the workers get to leave after the chief has finished.
         output_lines: How many of each process's last output lines to keep.
     """
@@ -195,14 +199,16 @@ class LocalCluster:
         return "\n".join(self.processes[tuner_id].output)
 
     def start(self):
-        """Starts the chief, waits until it listens, then starts the workers."""
+        """Starts the chief and the workers.
+
+        They start together: a worker's calls wait until the chief serves, and the
+        chief's TensorFlow start-up is the slowest part of a process.
+        """
         if self._started:
             raise RuntimeError("This cluster was already started.")
         self._started = True
         try:
-            self._spawn(self.chief)
-            self._wait_for_chief()
-            for process in self.workers:
+            for process in self.processes.values():
                 self._spawn(process)
         except BaseException:
             self.stop()
@@ -262,6 +268,8 @@ class LocalCluster:
 
     def _spawn(self, process):
         process.served = False
+        if process is self.chief:
+            self._spawn_time = time.monotonic()
         process.popen = subprocess.Popen(
             self.command,
             env=process_env(process.tuner_id, self.host, self.port, base=self.env),
@@ -289,19 +297,6 @@ class LocalCluster:
                     print(prefix + line, flush=True)
         stream.close()
 
-    def _wait_for_chief(self):
-        deadline = time.monotonic() + self.startup_timeout
-        while not self._chief_listens():
-            if self.chief.returncode is not None:
-                raise ClusterError(self._failure(self.chief, "exited while starting"))
-            if time.monotonic() > deadline:
-                raise ClusterError(
-                    f"The chief did not listen on {self.host}:{self.port} within "
-                    f"{self.startup_timeout:g} seconds."
-                )
-            time.sleep(0.1)
-        self.chief.served = True
-
     def _chief_listens(self):
         try:
             with socket.create_connection((self.host, self.port), timeout=0.5):
@@ -313,15 +308,29 @@ class LocalCluster:
         code = process.returncode
         if process is self.chief and code is None and not process.served:
             process.served = self._chief_listens()
+            if not process.served and time.monotonic() - self._spawn_time > self.startup_timeout:
+                raise ClusterError(
+                    f"The chief did not listen on {self.host}:{self.port} within "
+                    f"{self.startup_timeout:g} seconds."
+                )
         if not code:  # still running, or a worker that was told to stop and left
             return
-        if process is self.chief and not process.served:
+        if process is self.chief and not process.served and code > 0:
             raise ClusterError(self._failure(process, f"exited with code {code} while starting"))
+        process.reader.join(timeout=5.0)
+        if any(_CONSECUTIVE_FAILURES in line for line in process.output):
+            # The chief stopped the search (max_consecutive_failed_trials); a restarted
+            # worker would only be handed the failing trial again.
+            raise ClusterError(
+                "The search stopped: too many consecutive trials failed "
+                "(max_consecutive_failed_trials). The last one failed on "
+                f"{process.tuner_id} with {_last_error(process.output)}\n"
+                + self._failure(process, "stopped")
+            )
         if process.restarts >= self.max_restarts:
             raise ClusterError(
                 self._failure(process, f"failed {process.restarts + 1} times (last exit code {code})")
             )
-        process.reader.join(timeout=5.0)
         process.restarts += 1
         process.output.append(f"--- {_describe_exit(code)}; restart {process.restarts} of {self.max_restarts} ---")
         if self.echo:
@@ -345,6 +354,20 @@ class LocalCluster:
         process.reader.join(timeout=5.0)
         tail = "\n".join(list(process.output)[-30:])
         return f"{process.tuner_id} {what}. Its last output:\n{tail}"
+
+
+def _last_error(lines):
+    """Returns the last exception line of a traceback in `lines` that is not gRPC's own."""
+    for line in reversed(lines):
+        name = line.split(":", 1)[0]
+        if (
+            ":" in line
+            and name.replace(".", "").replace("_", "").isalnum()
+            and name.endswith(("Error", "Exception"))
+            and not name.startswith("grpc.")
+        ):
+            return line.strip()
+    return "(none printed)"
 
 
 def _describe_exit(code):
