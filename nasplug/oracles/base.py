@@ -144,10 +144,15 @@ class NASOracle(keras_tuner.Oracle):
         return {"status": RUNNING, "values": values}
 
     def score_trial(self, trial):
-        if not isinstance(self.objective, keras_tuner.Objective) or not hasattr(
-            self.objective, "name_to_direction"
-        ):
-            return super().score_trial(trial)
+        if not hasattr(self.objective, "name_to_direction"):
+            super().score_trial(trial)
+            # keras_tuner.Oracle leaves numpy scalars here, which the JSON state and the
+            # gRPC protos of a distributed search do not take reliably.
+            if trial.score is not None:
+                trial.score = float(trial.score)
+            if trial.best_step is not None:
+                trial.best_step = int(trial.best_step)
+            return
         # keras_tuner.Oracle looks up a "multi_objective" metric nobody reports; combine the
         # objectives step by step instead, as MultiObjective.get_value defines (lower is better).
         combined = {}
