@@ -491,25 +491,34 @@ def replay_controller(project):
 
         from nasplug.oracles import get_oracle_class
 
-        hps = keras_tuner.HyperParameters.from_config(state["hyperparameters"])
+        from nasplug.space import SearchSpace
+
+        final_space = SearchSpace(
+            keras_tuner.HyperParameters.from_config(state["hyperparameters"]),
+            state.get("max_choices", 10),
+        )
         oracle = get_oracle_class("reinforce")(
             objective=keras_tuner.Objective(project.objective or "score", project.direction),
             learning_rate=state["learning_rate"],
             baseline_decay=state["baseline_decay"],
             entropy_weight=state["entropy_weight"],
-            hyperparameters=hps,
-            max_choices=state.get("max_choices", 10),
+            max_choices=final_space.max_choices,
             max_trials=None,
         )
     except Exception:  # not our oracle's state after all, or an older format
         return {}, False
-    decisions = [hp for hp in oracle.space.decisions if len(oracle.space.choices(hp)) > 1]
+    decisions = [hp for hp in final_space.decisions if len(final_space.choices(hp)) > 1]
     snapshots = [{hp.name: oracle.probabilities(hp) for hp in decisions}]
     observed = set(state.get("end_order", [])[: state.get("observed", len(project.trials))])
     for record in project.scored:
         if record["trial_id"] not in observed:
             continue
-        values = hps.copy()
+        # The space grows as the hypermodel registers new hyperparameters; the controller
+        # learned each trial with the space known when it ended, which that trial saved.
+        oracle.update_space(
+            keras_tuner.HyperParameters.from_config({"space": record["space"], "values": {}})
+        )
+        values = oracle.hyperparameters.copy()
         values.values = dict(record["values"])
         trial = Trial(values, trial_id=record["trial_id"], status="COMPLETED")
         trial.score = record["score"]
@@ -517,16 +526,17 @@ def replay_controller(project):
         snapshots.append({hp.name: oracle.probabilities(hp) for hp in decisions})
     history = {
         hp.name: (
-            [_short(v) for v in oracle.space.choices(hp)],
+            [_short(v) for v in final_space.choices(hp)],
             np.asarray([snap[hp.name] for snap in snapshots]),
         )
         for hp in decisions
     }
     saved = state["logits"]
+    # Logits the controller never moved stay at zero in either.
     exact = all(
-        name not in saved or np.allclose(saved[name], oracle.logits.get(name, saved[name]), atol=1e-6)
-        for name in history
-    ) and set(saved) <= set(oracle.logits) | set(history)
+        np.allclose(logits, oracle.logits.get(name, np.zeros(len(logits))), atol=1e-6)
+        for name, logits in saved.items()
+    )
     return history, exact
 
 

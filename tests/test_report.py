@@ -1,0 +1,205 @@
+"""The search report on real tiny searches: ours, KerasTuner's, side by side."""
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+from nasplug import report
+from nasplug.cli import main
+from nasplug.oracles import make_oracle
+
+
+def _build(hp):
+    model = keras.Sequential([keras.Input((4,))])
+    for i in range(hp.Int("layers", 1, 2)):
+        model.add(keras.layers.Dense(hp.Choice(f"units_{i}", [2, 8, 32]), activation=hp.Choice("act", ["relu", "tanh"])))
+    model.add(keras.layers.Dense(2, activation="softmax"))
+    # Eager execution: tracing graphs costs more than these few steps.
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"], run_eagerly=True,
+    )
+    return model
+
+
+@pytest.fixture(scope="module")
+def searches(tmp_path_factory):
+    """Three real searches in one directory: REINFORCE, Q-learning and KerasTuner's random."""
+    root = tmp_path_factory.mktemp("searches")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int32")
+    tuners = {}
+    for name, max_trials in [("reinforce", 5), ("qlearning", 4)]:
+        tuners[name] = keras_tuner.Tuner(
+            oracle=make_oracle(name, objective="val_accuracy", max_trials=max_trials, seed=2),
+            hypermodel=_build, directory=str(root), project_name=name,
+        )
+    tuners["random"] = keras_tuner.RandomSearch(
+        _build, objective="val_accuracy", max_trials=3, seed=2, directory=str(root),
+        project_name="random",
+    )
+    for tuner in tuners.values():
+        tuner.search(x, y, epochs=1, validation_split=0.3, verbose=0)
+    return root, tuners
+
+
+@pytest.fixture(scope="module")
+def page(searches, tmp_path_factory):
+    root, _ = searches
+    return report.write_report(root, output=tmp_path_factory.mktemp("page") / "report.html")
+
+
+def test_reads_every_project_with_its_trials_and_objective(searches):
+    root, tuners = searches
+    projects = {p.name: p for p in report.load_search(root)}
+    assert set(projects) == {"reinforce", "qlearning", "random"}
+    assert projects["reinforce"].strategy == "reinforce"
+    assert projects["qlearning"].strategy == "qlearning"
+    for name, project in projects.items():
+        oracle = tuners[name].oracle
+        assert project.objective == "val_accuracy" and project.direction == "max"
+        assert [t["trial_id"] for t in project.trials] == list(oracle.end_order)
+        assert [t["score"] for t in project.trials] == pytest.approx(
+            [oracle.trials[i].score for i in oracle.end_order]
+        )
+        assert project.best()["score"] == pytest.approx(oracle.get_best_trials(1)[0].score)
+
+
+def test_model_sizes_come_from_the_checkpoints(searches):
+    root, tuners = searches
+    project = next(p for p in report.load_search(root) if p.name == "random")
+    oracle = tuners["random"].oracle
+    for trial in project.trials:
+        hp = oracle.trials[trial["trial_id"]].hyperparameters
+        assert trial["params"] == _build(hp).count_params()
+
+
+def test_reinforce_replay_ends_at_the_saved_policy(searches):
+    root, tuners = searches
+    project = next(p for p in report.load_search(root) if p.name == "reinforce")
+    history, exact = report.replay_controller(project)
+    assert exact
+    oracle = tuners["reinforce"].oracle
+    assert set(history) == {"layers", "units_0", "units_1", "act"}
+    for name, (labels, probabilities) in history.items():
+        assert probabilities.shape[1] == len(labels)
+        np.testing.assert_allclose(probabilities[0], 1 / len(labels))  # uniform before learning
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+        np.testing.assert_allclose(probabilities[-1], oracle.probabilities(_hp(oracle, name)), atol=1e-9)
+    learned = sum(1 for i in oracle.end_order[: project.state["observed"]] if oracle.trials[i].score is not None)
+    assert len(next(iter(history.values()))[1]) == learned + 1
+
+
+def _hp(oracle, name):
+    return next(hp for hp in oracle.space.decisions if hp.name == name)
+
+
+def test_qlearning_preferences_are_read_from_the_q_table(searches):
+    root, tuners = searches
+    project = next(p for p in report.load_search(root) if p.name == "qlearning")
+    prefs = report.controller_preferences(project)
+    q_values = tuners["qlearning"].oracle.q_values
+    start = q_values["<start>"]
+    labels, values, kind = prefs["layers"]
+    assert kind == "mean Q" and labels == ["1", "2"]
+    # "layers" is the first decision: only the start state chooses it.
+    np.testing.assert_allclose(values, [start.get(f"layers={i}", 0.5) for i in range(2)])
+
+
+def test_importance_finds_the_hyperparameter_that_drives_the_score():
+    rng = np.random.default_rng(1)
+    rows = [
+        {"width": int(rng.choice([8, 16, 32])), "act": str(rng.choice(["relu", "tanh"])),
+         "lr": float(rng.uniform(1e-3, 1e-1))}
+        for _ in range(40)
+    ]
+    scores = [np.log2(r["width"]) + rng.normal(0, 0.05) for r in rows]
+    importance, oob = report.hyperparameter_importance(["width", "act", "lr"], rows, scores)
+    assert importance["width"] > 0.8
+    assert importance["act"] < 0.1 and importance["lr"] < 0.1
+    assert oob > 0.8
+    none, reason = report.hyperparameter_importance(["width"], rows[:3], scores[:3])
+    assert none is None and "at least 4" in reason
+
+
+def test_pareto_front():
+    points = [(100, 0.9), (50, 0.8), (200, 0.95), (60, 0.7), (300, 0.94), (50, 0.85)]
+    assert report.pareto_front(points, "max") == [5, 0, 2]
+    assert report.pareto_front([(10, 1.0), (20, 0.5)], "min") == [0, 1]
+
+
+def test_html_is_self_contained_with_every_section(searches, page):
+    _, tuners = searches
+    text = open(page, encoding="utf-8").read()
+    for heading in (
+        "Score by trial", "Score against model size", "Which decisions mattered",
+        "Controller preferences: qlearning", "How the choices moved: qlearning",
+        "Controller preferences: reinforce", "How the controller&#x27;s preferences moved: reinforce",
+        "Best architecture", "Layers with weights",
+    ):
+        assert heading in text, heading
+    assert "the replay ends exactly at the saved state" in text
+    # Nothing is fetched from elsewhere: every image is an embedded PNG.
+    assert not re.search(r"(src|href)=\"(?!data:)", text)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    assert len(images) == 7  # scores, size, importance, 2 per RL strategy
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    best = max(t.oracle.get_best_trials(1)[0].score for t in tuners.values())
+    assert f"= <b>{best:.4g}</b>" in text
+
+
+def test_command_writes_the_report_and_errors_are_one_line(searches, tmp_path, capsys):
+    root, _ = searches
+    single = root / "random"
+    assert main(["report", str(single), "-o", str(tmp_path / "one.html")]) == 0
+    assert "Report written to" in capsys.readouterr().out
+    assert "Score against model size" in (tmp_path / "one.html").read_text()
+
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "Search directory not found" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty")]) == 2
+    assert "No KerasTuner search found" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(single, broken)
+    (broken / "oracle.json").write_text('{"ongoing_trials": {')
+    assert main(["report", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "oracle.json is not valid JSON" in err and err.count("\n") == 1
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+def test_report_renders_in_headless_chromium(page, tmp_path):
+    shot = tmp_path / "page.png"
+    subprocess.run(
+        [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--no-first-run",
+            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+            "--window-size=1000,2600", f"--screenshot={shot}", f"file://{os.path.abspath(page)}",
+        ],
+        check=True, capture_output=True, timeout=90,
+    )
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert pixels.shape[:2] == (2600, 1000)
+    # The plots drew: many pixels of the first plot colour (matplotlib blue, #1f77b4),
+    # which only the embedded PNGs contain.
+    blue = np.abs(pixels - [31, 119, 180]).sum(axis=2) < 40
+    assert blue.sum() > 2000
+    # And the text: dark pixels over a good part of the page height.
+    dark_rows = (pixels.sum(axis=2) < 200).any(axis=1)
+    assert dark_rows.sum() > 300
