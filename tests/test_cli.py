@@ -1,0 +1,184 @@
+"""`nasplug demo`, `nasplug search` and `nasplug predict`, run in-process on real data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes, load_wine
+
+from nasplug import cli_search
+from nasplug.cli import main
+
+WINE_NAMES = {0: "barolo", 1: "grignolino", 2: "barbera"}
+
+
+@pytest.fixture(scope="module")
+def wine_csv(tmp_path_factory):
+    """Wine with text labels and one text feature column."""
+    frame = load_wine(as_frame=True).frame
+    frame["target"] = frame["target"].map(WINE_NAMES)
+    frame["cellar"] = np.where(np.arange(len(frame)) % 3 == 0, "north", "south")
+    path = tmp_path_factory.mktemp("data") / "wine.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wine_search(wine_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("wine_out")
+    argv = [
+        "search", str(wine_csv), "--target", "target", "--strategy", "reinforce",
+        "--max-trials", "2", "--epochs", "2", "--output", str(out), "--seed", "1",
+    ]
+    return out, argv
+
+
+def test_search_saves_model_metadata_and_report(wine_search, capsys):
+    out, argv = wine_search
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Searching 2 architectures for classification of 'target'" in printed
+    # One progress line per trial (not a terminal here), no Keras or KerasTuner pages.
+    assert len([line for line in printed.splitlines() if line.startswith("trial ")]) == 2
+    assert "Search: Running Trial" not in printed and "Epoch 1/" not in printed
+    assert "Best architecture:" in printed and "Test score: accuracy" in printed
+    metadata = json.loads((out / "model.json").read_text())
+    assert metadata["task"] == "classification"
+    assert metadata["classes"] == sorted(WINE_NAMES.values())
+    assert metadata["encoding"]["categories"] == {"cellar": ["north", "south"]}
+    assert 0 <= metadata["test_score"] <= 1
+    assert f"{metadata['test_score']:.4f}" in printed
+    assert (out / "model.keras").stat().st_size > 0
+    html = (out / "report.html").read_text()
+    assert "Controller preferences" in html and "Saved model model.keras" in html
+
+
+def test_predict_applies_the_saved_model(wine_search, wine_csv, tmp_path, capsys):
+    out, argv = wine_search
+    if not (out / "model.keras").exists():
+        assert main(argv) == 0
+    frame = pd.read_csv(wine_csv)
+    features = frame.drop(columns=["target"])
+    features.to_csv(tmp_path / "new.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", str(out / "model.keras"), str(tmp_path / "new.csv"),
+                 "-o", str(tmp_path / "pred.csv"), "--proba"]) == 0
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["target", "proba_barbera", "proba_barolo", "proba_grignolino"]
+    assert len(pred) == len(frame)
+    np.testing.assert_allclose(pred.filter(like="proba_").sum(axis=1), 1.0, atol=1e-5)
+    # The labels are the classes with the highest probability, and the network learned
+    # something: far better than the 40% of the largest class.
+    assert (pred["target"] == pred.filter(like="proba_").idxmax(axis=1).str[6:]).all()
+    assert (pred["target"] == frame["target"]).mean() > 0.6
+
+    model, metadata = cli_search.load_model(str(out / "model.keras"))
+    again = cli_search.predict_frame(model, metadata, features, "new.csv")
+    assert (again["target"] == pred["target"]).all()
+
+    # Columns in another order still line up by name; a missing one is an error.
+    assert main(["predict", str(out / "model.keras"), str(tmp_path / "new.csv")]) == 0
+    shuffled = features[features.columns[::-1]]
+    shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", str(out / "model.keras"), str(tmp_path / "shuffled.csv")]) == 0
+    assert pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))["target"].tolist() == pred["target"].tolist()
+    features.drop(columns=["proline", "cellar"]).to_csv(tmp_path / "short.csv", index=False)
+    assert main(["predict", str(out / "model.keras"), str(tmp_path / "short.csv")]) == 2
+    assert "lacks the feature column(s) 'proline', 'cellar'" in capsys.readouterr().err
+
+
+def test_regression_with_a_time_budget(tmp_path, capsys):
+    data = load_diabetes(as_frame=True).frame.iloc[:120]
+    data.to_csv(tmp_path / "diabetes.csv", index=False)
+    out = tmp_path / "out"
+    argv = [
+        "search", str(tmp_path / "diabetes.csv"), "--target", "target", "--max-trials", "5",
+        "--epochs", "50", "--time-budget", "0.001", "--output", str(out), "--test-size", "0.25",
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "for regression of 'target'" in printed
+    # The budget is spent at once: the first trial stops in its first epoch and no
+    # other trial starts.
+    trial_lines = [line for line in printed.splitlines() if line.startswith("trial ")]
+    assert len(trial_lines) == 1 and trial_lines[0].startswith("trial 1/1 ")
+    assert "Test score: R²" in printed
+    metadata = json.loads((out / "model.json").read_text())
+    assert metadata["task"] == "regression" and metadata["classes"] is None
+    data.drop(columns=["target"]).to_csv(tmp_path / "x.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", str(out / "model.keras"), str(tmp_path / "x.csv")]) == 0
+    pred = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    assert len(pred) == 120 and np.isfinite(pred["target"]).all()
+
+
+@pytest.mark.parametrize(
+    "make, extra, message",
+    [
+        (None, [], "no such file"),
+        ("", [], "is empty: expected a CSV file with a header row"),
+        ("a,b\n", [], "has a header but no data rows"),
+        ("a,b\n1,2\n3,4\n", ["--target", "c"], "has no column 'c'; its columns are 'a', 'b'"),
+        ("a,b\n1,x\n2,x\n3,x\n", ["--target", "b"], "The target column 'b' has a single class"),
+        ("a,b\n1,x\n,y\n3,x\n", ["--target", "b"], "missing values in column(s) 'a'"),
+        ("a,b\n1,\n2,y\n", ["--target", "b"], "has 1 missing values; drop those rows first"),
+        ("a,b\n1,x\n2,y\n", ["--target", "b", "--task", "regression"], "needs a numeric target"),
+        ("b\nx\ny\n", ["--target", "b"], "no feature columns besides 'b'"),
+    ],
+)
+def test_bad_search_input_gets_one_clear_line(make, extra, message, tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    if make is not None:
+        path.write_text(make)
+    argv = ["search", str(path)] + (extra or ["--target", "b"]) + ["--output", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert err.startswith("nasplug search: error: ") and err.count("\n") == 1
+
+
+def test_bad_predict_input_gets_one_clear_line(tmp_path, capsys):
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    assert main(["predict", str(tmp_path / "none.keras"), str(tmp_path / "x.csv")]) == 2
+    assert "no such model file" in capsys.readouterr().err
+    (tmp_path / "m.keras").write_bytes(b"not a zip")
+    assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
+    assert "model.json that `nasplug search` writes" in capsys.readouterr().err
+    (tmp_path / "m.json").write_text(json.dumps({"task": "regression", "encoding": {"columns": ["a"], "categories": {}}}))
+    assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
+    assert "is not a loadable Keras model" in capsys.readouterr().err
+
+
+def test_argument_errors_come_from_argparse(capsys):
+    with pytest.raises(SystemExit):
+        main(["search", "d.csv", "--target", "t", "--max-trials", "0"])
+    assert "expected a positive integer, got '0'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", "d.csv", "--target", "t", "--strategy", "annealing"])
+    assert "invalid choice: 'annealing'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", "d.csv", "--target", "t", "--time-budget", "-1"])
+    assert "expected a positive number of seconds" in capsys.readouterr().err
+
+
+def test_infer_task():
+    assert cli_search.infer_task(pd.Series(["a", "b"])) == "classification"
+    assert cli_search.infer_task(pd.Series([True, False])) == "classification"
+    assert cli_search.infer_task(pd.Series([0, 1, 2, 1])) == "classification"
+    assert cli_search.infer_task(pd.Series([0.5, 1.25, 2.0])) == "regression"
+    assert cli_search.infer_task(pd.Series(range(100))) == "regression"
+
+
+def test_demo_runs_a_real_search_on_digits(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--max-trials", "1", "--epochs", "1", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "searching 1 network architectures for scikit-learn's digits" in printed
+    accuracy = float(printed.split("Test accuracy: ")[1].split()[0])
+    assert accuracy > 0.5  # ten classes: chance is 0.1
+    assert f"Model saved to {out / 'model.keras'}" in printed
+    assert f"Report saved to {out / 'report.html'}" in printed
+    assert (out / "model.keras").stat().st_size > 0
+    assert "Best architecture" in (out / "report.html").read_text()
