@@ -45,7 +45,8 @@ def run(args):
     )
     search_dir = os.path.join(args.output, "search")
     print(
-        f"nasplug demo: searching {args.max_trials} network architectures for scikit-learn's "
+        f"nasplug demo: searching {args.max_trials} network architecture"
+        f"{'s' if args.max_trials != 1 else ''} for scikit-learn's "
         f"digits ({len(x_train)} training images, {len(x_test)} test images) with "
         f"{args.strategy}."
     )

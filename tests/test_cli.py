@@ -175,7 +175,7 @@ def test_demo_runs_a_real_search_on_digits(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--max-trials", "1", "--epochs", "1", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "searching 1 network architectures for scikit-learn's digits" in printed
+    assert "searching 1 network architecture for scikit-learn's digits" in printed
     accuracy = float(printed.split("Test accuracy: ")[1].split()[0])
     assert accuracy > 0.5  # ten classes: chance is 0.1
     assert f"Model saved to {out / 'model.keras'}" in printed
