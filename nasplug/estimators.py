@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nasplug import oracles
+from nasplug import oracles, progress
 from nasplug import search_spaces
 from nasplug._estimator_tuner import OBJECTIVE, ScoringTuner, seeded
 
@@ -103,16 +103,20 @@ class _NASEstimator(BaseEstimator):
         search_start = time.perf_counter()
         try:
             tuner = self._make_tuner(hypermodel, val, seed, directory)
-            tuner.search(
-                self._to_model_input(train[0]),
-                train[2],
-                validation_data=(self._to_model_input(val[0]), val[2]),
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                callbacks=self._trial_callbacks(),
-                fit_verbose=2 if self.verbose >= 2 else 0,
-                verbose=1 if self.verbose else 0,
-            )
+            with progress.attach(tuner, verbose=self.verbose) as display:
+                callbacks = self._trial_callbacks()
+                if self.verbose:
+                    callbacks.append(display.epoch_callback())
+                tuner.search(
+                    self._to_model_input(train[0]),
+                    train[2],
+                    validation_data=(self._to_model_input(val[0]), val[2]),
+                    epochs=self.epochs,
+                    batch_size=self.batch_size,
+                    callbacks=callbacks,
+                    fit_verbose=2 if self.verbose >= 2 else 0,
+                    verbose=self.verbose,
+                )
             search_seconds = time.perf_counter() - search_start
             self._collect_results(tuner)
         finally:
@@ -263,7 +267,9 @@ class _NASEstimator(BaseEstimator):
 
     def _hypermodel(self, spec):
         space = self.search_space
-        if space is None or _is_autokeras_block(space):
+        if isinstance(space, (list, tuple)) and space and all(map(_is_autokeras_block, space)):
+            space = search_spaces.BlockSequence(space)
+        if space is None or isinstance(space, search_spaces.BlockSequence) or _is_autokeras_block(space):
             target_mean, target_scale = self._target_scaling()
             return search_spaces.BlockHyperModel(
                 copy.deepcopy(space),
@@ -423,9 +429,9 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             "random", "bayesian", "hyperband" (KerasTuner's) or "greedy" (AutoKeras's).
         max_trials: Number of architectures tried (Hyperband budgets epochs instead).
         epochs: Maximum training epochs per trial.
-        search_space: None to choose one from the data (AutoKeras structured-data,
-            image or text block), an `autokeras.Block` (wrapped between our input and
-            output layers), or a `keras_tuner.HyperModel` / function `hp -> model`
+        search_space: None to choose one from the data (AutoKeras blocks for
+            tabular, image or text input), an `autokeras.Block` or a list of them
+            applied in order (wrapped between our input and output layers), or a `keras_tuner.HyperModel` / function `hp -> model`
             returning a compiled model whose output is one probability per class (or a
             single sigmoid unit for two classes); it is trained on class indices
             `0 .. n_classes - 1`.
@@ -445,7 +451,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         directory: Where KerasTuner keeps the search (kept after fit). None uses a
             temporary directory removed after fit.
         random_state: Seed (int), `numpy.random.Generator` or None.
-        verbose: 0 silent; 1 a line per trial; 2 also Keras's per-epoch lines.
+        verbose: 0 silent; 1 one progress line (`nasplug.progress`); 2 also Keras's
+            per-epoch logs.
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.
@@ -516,7 +523,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         Returns:
             Array of shape (n_samples,) with labels from `classes_`.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: it raises NotFittedError when unfitted
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,358 @@
+"""NASClassifier / NASRegressor in the places scikit-learn users put estimators.
+
+Every fit here is a real search training real Keras networks, on small slices of
+scikit-learn's bundled data sets with one or two trials of one or two epochs.
+"""
+
+import os
+import pickle
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import autokeras as ak  # noqa: E402
+import joblib  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.metrics import f1_score, r2_score  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from nasplug import NASClassifier, NASRegressor  # noqa: E402
+
+
+def small_block():
+    """A one-layer search space with one decision (its width): fast, still searchable."""
+    return ak.DenseBlock(
+        num_layers=1,
+        num_units=keras_tuner_choice("num_units", [8, 16]),
+        dropout=0.0,
+        use_batchnorm=False,
+        name="dense",
+    )
+
+
+def keras_tuner_choice(name, values):
+    import keras_tuner
+
+    return keras_tuner.engine.hyperparameters.Choice(name, values)
+
+
+def tiny(cls, **params):
+    defaults = dict(
+        max_trials=1,
+        epochs=2,
+        search_space=small_block(),
+        learning_rate=0.01,
+        random_state=0,
+    )
+    defaults.update(params)
+    return cls(**defaults)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(y))[:160]
+    return X[idx], y[idx]
+
+
+@pytest.fixture(scope="module")
+def fitted(cancer):
+    X, y = cancer
+    labels = np.where(y == 1, "benign", "malignant")
+    return tiny(NASClassifier, max_trials=2, refit=False).fit(X, labels), X, labels
+
+
+# ---------------------------------------------------------------- the host's tools
+
+
+def test_pipeline_with_scaler_and_string_labels(cancer):
+    X, y = cancer
+    labels = np.where(y == 1, "benign", "malignant")
+    pipe = make_pipeline(StandardScaler(), tiny(NASClassifier, max_trials=2))
+    pipe.fit(X, labels)
+    predicted = pipe.predict(X)
+    assert set(predicted) <= {"benign", "malignant"}
+    # Two well-separated classes: a trained network beats the majority class.
+    assert pipe.score(X, labels) > max(np.mean(labels == "benign"), np.mean(labels == "malignant"))
+    nas = pipe[-1]
+    assert list(nas.classes_) == ["benign", "malignant"]
+    assert len(nas.search_results_) == 2
+
+
+def test_grid_search_over_strategy(cancer):
+    X, y = cancer
+    grid = GridSearchCV(
+        tiny(NASClassifier, epochs=1), {"strategy": ["evolution", "random"]}, cv=2
+    )
+    grid.fit(X[:80], y[:80])
+    assert list(grid.cv_results_["param_strategy"]) == ["evolution", "random"]
+    assert grid.best_params_["strategy"] in {"evolution", "random"}
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+
+
+def test_cross_val_score_regressor():
+    X, y = load_diabetes(return_X_y=True)
+    scores = cross_val_score(tiny(NASRegressor, epochs=3), X[:150], y[:150], cv=2)
+    assert scores.shape == (2,)
+    assert np.all(np.isfinite(scores))
+
+
+def test_pandas_dataframe_sets_feature_names():
+    data = load_wine(as_frame=True)
+    X, y = data.data, data.target
+    clf = tiny(NASClassifier).fit(X, y)
+    assert list(clf.feature_names_in_) == list(X.columns)
+    assert clf.n_features_in_ == X.shape[1]
+    assert clf.predict(X.iloc[:5]).shape == (5,)
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(X.rename(columns=lambda c: c + "_renamed").iloc[:5])
+
+
+def test_digits_as_images_use_a_convolutional_space():
+    digits = load_digits()
+    images, target = digits.images[:200], digits.target[:200]
+    clf = NASClassifier(strategy="random", max_trials=1, epochs=1, random_state=0)
+    clf.fit(images, target)
+    assert any(name.startswith("conv/") for name in clf.best_params_)
+    assert any(isinstance(layer, keras.layers.Conv2D) or "conv" in layer.name
+               for layer in clf.best_model_.layers)
+    proba = clf.predict_proba(digits.images[200:230])
+    assert proba.shape == (30, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        clf.predict(digits.images[:5, :, :7])
+
+
+def test_text_input_uses_token_space():
+    texts = np.array(
+        ["a great and fun film", "boring awful plot", "great acting, fun story",
+         "awful, boring and bad"] * 8
+    )
+    labels = np.array(["pos", "neg", "pos", "neg"] * 8)
+    clf = NASClassifier(strategy="random", max_trials=1, epochs=1, random_state=0)
+    clf.fit(texts, labels)
+    assert any(name.startswith("embedding/") for name in clf.best_params_)
+    assert set(clf.predict(["fun and great", "bad plot"])) <= {"pos", "neg"}
+    # A user's list of AutoKeras blocks, applied in order to the token indices.
+    clf = NASClassifier(
+        strategy="random",
+        max_trials=1,
+        epochs=10,
+        learning_rate=0.05,
+        random_state=0,
+        search_space=[
+            ak.Embedding(embedding_dim=8, dropout=0.0, name="embedding"),
+            ak.SpatialReduction(reduction_type="global_avg", name="reduction"),
+        ],
+    )
+    clf.fit(texts, labels)
+    assert clf.score(texts, labels) == 1.0
+    with pytest.raises(ValueError, match="1-D array of strings"):
+        clf.predict(np.ones((3, 2)))
+
+
+# ---------------------------------------------------------------- fitted attributes
+
+
+def test_search_results_one_record_per_trial(fitted):
+    clf, _, _ = fitted
+    frame = pd.DataFrame(clf.search_results_)
+    assert list(frame.columns) == ["trial_id", "hyperparameters", "score", "status", "seconds"]
+    assert len(frame) == 2
+    assert set(frame["status"]) == {"COMPLETED"}
+    assert (frame["seconds"] > 0).all()
+    assert clf.best_score_ == frame["score"].max()
+    assert all(type(v) is float for v in frame["score"])
+    best = frame.loc[frame["score"].idxmax(), "hyperparameters"]
+    assert {k: v for k, v in best.items() if not k.startswith("tuner/")} == clf.best_params_
+
+
+def test_best_score_is_the_scorer_on_validation_data(cancer):
+    X, y = cancer
+    X_train, y_train, X_val, y_val = X[:100], y[:100], X[100:], y[100:]
+    clf = tiny(NASClassifier, max_trials=2, scoring="f1_macro", refit=False,
+               validation_data=(X_val, y_val))
+    clf.fit(X_train, y_train)
+    assert clf.best_score_ == pytest.approx(f1_score(y_val, clf.predict(X_val), average="macro"))
+
+
+def test_predict_proba_columns_follow_classes_for_booleans(cancer):
+    X, y = cancer
+    labels = y.astype(bool)
+    clf = tiny(NASClassifier, epochs=3, scoring="roc_auc").fit(X, labels)
+    assert list(clf.classes_) == [False, True]
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    # Column 1 is P(True): it ranks the positives above the negatives.
+    assert proba[labels, 1].mean() > proba[~labels, 1].mean()
+
+
+def test_multiclass_integer_labels_not_starting_at_zero():
+    X, y = load_wine(return_X_y=True)
+    y = y * 10 + 5
+    clf = tiny(NASClassifier, epochs=3).fit(X, y)
+    assert list(clf.classes_) == [5, 15, 25]
+    assert set(clf.predict(X)) <= {5, 15, 25}
+    assert clf.predict_proba(X).shape == (len(y), 3)
+
+
+def test_regressor_two_dimensional_targets():
+    X, y = load_diabetes(return_X_y=True)
+    Y = np.c_[y, -2 * y][:150]
+    reg = tiny(NASRegressor, epochs=5, learning_rate=0.05).fit(X[:150], Y)
+    prediction = reg.predict(X[:150])
+    assert prediction.shape == (150, 2)
+    assert prediction.dtype == np.float64
+    # The output layer starts at the targets' scale: predictions are in y's units.
+    assert r2_score(Y, prediction) > 0
+    single = tiny(NASRegressor, epochs=1).fit(X[:60], y[:60].reshape(-1, 1))
+    assert single.predict(X[:3]).shape == (3, 1)
+
+
+def test_user_keras_tuner_hypermodel(cancer):
+    X, y = cancer
+
+    def build(hp):
+        model = keras.Sequential(
+            [
+                keras.Input((X.shape[1],)),
+                keras.layers.Normalization(mean=X.mean(0), variance=X.var(0)),
+                keras.layers.Dense(hp.Choice("units", [4, 8]), activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile("adam", "binary_crossentropy")
+        return model
+
+    clf = NASClassifier(strategy="random", max_trials=2, epochs=2, search_space=build,
+                        random_state=0).fit(X, y)
+    assert set(clf.best_params_) == {"units"}
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(y), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+# ---------------------------------------------------------------- cloning, pickling
+
+
+def test_pickle_and_joblib_round_trip_predict_identically(fitted, tmp_path):
+    clf, X, _ = fitted
+    expected = clf.predict_proba(X)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X), expected)
+    # Pickling leaves the fitted estimator itself untouched.
+    assert isinstance(clf.best_model_, keras.Model)
+
+
+def test_clone_and_params(fitted):
+    clf, _, _ = fitted
+    copy = clone(clf)
+    assert not hasattr(copy, "best_model_")
+    assert copy.get_params()["max_trials"] == 2
+    copy.set_params(strategy="reinforce", epochs=7)
+    assert copy.strategy == "reinforce" and copy.epochs == 7
+
+
+def test_same_random_state_same_model_and_global_state_untouched(cancer):
+    X, y = cancer
+    state = np.random.get_state()[1].copy()
+    first = tiny(NASClassifier, max_trials=2, epochs=1).fit(X, y).predict_proba(X)
+    second = tiny(NASClassifier, max_trials=2, epochs=1).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+# ---------------------------------------------------------------- strategies, budget
+
+
+@pytest.mark.parametrize("strategy", ["reinforce", "qlearning", "bayesian", "hyperband", "greedy"])
+def test_every_strategy_runs(strategy, cancer):
+    X, y = cancer
+    clf = tiny(NASClassifier, strategy=strategy, max_trials=2, epochs=1, refit=False)
+    clf.fit(X[:80], y[:80])
+    assert len(clf.search_results_) >= 1
+    assert 0 <= clf.best_score_ <= 1
+
+
+def test_max_model_size_fails_large_trials(cancer):
+    X, y = cancer
+    # 30 features -> 16 units -> 2 classes is over 500 parameters; 8 units is not.
+    clf = tiny(NASClassifier, strategy="random", max_trials=6, epochs=1, max_model_size=300,
+               refit=False)
+    clf.fit(X, y)
+    statuses = {r["hyperparameters"]["dense/num_units"]: r["status"] for r in clf.search_results_}
+    assert statuses.get(16, "FAILED") == "FAILED"
+    assert statuses[8] == "COMPLETED"
+    assert clf.best_model_.count_params() <= 300
+    with pytest.raises(RuntimeError, match="No trial"):
+        tiny(NASClassifier, max_model_size=10).fit(X, y)
+
+
+def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch):
+    X, y = cancer
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    tiny(NASClassifier, epochs=1).fit(X, y)
+    assert list(scratch.iterdir()) == []
+    kept = tmp_path / "kept"
+    tiny(NASClassifier, epochs=1, directory=str(kept)).fit(X, y)
+    assert (kept / "nasplug_estimator" / "oracle.json").exists()
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "make_data, message",
+    [
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y), "NaN"),
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y),
+         "infinity"),
+        (lambda X, y: (X, np.zeros_like(y)), "at least 2 classes"),
+        (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
+        (lambda X, y: (X[:0], y[:0]), "0 sample"),
+    ],
+    ids=["nan", "inf", "one-class", "lengths", "empty"],
+)
+def test_bad_training_data_gets_one_clear_error(make_data, message, cancer):
+    X, y = make_data(*cancer)
+    with pytest.raises(ValueError, match=message):
+        tiny(NASClassifier).fit(X, y)
+
+
+def test_unknown_strategy_and_bad_parameters(cancer):
+    X, y = cancer
+    with pytest.raises(ValueError, match="Unknown strategy 'annealing'"):
+        tiny(NASClassifier, strategy="annealing").fit(X, y)
+    with pytest.raises(ValueError, match="max_trials must be a positive integer"):
+        tiny(NASClassifier, max_trials=0).fit(X, y)
+    with pytest.raises(ValueError, match="validation_split"):
+        tiny(NASClassifier, validation_split=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="search_space"):
+        tiny(NASClassifier, search_space="dense").fit(X, y)
+
+
+def test_predict_errors(fitted):
+    clf, X, _ = fitted
+    with pytest.raises(NotFittedError):
+        NASClassifier().predict(X)
+    with pytest.raises(ValueError, match="X has 29 features, but NASClassifier is expecting 30"):
+        clf.predict(X[:, :29])
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(np.full_like(X, np.nan))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        tiny(NASClassifier).fit(X, np.linspace(0, 1, len(X)))
