@@ -27,7 +27,7 @@ DEFAULT_STRATEGIES = ("evolution", "reinforce", "qlearning", "random", "bayesian
 # KerasTuner's Gaussian-process proposal (20 kernel-fit restarts and 50 L-BFGS restarts of
 # the acquisition, with numerical gradients) takes seconds per trial, a thousand times
 # any other strategy here; its run count is capped unless asked otherwise.
-DEFAULT_RUNS_FOR = {"bayesian": 4}
+DEFAULT_RUNS_FOR = {"bayesian": 2}
 
 # Published CIFAR-10 test accuracies (NAS-Bench-201 paper, Table 5), by table name and
 # our strategy name: (algorithm in the paper, mean, std).

@@ -14,6 +14,8 @@ the search stops before a query that would pass the budget; the result is the 20
 accuracy of the architecture with the best search signal.
 """
 
+import functools
+import itertools
 import os
 
 import keras_tuner
@@ -89,6 +91,22 @@ def parse_arch(arch):
     return values
 
 
+@functools.lru_cache(maxsize=1)
+def cell_strings():
+    """All 15,625 cell strings, at the index `Table` arrays use.
+
+    The index reads the six edges (`HP_NAMES` order) as base-5 digits of their
+    operation's position in `OPERATIONS`.
+
+    Returns:
+        A tuple of strings.
+    """
+    return tuple(
+        arch_string(dict(zip(HP_NAMES, ops)))
+        for ops in itertools.product(OPERATIONS, repeat=len(HP_NAMES))
+    )
+
+
 def _cell_index(values):
     index = 0
     for name in HP_NAMES:
@@ -122,8 +140,8 @@ class Table:
 
     def __init__(self, frame, name="table"):
         self.name = name
-        order = np.argsort([_cell_index(parse_arch(a)) for a in frame["arch"]])
-        frame = frame.iloc[order]
+        index = {arch: i for i, arch in enumerate(cell_strings())}
+        frame = frame.iloc[np.argsort(frame["arch"].map(index).to_numpy())]
         self.arch = frame["arch"].to_numpy()
         self.valid_acc_12ep = frame["valid_acc_12ep"].to_numpy(dtype=float)
         self.query_cost_s = frame["train_time_12ep_s"].to_numpy(dtype=float) * (
@@ -196,16 +214,20 @@ def load_table(path):
         numbers = pd.to_numeric(frame[column], errors="coerce")
         if numbers.isna().any() or not np.isfinite(numbers).all():
             row = int(np.flatnonzero(~np.isfinite(numbers.fillna(np.inf)))[0])
+            value = frame[column].iloc[row]
+            found = "nothing" if pd.isna(value) else repr(value)
             raise TableError(
                 f"Table {path!r}: column {column!r} must hold finite numbers; row "
-                f"{row + 1} holds {frame[column].iloc[row]!r}."
+                f"{row + 1} holds {found}."
             )
         frame[column] = numbers
     if (frame["train_time_12ep_s"] <= 0).any():
         raise TableError(f"Table {path!r}: train_time_12ep_s must be positive.")
-    for row, arch in enumerate(frame["arch"]):
+    known = frame["arch"].isin(frozenset(cell_strings()))
+    if not known.all():
+        row = int(np.flatnonzero(~known.to_numpy())[0])
         try:
-            parse_arch(arch)
+            parse_arch(frame["arch"].iloc[row])
         except ValueError as e:
             raise TableError(f"Table {path!r}, row {row + 1}: {e}") from None
     duplicated = frame["arch"][frame["arch"].duplicated()]
