@@ -634,6 +634,9 @@ def plot_scores(projects):
         pick = np.maximum if project.direction == "max" else np.minimum
         ax.scatter(x, y, s=18, color=colour, alpha=0.55)
         ax.step(x, pick.accumulate(y), where="post", color=colour, label=f"{project.name} (best so far)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial (in the order trials ended)")
     ax.set_ylabel(_objective_label(projects))
     ax.legend(fontsize=8, loc="best")

@@ -60,11 +60,11 @@ class SearchSpace:
         Returns:
             A tuple of plain Python values.
         """
-        key = (hp.name, repr(hp))
-        grid = self._grids.get(key)
-        if grid is None:
-            grid = self._grids[key] = self._make_grid(hp)
-        return grid
+        # Keyed by identity, holding the object so that its id cannot be reused.
+        cached = self._grids.get(id(hp))
+        if cached is None or cached[0] is not hp:
+            cached = self._grids[id(hp)] = (hp, self._make_grid(hp))
+        return cached[1]
 
     def _make_grid(self, hp):
         if isinstance(hp, hp_types.Boolean):

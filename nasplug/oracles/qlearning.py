@@ -99,9 +99,9 @@ class QLearningOracle(NASOracle):
         self.initial_q = check_number("initial_q", initial_q)
         # state -> {action: Q}; a state is the previous "name=index", an action "name=index".
         self.q_values = {}
-        # [[episode, reward], ...]: an episode is a list of "name=index" actions, a
-        # reward the trial's reward (None for a failure).
+        # trial_ids of the finished trials, replayed as episodes of "name=index" actions.
         self.memory = []
+        self._episodes = {}
         # Sorted rewards of completed trials, to turn a score into a rank.
         self._seen_rewards = []
 
@@ -136,12 +136,11 @@ class QLearningOracle(NASOracle):
         return self.space.walk(choose)
 
     def observe(self, trial):
-        reward = self.reward(trial)
-        bisect.insort(self._seen_rewards, reward)
-        self._learn(self._episode(trial.hyperparameters.values), reward)
+        bisect.insort(self._seen_rewards, self.reward(trial))
+        self._learn(trial)
 
     def observe_failure(self, trial):
-        self._learn(self._episode(trial.hyperparameters.values), None)
+        self._learn(trial)
 
     def _rank(self, reward):
         """A reward's rank in [0, 1] among all completed trials so far; 0 for a failure."""
@@ -153,19 +152,26 @@ class QLearningOracle(NASOracle):
         ties = bisect.bisect_right(self._seen_rewards, reward) - below
         return (below + 0.5 * (ties - 1)) / (len(self._seen_rewards) - 1)
 
-    def _learn(self, episode, reward):
-        if not episode:
-            return
+    def _learn(self, trial):
         sizes = {hp.name: len(self.space.choices(hp)) for hp in self.space.decisions}
-        self._update(episode, self._rank(reward), sizes)
+        self._replay(trial.trial_id, sizes)
         if self.replay_size and self.memory:
             count = min(self.replay_size, len(self.memory))
-            # Replayed episodes are ranked anew: a rank from an early, short history
-            # would otherwise flatter a mediocre trial for the rest of the search.
             for i in self._rng.choice(len(self.memory), size=count, replace=False):
-                replayed, replayed_reward = self.memory[int(i)]
-                self._update(replayed, self._rank(replayed_reward), sizes)
-        self.memory.append([episode, reward])
+                self._replay(self.memory[int(i)], sizes)
+        self.memory.append(trial.trial_id)
+
+    def _replay(self, trial_id, sizes):
+        # The memory holds trial ids, not episodes, so the saved state stays small; the
+        # episode is rebuilt once per process. Replayed trials are ranked anew: a rank
+        # from an early, short history would otherwise flatter a mediocre trial.
+        trial = self.trials[trial_id]
+        episode = self._episodes.get(trial_id)
+        if episode is None:
+            episode = self._episodes[trial_id] = self._episode(trial.hyperparameters.values)
+        reward = self.reward(trial) if trial.status == "COMPLETED" else None
+        if episode:
+            self._update(episode, self._rank(reward), sizes)
 
     def _episode(self, values):
         values = self.space.active(values)
@@ -204,7 +210,7 @@ class QLearningOracle(NASOracle):
                 "replay_size": self.replay_size,
                 "initial_q": self.initial_q,
                 "q_values": {s: dict(a) for s, a in self.q_values.items()},
-                "memory": [[list(e), r] for e, r in self.memory],
+                "memory": list(self.memory),
                 "seen_rewards": list(self._seen_rewards),
             }
         )
@@ -218,7 +224,8 @@ class QLearningOracle(NASOracle):
         ):
             setattr(self, name, state[name])
         self.q_values = {s: dict(a) for s, a in state["q_values"].items()}
-        self.memory = [[list(e), r] for e, r in state["memory"]]
+        self.memory = list(state["memory"])
+        self._episodes = {}
         self._seen_rewards = list(state["seen_rewards"])
 
 

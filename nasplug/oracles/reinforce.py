@@ -1,7 +1,8 @@
 """A policy-gradient (REINFORCE) controller."""
 
+import math
+
 import keras_tuner
-import numpy as np
 
 from nasplug.oracles.base import NASOracle, check_number
 
@@ -91,12 +92,16 @@ class ReinforceOracle(NASOracle):
         return logits
 
     def propose(self):
+        # A peaked policy keeps sampling what it already tried: flatten it a little more
+        # on each further attempt, so the next trial is a near variant of its favourite.
+        temperature = 1.0 + self.collisions
+
         def choose(hp, _):
             grid = self.space.choices(hp)
             if len(grid) == 1:
                 return grid[0]
-            p = self.probabilities(hp)
-            return grid[int(self._rng.choice(len(grid), p=p))]
+            logits = [x / temperature for x in self._logits(hp)]
+            return grid[_sample(_softmax(logits), self._rng.random())]
 
         return self.space.walk(choose)
 
@@ -124,15 +129,17 @@ class ReinforceOracle(NASOracle):
             index = self.space.index_of(hp, values[hp.name])
             if index is None:
                 continue
-            logits = np.asarray(self._logits(hp))
+            logits = self._logits(hp)
             p = _softmax(logits)
-            grad_log_p = -p
-            grad_log_p[index] += 1.0
-            log_p = np.log(np.maximum(p, 1e-12))
-            entropy = -float(np.sum(p * log_p))
-            grad_entropy = -p * (log_p + entropy)
-            step = self.learning_rate * (advantage * grad_log_p + self.entropy_weight * grad_entropy)
-            self.logits[hp.name] = [float(x) for x in logits + step]
+            log_p = [math.log(max(q, 1e-12)) for q in p]
+            entropy = -sum(q * lq for q, lq in zip(p, log_p))
+            # d log p(index) / d logit_j = [j == index] - p_j;  dH / d logit_j = -p_j (log p_j + H)
+            self.logits[hp.name] = [
+                logit + self.learning_rate * (
+                    advantage * ((j == index) - q) - self.entropy_weight * q * (lq + entropy)
+                )
+                for j, (logit, q, lq) in enumerate(zip(logits, p, log_p))
+            ]
 
     def get_state(self):
         state = super().get_state()
@@ -159,9 +166,20 @@ class ReinforceOracle(NASOracle):
 
 
 def _softmax(logits):
-    logits = np.asarray(logits, dtype=float)
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
+    top = max(logits)
+    weights = [math.exp(x - top) for x in logits]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def _sample(probabilities, u):
+    """The index whose cumulative probability first exceeds `u` (u uniform in [0, 1))."""
+    cumulative = 0.0
+    for index, p in enumerate(probabilities):
+        cumulative += p
+        if u < cumulative:
+            return index
+    return len(probabilities) - 1
 
 
 class ReinforceSearch(keras_tuner.Tuner):
