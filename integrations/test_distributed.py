@@ -154,7 +154,7 @@ def synthetic_cluster(directory, strategy, workers, max_trials, **options):
     command += ["--max-trials", str(max_trials)]
     for name, value in options.items():
         command += [f"--{name.replace('_', '-')}", str(value)]
-    return LocalCluster(command, workers=workers, echo=False, stop_grace=5.0)
+    return LocalCluster(command, workers=workers, echo=False, stop_grace=5.0, output_lines=2000)
 
 
 def read_search(directory):
@@ -220,7 +220,7 @@ def uninterrupted_values(directory, strategy, max_trials):
 def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
     max_trials = 6
     directory = tmp_path / "cluster"
-    with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.4) as cluster:
+    with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.3) as cluster:
         wait_for(lambda: "2" in dict(evaluations(directory, "start")), 120, "trial 2 to start")
         os.kill(cluster.pid("chief"), signal.SIGKILL)
         cluster.processes["chief"].popen.wait(timeout=10)
@@ -246,7 +246,7 @@ def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
 def test_worker_killed_mid_trial_search_completes(tmp_path, strategy):
     max_trials = 5
     directory = tmp_path / "cluster"
-    with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.4) as cluster:
+    with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.3) as cluster:
         wait_for(lambda: "1" in dict(evaluations(directory, "start")), 120, "trial 1 to start")
         victim_pid = cluster.pid("tuner0")
         os.kill(victim_pid, signal.SIGKILL)
@@ -299,8 +299,15 @@ def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strateg
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_failed_trials_are_recorded_and_consecutive_failures_stop_the_search(tmp_path, strategy):
     # Trial 1 fails alone; 3, 4 and 5 fail in a row, which stops the search at the third.
+    # Each is tried twice before it counts as failed.
     with synthetic_cluster(
-        tmp_path, strategy, 1, 8, fail_trials="1,3,4,5", max_consecutive_failed_trials=3
+        tmp_path,
+        strategy,
+        1,
+        8,
+        fail_trials="1,3,4,5",
+        max_retries_per_trial=1,
+        max_consecutive_failed_trials=3,
     ) as cluster:
         with pytest.raises(ClusterError) as raised:
             cluster.wait(timeout=120)
@@ -318,6 +325,8 @@ def test_failed_trials_are_recorded_and_consecutive_failures_stop_the_search(tmp
         "4": "FAILED",
     }
     assert "6" not in trials
+    started = [t for t, _ in evaluations(tmp_path, "start")]
+    assert started == ["0", "1", "1", "2", "3", "3", "4", "4", "5", "5"]
     # KerasTuner's gRPC Trial message has no field for the error, so the chief records the
     # failure without it; the worker's own output, which the cluster keeps, has it.
     worker_output = cluster.output("tuner0")
@@ -346,7 +355,7 @@ def test_chief_with_a_corrupted_state_stops_the_cluster_with_the_error(tmp_path,
     fname = tmp_path / "search" / "oracle.json"
     fname.write_text(fname.read_text()[:100])
 
-    with synthetic_cluster(tmp_path, "evolution", 2, 4) as cluster:
+    with synthetic_cluster(tmp_path, "evolution", 1, 4) as cluster:
         with pytest.raises(ClusterError) as raised:
             cluster.wait(timeout=120)
     assert "chief exited with code 1 while starting" in str(raised.value)

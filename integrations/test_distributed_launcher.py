@@ -1,0 +1,128 @@
+"""How `nasplug distributed` looks after its processes: restarts, limits, time-outs, stops.
+
+KerasTuner's chief and workers are exercised in `test_distributed.py`. Here the processes
+are small Python scripts that take a role from the same environment variables, listen like
+a chief or fail like a broken worker, so that each supervision rule is checked in a second
+instead of a TensorFlow start-up.
+"""
+
+import os
+import signal
+import sys
+import textwrap
+import time
+
+import pytest
+
+from nasplug import cli
+from nasplug.distributed import ClusterError, LocalCluster
+
+ROLE_SCRIPT = textwrap.dedent(
+    """
+    import os, socket, sys, time
+
+    behaviour, out = sys.argv[1], sys.argv[2]
+    role = os.environ["KERASTUNER_TUNER_ID"]
+    ip, port = os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"])
+    with open(os.path.join(out, role), "a") as f:
+        f.write(f"{ip}:{port} {os.getpid()}\\n")
+    if role == "chief":
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((ip, port))
+        server.listen()
+        print("chief serving")
+        time.sleep(1.0 if behaviour == "finish" else 600)
+        sys.exit(0)
+    print(f"{role} working")
+    if behaviour == "failing-worker":
+        print("RuntimeError: worker cannot start")
+        sys.exit(1)
+    time.sleep(0.2 if behaviour == "finish" else 600)
+    """
+)
+
+
+@pytest.fixture
+def role_script(tmp_path):
+    script = tmp_path / "roles.py"
+    script.write_text(ROLE_SCRIPT)
+    out = tmp_path / "out"
+    out.mkdir()
+    return script, out
+
+
+def starts(out, role):
+    """Returns the "ip:port" each start of `role` saw, in order."""
+    path = out / role
+    return [line.split()[0] for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_cli_starts_a_chief_and_workers_with_their_roles(role_script, capsys):
+    script, out = role_script
+    assert cli.main(["distributed", "--workers", "3", str(script), "finish", str(out)]) == 0
+    printed = capsys.readouterr().out
+    address = starts(out, "chief")
+    assert len(address) == 1 and address[0].startswith("127.0.0.1:")
+    for role in ["tuner0", "tuner1", "tuner2"]:
+        assert starts(out, role) == address
+        assert f"[{role}] {role} working" in printed
+    assert "[chief] chief serving" in printed
+    assert f"chief on {address[0]}, 3 worker(s)" in printed
+
+
+def test_a_worker_that_keeps_failing_stops_the_cluster_after_max_restarts(role_script):
+    script, out = role_script
+    command = [sys.executable, str(script), "failing-worker", str(out)]
+    with LocalCluster(command, workers=2, max_restarts=2, echo=False) as cluster:
+        with pytest.raises(ClusterError) as raised:
+            cluster.wait(timeout=60)
+    message = str(raised.value)
+    failed = "tuner0" if message.startswith("tuner0") else "tuner1"
+    assert message.startswith(f"{failed} failed 3 times (last exit code 1)")
+    assert "RuntimeError: worker cannot start" in message
+    assert len(starts(out, failed)) == 3
+    assert cluster.processes[failed].restarts == 2
+    # Every process, the chief included, is stopped.
+    assert all(p.returncode is not None for p in cluster.processes.values())
+
+
+def test_a_killed_chief_restarts_on_the_same_port(role_script):
+    script, out = role_script
+    command = [sys.executable, str(script), "forever", str(out)]
+    with LocalCluster(command, workers=1, echo=False) as cluster:
+        deadline = time.monotonic() + 30
+        while "chief serving" not in cluster.output("chief"):
+            assert time.monotonic() < deadline, "the chief did not start serving"
+            time.sleep(0.05)
+        os.kill(cluster.pid("chief"), signal.SIGKILL)
+        cluster.processes["chief"].popen.wait(timeout=10)
+        with pytest.raises(ClusterError, match="did not finish within 3 seconds"):
+            cluster.wait(timeout=3)
+    chief_starts = starts(out, "chief")
+    assert len(chief_starts) == 2 and chief_starts[0] == chief_starts[1]
+    assert cluster.chief.restarts == 1 and cluster.workers[0].restarts == 0
+    assert all(p.returncode is not None for p in cluster.processes.values())
+
+
+def test_timeout_stops_every_process(role_script):
+    script, out = role_script
+    command = [sys.executable, str(script), "forever", str(out)]
+    with LocalCluster(command, workers=2, echo=False) as cluster:
+        with pytest.raises(ClusterError, match="did not finish within 1 seconds"):
+            cluster.wait(timeout=1)
+    assert all(p.returncode is not None for p in cluster.processes.values())
+    assert sum(p.restarts for p in cluster.processes.values()) == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"command": [], "workers": 1}, "`command` is empty"),
+        ({"command": ["x"], "workers": 0}, "`workers` must be at least 1, got 0"),
+        ({"command": ["x"], "workers": 1, "max_restarts": -1}, "`max_restarts` must be 0 or more"),
+    ],
+)
+def test_bad_cluster_arguments_are_one_clear_error(kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        LocalCluster(**kwargs)
