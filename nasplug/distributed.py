@@ -125,7 +125,8 @@ class LocalCluster:
     hands an ongoing trial to the tuner ID that holds it), and a restarted chief reloads the
     oracle state it saved at the last trial event, while the workers wait for it (their gRPC
     calls wait for the server). The script must therefore build its tuner with
-    `overwrite=False`.
+    `overwrite=False`. nasplug's oracles then leave each running trial to its worker; those
+    of KerasTuner itself queue it for a retry as well, so it may run twice.
 
     Use it as a context manager, so that every child is stopped on the way out:
 
@@ -222,7 +223,7 @@ class LocalCluster:
             timeout: Seconds to wait at most. Defaults to no limit.
 
         Returns:
-            The chief's exit code, 0 when the search completed.
+            0, once the chief has finished the search and the workers have left.
 
         Raises:
             ClusterError: A process failed more than `max_restarts` times, the chief failed
