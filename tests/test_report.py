@@ -225,3 +225,34 @@ def test_report_renders_in_headless_chromium(page, tmp_path):
     # And the text: dark pixels over a good part of the page height.
     dark_rows = (pixels.sum(axis=2) < 200).any(axis=1)
     assert dark_rows.sum() > 300
+
+
+def test_minimised_objective_failures_and_importance_on_a_synthetic_search(tmp_path):
+    """Evolution through KerasTuner's Oracle API on a known loss (no training needed)."""
+    import math
+
+    from synthetic import cell_space, drive
+
+    oracle = make_oracle(
+        "evolution", objective=keras_tuner.Objective("loss", "min"), max_trials=40, seed=0,
+        hyperparameters=cell_space(), max_consecutive_failed_trials=10,
+    )
+    drive(
+        oracle, lambda v: abs(math.log2(v["width"]) - 5) + 0.01 * v["depth"], 40, tmp_path,
+        metric="loss", fail=lambda v: v["width"] == 16,
+    )
+    [project] = report.load_search(tmp_path)
+    assert project.objective == "loss" and project.direction == "min"
+    assert project.strategy == "evolution"
+    scored = project.scored
+    assert project.best()["score"] == min(t["score"] for t in scored)
+    failed = [t for t in project.trials if t["status"] == "FAILED"]
+    names, rows, rewards, _ = report.trial_table([project])
+    importance, _ = report.hyperparameter_importance(names, rows, rewards)
+    assert max(importance, key=importance.get) == "width"
+    text = open(report.write_report(tmp_path), encoding="utf-8").read()
+    assert "loss (min)" in text
+    assert failed  # the search is deterministic: seed 0 proposes some failing trials
+    assert "Failed trials" in text and text.count("synthetic failure") == len(failed)
+    # No checkpoints and no parameter metric: the size plot says why it is missing.
+    assert "No model sizes found" in text
