@@ -293,7 +293,7 @@ def _estimator(task, args):
     from nasplug.estimators import NASClassifier, NASRegressor
 
     cls = NASClassifier if task == "classification" else NASRegressor
-    return estimator_with_progress(
+    return estimator_with_budget(
         cls,
         time_budget=args.time_budget,
         strategy=args.strategy,
@@ -305,8 +305,8 @@ def _estimator(task, args):
     )
 
 
-def estimator_with_progress(cls, time_budget=None, **params):
-    """Builds `cls(**params)` showing the one-line progress, with an optional time budget.
+def estimator_with_budget(cls, time_budget=None, **params):
+    """Builds `cls(**params)` whose search stops after `time_budget` seconds.
 
     Args:
         cls: `NASClassifier` or `NASRegressor`.
@@ -316,25 +316,28 @@ def estimator_with_progress(cls, time_budget=None, **params):
     Returns:
         The estimator, ready to `fit`.
     """
+    if time_budget is None:
+        return cls(**params)
     if "time_budget" in cls().get_params():
         return cls(time_budget=time_budget, **params)
     from nasplug import progress
 
-    estimator = _with_progress(cls)(**params)
+    estimator = _with_time_budget(cls)(**params)
     estimator._nasplug_progress = progress.SearchProgress(
         verbose=params.get("verbose", 0), time_budget=time_budget
     )
     return estimator
 
 
-def _with_progress(cls):
-    """The estimator class with our progress line (and time budget) on its tuner.
+def _with_time_budget(cls):
+    """The estimator class with a `SearchProgress` holding the budget on its tuner.
 
     The estimators have no time budget of their own; until they do, the command attaches
-    a `SearchProgress` holding the budget to the tuner the estimator builds.
+    the display that enforces it to the tuner the estimator builds (the estimator's own
+    progress line, attached after it, takes the budget over).
     """
 
-    class WithProgress(cls):
+    class WithTimeBudget(cls):
         def _make_tuner(self, *args, **kwargs):
             tuner = super()._make_tuner(*args, **kwargs)
             self._nasplug_progress.attach(tuner)
@@ -347,9 +350,9 @@ def _with_progress(cls):
             with self._nasplug_progress:
                 return super().fit(X, y)
 
-    WithProgress.__name__ = cls.__name__
-    WithProgress.__qualname__ = cls.__qualname__
-    return WithProgress
+    WithTimeBudget.__name__ = cls.__name__
+    WithTimeBudget.__qualname__ = cls.__qualname__
+    return WithTimeBudget
 
 
 def _split(x, y, task, test_size, seed):

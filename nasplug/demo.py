@@ -35,7 +35,6 @@ def run(args):
     from sklearn.model_selection import train_test_split
 
     from nasplug import report
-    from nasplug.cli_search import estimator_with_progress
     from nasplug.estimators import NASClassifier
 
     digits = load_digits()
@@ -50,8 +49,7 @@ def run(args):
         f"digits ({len(x_train)} training images, {len(x_test)} test images) with "
         f"{args.strategy}."
     )
-    classifier = estimator_with_progress(
-        NASClassifier,
+    classifier = NASClassifier(
         strategy=args.strategy,
         max_trials=args.max_trials,
         epochs=args.epochs,

@@ -1,6 +1,10 @@
 """`nasplug demo`, `nasplug search` and `nasplug predict`, run in-process on real data."""
 
+import contextlib
+import fcntl
+import io
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -13,31 +17,48 @@ from nasplug.cli import main
 WINE_NAMES = {0: "barolo", 1: "grignolino", 2: "barbera"}
 
 
-@pytest.fixture(scope="module")
-def wine_csv(tmp_path_factory):
-    """Wine with text labels and one text feature column."""
-    frame = load_wine(as_frame=True).frame
-    frame["target"] = frame["target"].map(WINE_NAMES)
-    frame["cellar"] = np.where(np.arange(len(frame)) % 3 == 0, "north", "south")
-    path = tmp_path_factory.mktemp("data") / "wine.csv"
-    frame.to_csv(path, index=False)
+def _shared_dir(tmp_path_factory, name):
+    """A directory all pytest-xdist workers of this run share (the run's own otherwise)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    path = base / name
+    path.mkdir(exist_ok=True)
     return path
 
 
 @pytest.fixture(scope="module")
-def wine_search(wine_csv, tmp_path_factory):
-    out = tmp_path_factory.mktemp("wine_out")
-    argv = [
-        "search", str(wine_csv), "--target", "target", "--strategy", "reinforce",
-        "--max-trials", "2", "--epochs", "2", "--output", str(out), "--seed", "1",
-    ]
-    return out, argv
+def wine_search(tmp_path_factory):
+    """One real `nasplug search` on wine (text labels, a text feature column).
+
+    It runs once per test run: under pytest-xdist the first worker runs it and the others
+    wait for its output, which is kept with what the command printed.
+    """
+    root = _shared_dir(tmp_path_factory, "nasplug_cli_wine")
+    csv, out = root / "wine.csv", root / "out"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "stdout.txt").exists():
+            frame = load_wine(as_frame=True).frame
+            frame["target"] = frame["target"].map(WINE_NAMES)
+            frame["cellar"] = np.where(np.arange(len(frame)) % 3 == 0, "north", "south")
+            frame.to_csv(csv, index=False)
+            argv = [
+                "search", str(csv), "--target", "target", "--strategy", "reinforce",
+                "--max-trials", "2", "--epochs", "2", "--output", str(out), "--seed", "1",
+            ]
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                status = main(argv)
+            (root / "stdout.txt").write_text(f"{status}\n{buffer.getvalue()}")
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    status, printed = (root / "stdout.txt").read_text().split("\n", 1)
+    return csv, out, int(status), printed
 
 
-def test_search_saves_model_metadata_and_report(wine_search, capsys):
-    out, argv = wine_search
-    assert main(argv) == 0
-    printed = capsys.readouterr().out
+def test_search_saves_model_metadata_and_report(wine_search):
+    _, out, status, printed = wine_search
+    assert status == 0, printed
     assert "Searching 2 architectures for classification of 'target'" in printed
     # One progress line per trial (not a terminal here), no Keras or KerasTuner pages.
     assert len([line for line in printed.splitlines() if line.startswith("trial ")]) == 2
@@ -54,10 +75,9 @@ def test_search_saves_model_metadata_and_report(wine_search, capsys):
     assert "Controller preferences" in html and "Saved model model.keras" in html
 
 
-def test_predict_applies_the_saved_model(wine_search, wine_csv, tmp_path, capsys):
-    out, argv = wine_search
-    if not (out / "model.keras").exists():
-        assert main(argv) == 0
+def test_predict_applies_the_saved_model(wine_search, tmp_path, capsys):
+    wine_csv, out, status, _ = wine_search
+    assert status == 0
     frame = pd.read_csv(wine_csv)
     features = frame.drop(columns=["target"])
     features.to_csv(tmp_path / "new.csv", index=False)
