@@ -292,8 +292,6 @@ def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strateg
     assert all(0.0 <= t["score"] <= 1.0 for t in trials.values())
     configurations = {json.dumps(t["hyperparameters"]["values"], sort_keys=True) for t in trials.values()}
     assert len(configurations) == 4
-    # Each worker ended at least one trial: a worker saves its tuner file after each.
-    assert (project / "tuner0.json").exists() and (project / "tuner1.json").exists()
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
