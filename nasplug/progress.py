@@ -172,6 +172,13 @@ class SearchProgress:
         """
         oracle = getattr(tuner_or_oracle, "oracle", tuner_or_oracle)
         previous = getattr(oracle, "_display", None)
+        if previous is None and hasattr(oracle, "_oracle") and hasattr(oracle, "stub"):
+            # A distributed worker's `OracleClient`: the oracle, and so the progress line,
+            # live in the chief. The worker stays quiet but still keeps the time budget
+            # through `epoch_callback()`.
+            if self._session_start is None:
+                self._session_start = time.monotonic()
+            return self
         if previous is None or not hasattr(previous, "on_trial_begin"):
             raise TypeError(
                 "attach() needs a keras_tuner Tuner or Oracle, got "

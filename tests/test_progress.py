@@ -130,3 +130,17 @@ def test_format_seconds():
     assert progress.format_seconds(61.4) == "01:01"
     assert progress.format_seconds(3725) == "1:02:05"
     assert progress.format_seconds(-3) == "00:00"
+
+
+def test_a_distributed_worker_stays_quiet(monkeypatch):
+    from keras_tuner.src.distribute.oracle_client import OracleClient
+
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "1")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
+    # The client connects lazily: building it talks to no chief.
+    client = OracleClient(make_oracle("evolution", objective="val_accuracy", max_trials=2))
+    display = progress.attach(client, stream=io.StringIO(), time_budget=60)
+    assert display.oracle is None and not display.over_budget()
+    display.on_epoch_end(0, 2)  # what the epoch callback calls on the worker
+    assert display.stream.getvalue() == ""
