@@ -85,12 +85,14 @@ def format_commands(command, workers, host, port):
     Returns:
         A string of commented shell lines, one command per process.
     """
-    lines = [f"# chief: run on the host reachable as {host}; it serves the oracle on {host}:{port}"]
-    for tuner_id in [CHIEF] + worker_ids(workers):
-        if tuner_id != CHIEF and tuner_id == "tuner0":
-            lines.append(f"# workers: run each on any host that reaches {host}:{port}")
+    def line(tuner_id):
         variables = f"{ENV_TUNER_ID}={tuner_id} {ENV_ORACLE_IP}={host} {ENV_ORACLE_PORT}={port}"
-        lines.append(f"{variables} {shlex.join(command)}")
+        return f"{variables} {shlex.join(command)}"
+
+    lines = [f"# chief: run on the host reachable as {host}; it serves the oracle on {host}:{port}"]
+    lines.append(line(CHIEF))
+    lines.append(f"# workers: run each on any host that reaches {host}:{port}")
+    lines.extend(line(tuner_id) for tuner_id in worker_ids(workers))
     return "\n".join(lines)
 
 
