@@ -464,7 +464,9 @@ def controller_preferences(project):
                 continue
             values = np.asarray([np.mean(by_index.get(i, [initial])) for i in range(size)])
             prefs[name] = (_labels(grids.get(name), size), values, "mean Q")
-    return prefs
+    # In the order the decisions are taken (the space's order), unknown ones last.
+    order = {name: i for i, name in enumerate(grids)}
+    return dict(sorted(prefs.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 def replay_controller(project):
@@ -570,8 +572,8 @@ def choice_shares(project, window=None):
         A dict decision -> (window end positions, {value label: share per window}).
     """
     trials = [t for t in project.trials if t["values"]]
-    if len(trials) < 4:
-        return {}
+    if len(trials) < 6:
+        return {}  # too few for a window to show a trend
     window = window or max(3, len(trials) // 4)
     out = {}
     names = []
@@ -634,9 +636,7 @@ def plot_scores(projects):
         pick = np.maximum if project.direction == "max" else np.minimum
         ax.scatter(x, y, s=18, color=colour, alpha=0.55)
         ax.step(x, pick.accumulate(y), where="post", color=colour, label=f"{project.name} (best so far)")
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(_integer_ticks())
     ax.set_xlabel("trial (in the order trials ended)")
     ax.set_ylabel(_objective_label(projects))
     ax.legend(fontsize=8, loc="best")
@@ -697,6 +697,7 @@ def plot_policy_history(history, title):
         for j, label in enumerate(labels):
             ax.plot(steps, probabilities[:, j], label=label)
         ax.set_ylim(0, 1)
+        ax.xaxis.set_major_locator(_integer_ticks())
         ax.set_title(_short(name, 30), fontsize=9)
         ax.set_xlabel("trials learned from", fontsize=8)
         if len(labels) <= 6:
@@ -713,11 +714,18 @@ def plot_shares(shares, title):
         for label, series in by_value.items():
             ax.plot(ends, series, marker="o", markersize=3, label=label)
         ax.set_ylim(-0.05, 1.05)
+        ax.xaxis.set_major_locator(_integer_ticks())
         ax.set_title(_short(name, 30), fontsize=9)
         ax.set_xlabel("trial", fontsize=8)
         ax.legend(fontsize=6, loc="best")
     fig.suptitle(title, fontsize=10)
     return _png(fig)
+
+
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
 
 
 def _subplots(count):

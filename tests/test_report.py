@@ -30,7 +30,7 @@ def _build(hp):
     return model
 
 
-PROJECTS = [("reinforce", 5), ("qlearning", 4), ("random", 3)]
+PROJECTS = [("reinforce", 4), ("qlearning", 6), ("random", 3)]
 
 
 def _tuner(root, name, max_trials):
