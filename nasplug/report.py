@@ -71,6 +71,8 @@ class Project:
             return "hyperband"
         if "num_initial_points" in keys or "alpha" in keys:
             return "bayesian"
+        if "tried_initial_hps" in keys:
+            return "greedy"  # AutoKeras's default tuner
         return None
 
     @property
@@ -384,7 +386,7 @@ def hyperparameter_importance(names, rows, scores, seed=0):
         weights = counts / counts.sum()
         centre = float(np.sum(weights * means))
         variance = float(np.sum(weights * (means - centre) ** 2))
-        importance[name] = variance / total if total > 0 else 0.0
+        importance[name] = min(1.0, variance / total) if total > 0 else 0.0
     for name in names:
         importance.setdefault(name, 0.0)
     oob = float(forest.oob_score_) if len(rows) >= 8 else None
