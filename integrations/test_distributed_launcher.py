@@ -8,6 +8,7 @@ instead of a TensorFlow start-up.
 
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -113,6 +114,44 @@ def test_timeout_stops_every_process(role_script):
             cluster.wait(timeout=1)
     assert all(p.returncode is not None for p in cluster.processes.values())
     assert sum(p.restarts for p in cluster.processes.values()) == 0
+
+
+def test_sigterm_to_the_launcher_stops_its_processes(role_script):
+    script, out = role_script
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "nasplug", "distributed", "--workers", "2", str(script), "forever", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids = []
+    try:
+        deadline = time.monotonic() + 30
+        while not all((out / role).exists() for role in ["chief", "tuner0", "tuner1"]):
+            assert time.monotonic() < deadline, "the processes did not start"
+            time.sleep(0.05)
+        pids = [int((out / role).read_text().split()[1]) for role in ["chief", "tuner0", "tuner1"]]
+        launcher.send_signal(signal.SIGTERM)
+        code = launcher.wait(timeout=20)
+        survivors = [pid for pid in pids if _alive(pid)]
+    finally:
+        # Whatever happened, leave no process of this test behind.
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert code == 128 + signal.SIGTERM
+    assert survivors == []
+
+
+def _alive(pid):
+    # The launcher reaps its children, so a pid that still answers is a live process.
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(

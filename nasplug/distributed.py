@@ -373,6 +373,10 @@ def _last_error(lines):
     return "(none printed)"
 
 
+def _exit_on_sigterm(signum, frame):
+    sys.exit(128 + signum)
+
+
 def _describe_exit(code):
     if code < 0:
         try:
@@ -459,6 +463,9 @@ def run(args):
         f"{args.workers} worker(s): {shlex.join(cluster.command)}",
         flush=True,
     )
+    # Without this, a SIGTERM (a job scheduler, `kill`) would end this process alone and
+    # leave the chief serving and the workers waiting for it.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         with cluster:
             return cluster.wait(timeout=args.timeout)
