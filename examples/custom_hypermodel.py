@@ -113,7 +113,7 @@ def main(argv=None):
     print("Best architecture:", best_hp.values)
     print(f"Test accuracy: {accuracy:.4f}")
     print(f"Report: {path}")
-    return accuracy
+    return float(accuracy)
 
 
 if __name__ == "__main__":
