@@ -18,9 +18,10 @@ import numpy as np
 
 OBJECTIVE = "score"
 
-# Below this many optimizer steps in one trial, tracing a TensorFlow graph costs more
-# than it saves: eager execution finishes tiny trials several times faster.
-EAGER_STEPS = 300
+# Up to this many optimizer steps in one trial, eager execution beats tracing a
+# TensorFlow graph (about 1 s per network); beyond it, on a busy CPU, each eager step
+# costs several times a graph step.
+EAGER_STEPS = 10
 
 
 @contextlib.contextmanager
@@ -97,7 +98,9 @@ class ScoringTuner(keras_tuner.Tuner):
             history = model.fit(
                 x,
                 y,
-                validation_data=validation_data,
+                # Per-epoch validation only feeds callbacks (early stopping); the score
+                # is computed once at the end.
+                validation_data=validation_data if callbacks else None,
                 epochs=epochs,
                 batch_size=batch_size,
                 callbacks=copy.deepcopy(list(callbacks)),

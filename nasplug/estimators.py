@@ -30,9 +30,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nasplug import oracles, progress
 from nasplug import search_spaces
-from nasplug._estimator_tuner import OBJECTIVE, ScoringTuner, seeded
+from nasplug._estimator_tuner import EAGER_STEPS, OBJECTIVE, ScoringTuner, seeded
 
-_PREDICT_BATCH = 4096
+_PREDICT_BATCH = 256
 
 
 class _NASEstimator(BaseEstimator):
@@ -371,7 +371,7 @@ class _NASEstimator(BaseEstimator):
         with seeded(seed):
             model = hypermodel.build(best_trial.hyperparameters)
             steps = math.ceil(len(y_model) / self.batch_size) * epochs
-            model.run_eagerly = steps <= 300
+            model.run_eagerly = steps <= EAGER_STEPS
             model.fit(
                 self._to_model_input(X),
                 y_model,
@@ -388,12 +388,19 @@ class _NASEstimator(BaseEstimator):
     def _model_output(self, X):
         X = self._to_model_input(self._validate_predict_data(X))
         model = self.best_model_
-        # Calling the model directly skips `predict`'s per-call setup, which costs more
-        # than the computation itself on the small batches scikit-learn code sends.
-        outputs = [
-            keras.ops.convert_to_numpy(model(X[i : i + _PREDICT_BATCH], training=False))
-            for i in range(0, len(X), _PREDICT_BATCH)
-        ]
+        # Every call sees a batch of the same size (the last one padded): the backend's
+        # matrix kernels depend on the batch size, and a sample's prediction must not
+        # depend on which other samples come with it. Calling the model directly also
+        # skips `predict`'s per-call setup, costlier than the computation here.
+        outputs = []
+        for start in range(0, len(X), _PREDICT_BATCH):
+            chunk = X[start : start + _PREDICT_BATCH]
+            n = len(chunk)
+            if n < _PREDICT_BATCH:
+                padding = np.zeros((_PREDICT_BATCH - n,) + chunk.shape[1:], chunk.dtype)
+                chunk = np.concatenate([chunk, padding])
+            output = keras.ops.convert_to_numpy(model(chunk, training=False))
+            outputs.append(output[:n])
         return np.concatenate(outputs).astype(np.float64)
 
     # -------------------------------------------------------------- pickle
