@@ -31,6 +31,8 @@ from datetime import datetime
 import numpy as np
 
 _MAX_DEPTH = 4
+# Values of one hyperparameter the importance analysis tries at most.
+_MAX_GRID = 20
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 
 
@@ -377,6 +379,10 @@ def hyperparameter_importance(names, rows, scores, seed=0):
     importance = {}
     for j, name in enumerate(varying):
         grid, counts = np.unique(x[:, j], return_counts=True)
+        if len(grid) > _MAX_GRID:
+            # A continuous hyperparameter: its quantiles stand for its values, equally likely.
+            grid = np.quantile(x[:, j], np.linspace(0, 1, _MAX_GRID))
+            counts = np.ones(len(grid))
         means = []
         for value in grid:
             x_fixed = x.copy()
