@@ -30,7 +30,6 @@ rejects. `enable()`, and building any tuner of this module, apply a workaround
 
 import re
 
-import numpy as np
 from autokeras import auto_model
 from autokeras import graph as graph_module
 from autokeras.engine import tuner as tuner_module
@@ -179,12 +178,11 @@ class _StrategyTuner(tuner_module.AutoTuner):
                     f"hyperparameter values, got {initial_hps!r}."
                 )
             initial_hps = starting_points(hypermodel)
-        self.seed = seed
         oracle = oracles.make_oracle(
             self.strategy,
             objective=objective,
             max_trials=max_trials,
-            initial_hps=_plain_values(initial_hps),
+            initial_hps=initial_hps,
             seed=seed,
             hyperparameters=hyperparameters,
             tune_new_entries=tune_new_entries,
@@ -194,19 +192,6 @@ class _StrategyTuner(tuner_module.AutoTuner):
             **strategy_kwargs,
         )
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
-
-
-def _plain_values(initial_hps):
-    # Trial values end up in JSON state files and gRPC messages, which numpy scalars
-    # break; the oracle rejects anything that is not a list of dicts with a clear error.
-    if not isinstance(initial_hps, (list, tuple)):
-        return initial_hps
-    return [
-        {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
-        if isinstance(values, dict)
-        else values
-        for values in initial_hps
-    ]
 
 
 def _document_common_args(cls):
