@@ -51,9 +51,12 @@ def add_arguments(parser, command_name):
         help="default: classification for text, boolean or few-valued integer targets, "
         "else regression",
     )
-    parser.add_argument("--strategy", default="evolution", choices=list(STRATEGIES))
-    parser.add_argument("--max-trials", type=_positive_int, default=10)
-    parser.add_argument("--epochs", type=_positive_int, default=20, help="maximum epochs per trial")
+    parser.add_argument("--strategy", default="evolution", choices=list(STRATEGIES),
+                        help="search strategy (default: evolution)")
+    parser.add_argument("--max-trials", type=positive_int, default=10,
+                        help="architectures to try (default: 10)")
+    parser.add_argument("--epochs", type=positive_int, default=20,
+                        help="maximum epochs per trial (default: 20)")
     parser.add_argument(
         "--time-budget", type=_positive_float, metavar="SECONDS",
         help="stop the search after this many seconds (the running trial stops too)",
@@ -62,11 +65,11 @@ def add_arguments(parser, command_name):
                         help="output directory (default: nasplug_runs/search)")
     parser.add_argument("--test-size", type=_fraction, default=0.2,
                         help="fraction held out to report a test score (0 to use all data)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the search")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
-def _positive_int(text):
+def positive_int(text):
     import argparse
 
     try:

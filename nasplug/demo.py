@@ -7,19 +7,21 @@ and the model and an HTML report of the search are saved.
 """
 
 import os
-import sys
 import time
 
 import numpy as np
 
 
 def add_arguments(parser):
+    from nasplug.cli_search import positive_int
     from nasplug.oracles import STRATEGIES
 
     parser.add_argument("--strategy", default="evolution", choices=list(STRATEGIES),
                         help="search strategy (default: evolution)")
-    parser.add_argument("--max-trials", type=int, default=8, help="architectures to try (default: 8)")
-    parser.add_argument("--epochs", type=int, default=10, help="maximum epochs per trial (default: 10)")
+    parser.add_argument("--max-trials", type=positive_int, default=8,
+                        help="architectures to try (default: 8)")
+    parser.add_argument("--epochs", type=positive_int, default=10,
+                        help="maximum epochs per trial (default: 10)")
     parser.add_argument("--output", default=os.path.join("nasplug_runs", "demo"),
                         help="where the model, search and report go (default: nasplug_runs/demo)")
     parser.add_argument("--seed", type=int, default=0)
@@ -27,10 +29,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    for name in ("max_trials", "epochs"):
-        if getattr(args, name) < 1:
-            print(f"nasplug demo: error: --{name.replace('_', '-')} must be at least 1.", file=sys.stderr)
-            return 2
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
