@@ -106,7 +106,8 @@ class SearchProgress:
         self.trial_start[trial.trial_id] = now
         if self.search_start is None:
             self.search_start = now
-        self.trial_number[trial.trial_id] = len(self.oracle.trials)
+        # A retried trial keeps its number.
+        self.trial_number.setdefault(trial.trial_id, len(self.oracle.trials))
         self._epoch = None
         self._current = trial.trial_id
         if self._verbose and self._is_interactive():
@@ -225,6 +226,11 @@ class SearchProgress:
             text = f"{status} in {format_seconds(seconds)}"
             if score is not None:
                 text += f", {self._objective_name()} {_format_score(score)}"
+            elif getattr(trial, "message", None):
+                # The last line of the traceback names the error.
+                lines = [line for line in str(trial.message).splitlines() if line.strip()]
+                reason = lines[-1].strip() if lines else ""
+                text += f" ({reason[:77] + '...' if len(reason) > 80 else reason})"
             parts.append(text)
         elif self._epoch is not None:
             epoch, epochs = self._epoch

@@ -144,3 +144,28 @@ def test_a_distributed_worker_stays_quiet(monkeypatch):
     assert display.oracle is None and not display.over_budget()
     display.on_epoch_end(0, 2)  # what the epoch callback calls on the worker
     assert display.stream.getvalue() == ""
+
+
+def test_a_failed_trial_shows_its_error(tmp_path):
+    x, y = _data()
+
+    def build(hp):
+        if hp.Choice("units", [2, 4]) == 4:
+            raise ValueError("four units are not allowed here")
+        return _build(hp)
+
+    oracle = make_oracle(
+        "evolution", objective="val_accuracy", max_trials=2, seed=3,
+        initial_hps=[{"units": 4}, {"units": 2}],
+    )
+    tuner = keras_tuner.Tuner(
+        oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="f",
+    )
+    stream = io.StringIO()
+    with progress.attach(tuner, stream=stream, interactive=False):
+        tuner.search(x, y, epochs=1, validation_split=0.25, verbose=0)
+    first, second = stream.getvalue().splitlines()
+    assert first.startswith("trial 1/2 | failed in ")
+    assert "(ValueError: four units are not allowed here)" in first
+    assert "best -" in first
+    assert second.startswith("trial 2/2 | completed in ")
