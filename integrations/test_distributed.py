@@ -382,6 +382,7 @@ def test_print_commands_for_other_hosts(tmp_path, capsys):
         (["--workers", "0", "SCRIPT"], "--workers must be at least 1, got 0"),
         (["--print-commands", "SCRIPT"], "--print-commands needs --host"),
         (["MISSING"], "no such script"),
+        (["--max-restarts", "-1", "SCRIPT"], "`max_restarts` must be 0 or more, got -1"),
     ],
 )
 def test_bad_launcher_arguments_are_one_clear_error(tmp_path, capsys, argv, error):

@@ -451,13 +451,17 @@ def run(args):
         command = ["python", args.script] + list(args.script_args)
         print(format_commands(command, args.workers, args.host, args.port or DEFAULT_PORT))
         return 0
-    cluster = LocalCluster(
-        [sys.executable, args.script] + list(args.script_args),
-        workers=args.workers,
-        host=args.host or "127.0.0.1",
-        port=args.port,
-        max_restarts=args.max_restarts,
-    )
+    try:
+        cluster = LocalCluster(
+            [sys.executable, args.script] + list(args.script_args),
+            workers=args.workers,
+            host=args.host or "127.0.0.1",
+            port=args.port,
+            max_restarts=args.max_restarts,
+        )
+    except ValueError as error:
+        print(f"nasplug distributed: {error}", file=sys.stderr)
+        return 2
     print(
         f"nasplug distributed: chief on {cluster.host}:{cluster.port}, "
         f"{args.workers} worker(s): {shlex.join(cluster.command)}",
