@@ -256,3 +256,27 @@ def test_minimised_objective_failures_and_importance_on_a_synthetic_search(tmp_p
     assert "Failed trials" in text and text.count("synthetic failure") == len(failed)
     # No checkpoints and no parameter metric: the size plot says why it is missing.
     assert "No model sizes found" in text
+
+
+def test_reads_an_autokeras_project(tmp_path):
+    """AutoKeras's layout: a project per task, its best model saved inside."""
+    import autokeras as ak
+    from sklearn.datasets import load_wine
+
+    import nasplug.autokeras
+
+    data = load_wine()
+    classifier = ak.StructuredDataClassifier(
+        tuner=nasplug.autokeras.EvolutionTuner, max_trials=2, directory=str(tmp_path),
+        seed=1, overwrite=True,
+    )
+    classifier.fit(data.data.astype("float32"), data.target, epochs=1, verbose=0)
+    [project] = report.load_search(tmp_path)
+    assert project.name == "structured_data_classifier"
+    assert project.strategy == "evolution"
+    assert project.objective == "val_accuracy" and project.direction == "max"  # its default
+    assert len(project.scored) == 2
+    assert all(t["params"] for t in project.scored)  # from AutoKeras's checkpoints
+    text = open(report.write_report(tmp_path), encoding="utf-8").read()
+    assert "Saved model best_model.keras" in text
+    assert "structured_data_block_1/dense_block_1/num_layers" in text
