@@ -11,7 +11,9 @@ block for 2-D X, its vanilla image block for X of shape (n, height, width[, chan
 and its text block for a 1-D array of strings.
 """
 
+import contextlib
 import copy
+import io
 import math
 import numbers
 import os
@@ -103,7 +105,11 @@ class _NASEstimator(BaseEstimator):
         search_start = time.perf_counter()
         try:
             tuner = self._make_tuner(hypermodel, val, seed, directory)
-            with progress.attach(tuner, verbose=self.verbose) as display:
+            # KerasTuner prints the traceback of every failed trial (oversized models,
+            # diverged training) to stderr; at verbose=0 the failures are only recorded
+            # in `search_results_`.
+            quiet = contextlib.redirect_stderr(io.StringIO()) if not self.verbose else _nothing()
+            with quiet, progress.attach(tuner, verbose=self.verbose) as display:
                 callbacks = self._trial_callbacks()
                 if self.verbose:
                     callbacks.append(display.epoch_callback())
@@ -280,8 +286,10 @@ class _NASEstimator(BaseEstimator):
                 target_scale=target_scale,
                 learning_rate=self.learning_rate,
             )
-        if isinstance(space, keras_tuner.HyperModel) or callable(space):
+        if isinstance(space, keras_tuner.HyperModel):
             return space
+        if callable(space):
+            return search_spaces.FunctionHyperModel(space)
         raise ValueError(
             "search_space must be None (chosen from the data), an AutoKeras block, a "
             "keras_tuner.HyperModel or a function hp -> compiled keras.Model; got "
@@ -314,6 +322,8 @@ class _NASEstimator(BaseEstimator):
             # hand: `copy.copy` would go through pickling's `__getstate__`).
             view = object.__new__(type(self))
             view.__dict__.update(self.__dict__, best_model_=model)
+            # The validation rows are already an array; column names were checked.
+            view.__dict__.pop("feature_names_in_", None)
             return float(scorer(view, X_val_raw, y_val_raw))
 
         return ScoringTuner(
@@ -600,6 +610,11 @@ class NASRegressor(RegressorMixin, _NASEstimator):
 
 
 # ------------------------------------------------------------------ helpers
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 def _is_text(X):

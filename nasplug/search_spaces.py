@@ -209,3 +209,18 @@ class BlockHyperModel(keras_tuner.HyperModel):
             loss=loss,
         )
         return model
+
+
+class FunctionHyperModel(keras_tuner.HyperModel):
+    """A function `hp -> compiled keras.Model` as a `keras_tuner.HyperModel`.
+
+    Args:
+        build_fn: The model-building function.
+    """
+
+    def __init__(self, build_fn):
+        super().__init__(name=getattr(build_fn, "__name__", "hypermodel"))
+        self.build_fn = build_fn
+
+    def build(self, hp):
+        return self.build_fn(hp)

@@ -145,7 +145,7 @@ def test_text_input_uses_token_space():
     clf = NASClassifier(
         strategy="random",
         max_trials=1,
-        epochs=10,
+        epochs=6,
         learning_rate=0.05,
         random_state=0,
         search_space=[
@@ -290,7 +290,7 @@ def test_max_model_size_fails_large_trials(cancer):
     clf = tiny(NASClassifier, strategy="random", max_trials=6, epochs=1, max_model_size=300,
                refit=False)
     clf.fit(X, y)
-    statuses = {r["hyperparameters"]["dense/num_units"]: r["status"] for r in clf.search_results_}
+    statuses = {r["hyperparameters"]["dense/units_0"]: r["status"] for r in clf.search_results_}
     assert statuses.get(16, "FAILED") == "FAILED"
     assert statuses[8] == "COMPLETED"
     assert clf.best_model_.count_params() <= 300
