@@ -95,6 +95,7 @@ class ScoringTuner(keras_tuner.Tuner):
                 )
             steps = math.ceil(len(y) / batch_size) * epochs
             model.run_eagerly = steps <= EAGER_STEPS
+            fit_start = time.perf_counter()
             history = model.fit(
                 x,
                 y,
@@ -107,6 +108,7 @@ class ScoringTuner(keras_tuner.Tuner):
                 verbose=fit_verbose,
                 shuffle=True,
             )
+            fit_seconds = time.perf_counter() - fit_start
         score = self.score_model(model)
         if not np.isfinite(score):
             raise keras_tuner.errors.FailedTrialError(
@@ -119,6 +121,7 @@ class ScoringTuner(keras_tuner.Tuner):
             OBJECTIVE: float(score),
             "epochs": float(_useful_epochs(history, callbacks)),
             "seconds": float(time.perf_counter() - start),
+            "fit_seconds": float(fit_seconds),
         }
 
     def save_model(self, trial_id, model, step=0):

@@ -341,16 +341,19 @@ class _NASEstimator(BaseEstimator):
         results = []
         best_id, best_score = None, -math.inf
         for trial_id, trial in sorted(tuner.oracle.trials.items(), key=_trial_order):
-            score = trial.metrics.get_last_value(OBJECTIVE) if trial.metrics.exists(OBJECTIVE) else None
-            seconds = trial.metrics.get_last_value("seconds") if trial.metrics.exists("seconds") else None
+            score, seconds, fit_seconds = (
+                float(trial.metrics.get_last_value(name)) if trial.metrics.exists(name) else None
+                for name in (OBJECTIVE, "seconds", "fit_seconds")
+            )
             status = str(getattr(trial.status, "value", trial.status))
             results.append(
                 {
                     "trial_id": str(trial_id),
                     "hyperparameters": _plain(trial.hyperparameters.values),
-                    "score": None if score is None else float(score),
+                    "score": score,
                     "status": status,
-                    "seconds": None if seconds is None else float(seconds),
+                    "seconds": seconds,
+                    "fit_seconds": fit_seconds,
                 }
             )
             if status == "COMPLETED" and score is not None and score > best_score:
@@ -479,7 +482,9 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         best_params_: Its hyperparameter values.
         best_score_: Its validation score.
         search_results_: One dict per trial: `trial_id`, `hyperparameters`, `score`,
-            `status`, `seconds`; `pandas.DataFrame(search_results_)` tabulates it.
+            `status`, `seconds` (the whole trial: build, train, score) and
+            `fit_seconds` (Keras's `fit` alone); `pandas.DataFrame(search_results_)`
+            tabulates it. Failed trials have no score.
         search_seconds_: Wall time of the search (without refitting).
     """
 

@@ -165,10 +165,13 @@ def test_text_input_uses_token_space():
 def test_search_results_one_record_per_trial(fitted):
     clf, _, _ = fitted
     frame = pd.DataFrame(clf.search_results_)
-    assert list(frame.columns) == ["trial_id", "hyperparameters", "score", "status", "seconds"]
+    assert list(frame.columns) == [
+        "trial_id", "hyperparameters", "score", "status", "seconds", "fit_seconds"
+    ]
     assert len(frame) == 2
     assert set(frame["status"]) == {"COMPLETED"}
-    assert (frame["seconds"] > 0).all()
+    assert (frame["fit_seconds"] > 0).all()
+    assert (frame["seconds"] > frame["fit_seconds"]).all()
     assert clf.best_score_ == frame["score"].max()
     assert all(type(v) is float for v in frame["score"])
     best = frame.loc[frame["score"].idxmax(), "hyperparameters"]
