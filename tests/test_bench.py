@@ -240,6 +240,9 @@ def test_run_benchmark_checks_its_arguments(table_path):
         benchmark.run_benchmark(table_path, strategies=["nope"], runs=1)
     with pytest.raises(ValueError, match="runs must be >= 1"):
         benchmark.run_benchmark(table_path, strategies=["random"], runs=0)
+    with pytest.raises(ValueError, match="Every strategy has 0 runs"):
+        benchmark.run_benchmark(table_path, strategies=["random"], runs=1,
+                                runs_for={"random": 0})
 
 
 # The command and the example.
@@ -277,14 +280,15 @@ def test_cli_reports_a_bad_table_in_one_line(tmp_path, capsys):
 def test_cli_parses_oracle_arguments_and_run_caps(table_path, tmp_path):
     out = tmp_path / "o.json"
     code = cli.main(["bench", "nasbench201", "--table", table_path, "--runs", "3",
-                     "--budget", "2000", "--strategies", "evolution,random",
-                     "--runs-for", "random=1", "--workers", "1", "--json", str(out),
+                     "--budget", "2000", "--strategies", "evolution,random,bayesian",
+                     "--runs-for", "random=1,bayesian=0", "--workers", "1", "--json", str(out),
                      "--oracle-arg", "evolution.population_size=4",
                      "--oracle-arg", "evolution.sample_size=2"])
     assert code == 0
     results = json.loads(out.read_text())
     assert results["strategies"]["random"]["runs"] == 1
     assert results["strategies"]["evolution"]["runs"] == 3
+    assert "bayesian" not in results["strategies"]
     code = cli.main(["bench", "nasbench201", "--table", table_path, "--runs", "1",
                      "--strategies", "evolution", "--oracle-arg",
                      "evolution.sample_size=50", "--workers", "1"])

@@ -207,8 +207,8 @@ def run_benchmark(table_path, strategies=DEFAULT_STRATEGIES, runs=500, budget_s=
         runs: Runs per strategy.
         budget_s: Simulated seconds per run.
         seed: Seed of the whole benchmark; run `i` of every strategy gets the same seed.
-        runs_for: Dict overriding `runs` for some strategies. Defaults to
-            `DEFAULT_RUNS_FOR` (caps the slow "bayesian").
+        runs_for: Dict overriding `runs` for some strategies (0 leaves one out).
+            Defaults to `DEFAULT_RUNS_FOR` (caps the slow "bayesian").
         oracle_kwargs: Dict from strategy name to extra oracle constructor arguments.
         workers: Worker processes; defaults to the number of CPUs. 1 runs in-process.
         progress: Optional callable taking a line of text, called as strategies finish.
@@ -229,6 +229,10 @@ def run_benchmark(table_path, strategies=DEFAULT_STRATEGIES, runs=500, budget_s=
     if runs < 1 or budget_s <= 0:
         raise ValueError(f"runs must be >= 1 and budget_s > 0, got {runs} and {budget_s}.")
     runs_for = dict(DEFAULT_RUNS_FOR if runs_for is None else runs_for)
+    # A run count of 0 leaves a strategy out.
+    strategies = [s for s in strategies if runs_for.get(s, runs) > 0]
+    if not strategies:
+        raise ValueError("Every strategy has 0 runs; nothing to run.")
     oracle_kwargs = oracle_kwargs or {}
     table_path = os.path.abspath(os.fspath(table_path))
     table = _table(table_path)

@@ -36,7 +36,7 @@ def add_arguments(parser):
     p.add_argument("--runs-for", default=default_caps, metavar="NAME=N,...",
                    help="run counts that override --runs for some strategies; the default "
                    f"{default_caps!r} caps KerasTuner's Gaussian process, which takes "
-                   "seconds per trial ('' for no cap)")
+                   "seconds per trial ('' for no cap, NAME=0 leaves NAME out)")
     p.add_argument("--oracle-arg", action="append", default=[], metavar="NAME.ARG=VALUE",
                    help="oracle constructor argument for one strategy, e.g. "
                    "evolution.population_size=20 (VALUE read as JSON); repeatable")
