@@ -249,3 +249,15 @@ def test_state_of_another_strategy_is_refused_clearly(tmp_path):
     other._set_project_dir(str(tmp_path), "project")
     with pytest.raises(RuntimeError, match="another strategy"):
         other.reload()
+
+
+@pytest.mark.parametrize("cls", ORACLES)
+def test_consecutive_failures_stop_with_the_last_error_and_a_whole_state(cls, tmp_path):
+    oracle = make(cls, max_trials=10, seed=0, max_consecutive_failed_trials=2)
+    with pytest.raises(RuntimeError, match="synthetic failure"):
+        drive(oracle, cell_score, 10, tmp_path, fail=lambda values: True)
+    assert oracle.create_trial("another_worker").status == "STOPPED"
+    assert not oracle.ongoing_trials
+    saved = json.loads((tmp_path / "project" / "oracle.json").read_text())
+    assert saved["end_order"] == ["00", "01"] or saved["end_order"] == ["0", "1"]
+    assert saved["ongoing_trials"] == {}

@@ -96,6 +96,7 @@ class NASOracle(keras_tuner.Oracle):
         self._warm_start_index = 0
         self._observed = 0
         self.collisions = 0
+        self._stopped_by_failures = False
 
     # The two methods a strategy implements.
 
@@ -134,7 +135,28 @@ class NASOracle(keras_tuner.Oracle):
 
     # keras_tuner.Oracle hooks.
 
+    @keras_tuner.synchronized
+    def end_trial(self, trial):
+        try:
+            super().end_trial(trial)
+        except RuntimeError as error:
+            if not str(error).startswith("Number of consecutive failures"):
+                raise
+            # keras_tuner.Oracle raises before it saves the last failed trial and lets it
+            # go, leaving a chief with a trial forever running. Finish that bookkeeping, and
+            # tell every later request to stop (a resumed search, with a higher limit, may go on).
+            ended = self.trials[trial.trial_id]
+            self._save_trial(ended)
+            for tuner_id, ongoing in list(self.ongoing_trials.items()):
+                if ongoing.trial_id == ended.trial_id:
+                    self.ongoing_trials.pop(tuner_id)
+            self._stopped_by_failures = True
+            self.save()
+            raise
+
     def populate_space(self, trial_id):
+        if self._stopped_by_failures:
+            return {"status": STOPPED, "values": None}
         self._observe_finished()
         values = self._next_warm_start()
         if values is None:
