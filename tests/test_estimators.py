@@ -267,7 +267,7 @@ def test_clone_and_params(fitted):
 
 
 def test_same_random_state_same_model_and_global_state_untouched(cancer):
-    X, y = cancer
+    X, y = cancer[0][:80], cancer[1][:80]
     state = np.random.get_state()[1].copy()
     first = tiny(NASClassifier, max_trials=2, epochs=1).fit(X, y).predict_proba(X)
     second = tiny(NASClassifier, max_trials=2, epochs=1).fit(X, y).predict_proba(X)
@@ -302,7 +302,7 @@ def test_max_model_size_fails_large_trials(cancer):
 
 
 def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch):
-    X, y = cancer
+    X, y = cancer[0][:80], cancer[1][:80]
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))
