@@ -24,7 +24,6 @@ import keras  # noqa: E402
 
 # The Keras wrapper baselines call `model.predict`, which draws progress bars.
 keras.utils.disable_interactive_logging()
-import numpy as np  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor  # noqa: E402
 from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402

@@ -108,7 +108,7 @@ class _NASEstimator(BaseEstimator):
             # KerasTuner prints the traceback of every failed trial (oversized models,
             # diverged training) to stderr; at verbose=0 the failures are only recorded
             # in `search_results_`.
-            quiet = contextlib.redirect_stderr(io.StringIO()) if not self.verbose else _nothing()
+            quiet = contextlib.redirect_stderr(io.StringIO()) if not self.verbose else contextlib.nullcontext()
             with quiet, progress.attach(tuner, verbose=self.verbose) as display:
                 callbacks = self._trial_callbacks()
                 if self.verbose:
@@ -615,11 +615,6 @@ class NASRegressor(RegressorMixin, _NASEstimator):
 
 
 # ------------------------------------------------------------------ helpers
-
-
-@contextlib.contextmanager
-def _nothing():
-    yield
 
 
 def _is_text(X):

@@ -15,6 +15,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from keras_tuner.engine import hyperparameters  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
@@ -30,17 +31,11 @@ def small_block():
     """A one-layer search space with one decision (its width): fast, still searchable."""
     return ak.DenseBlock(
         num_layers=1,
-        num_units=keras_tuner_choice("num_units", [8, 16]),
+        num_units=hyperparameters.Choice("num_units", [8, 16]),
         dropout=0.0,
         use_batchnorm=False,
         name="dense",
     )
-
-
-def keras_tuner_choice(name, values):
-    import keras_tuner
-
-    return keras_tuner.engine.hyperparameters.Choice(name, values)
 
 
 def tiny(cls, **params):
