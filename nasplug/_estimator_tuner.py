@@ -109,6 +109,12 @@ class ScoringTuner(keras_tuner.Tuner):
                 shuffle=True,
             )
             fit_seconds = time.perf_counter() - fit_start
+        losses = history.history.get("loss") or [0.0]
+        if not np.isfinite(losses[-1]):
+            # A diverged network predicts NaN, which argmax would read as class 0.
+            raise keras_tuner.errors.FailedTrialError(
+                f"Training diverged: the loss is {losses[-1]}."
+            )
         score = self.score_model(model)
         if not np.isfinite(score):
             raise keras_tuner.errors.FailedTrialError(

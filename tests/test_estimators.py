@@ -354,3 +354,22 @@ def test_predict_errors(fitted):
         clf.predict(np.full_like(X, np.nan))
     with pytest.raises(ValueError, match="Unknown label type"):
         tiny(NASClassifier).fit(X, np.linspace(0, 1, len(X)))
+
+
+def test_diverged_training_fails_the_trial():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X @ np.array([1.0, 2.0, 3.0]) * 1e3
+    reg = NASRegressor(
+        strategy="random",
+        max_trials=1,
+        epochs=3,
+        learning_rate=1e12,
+        callbacks=[],
+        refit=False,
+        random_state=0,
+        search_space=ak.DenseBlock(num_layers=2, num_units=16, dropout=0.0,
+                                   use_batchnorm=False, name="dense"),
+    )
+    with pytest.raises(RuntimeError, match="Training diverged"):
+        reg.fit(X, y)
