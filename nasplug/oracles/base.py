@@ -130,7 +130,7 @@ class NASOracle(keras_tuner.Oracle):
         return [
             self.trials[trial_id]
             for trial_id in self.end_order
-            if _is_scored(self.trials[trial_id])
+            if is_scored(self.trials[trial_id])
         ]
 
     # keras_tuner.Oracle hooks.
@@ -197,7 +197,7 @@ class NASOracle(keras_tuner.Oracle):
         while self._observed < len(self.end_order):
             trial = self.trials[self.end_order[self._observed]]
             self._observed += 1
-            if _is_scored(trial):
+            if is_scored(trial):
                 self.observe(trial)
             elif trial.status == trial_module.TrialStatus.FAILED:
                 self.observe_failure(trial)
@@ -341,7 +341,8 @@ def _write_atomically(fname, text):
     os.replace(tmp, fname)
 
 
-def _is_scored(trial):
+def is_scored(trial):
+    """Whether a trial completed with a finite score."""
     return (
         trial.status == COMPLETED
         and trial.score is not None

@@ -4,7 +4,7 @@ import bisect
 
 import keras_tuner
 
-from nasplug.oracles.base import NASOracle, check_number, check_positive_int
+from nasplug.oracles.base import NASOracle, check_number, check_positive_int, is_scored
 
 _START = "<start>"
 
@@ -190,11 +190,15 @@ class QLearningOracle(NASOracle):
             if t == len(episode) - 1:
                 target = reward
             else:
-                following = episode[t + 1].rsplit("=", 1)[0]
-                target = self.discount * max(
-                    self.q_value(action, _action(following, i))
-                    for i in range(sizes.get(following, 1))
-                )
+                following = episode[t + 1].rsplit("=", 1)[0] + "="
+                known = [
+                    value for name, value in self.q_values.get(action, {}).items()
+                    if name.startswith(following)
+                ]
+                # Choices never updated keep `initial_q`.
+                if len(known) < sizes.get(following[:-1], 1):
+                    known.append(self.initial_q)
+                target = self.discount * max(known)
             q = self.q_value(state, action)
             self.q_values.setdefault(state, {})[action] = q + self.learning_rate * (target - q)
 
@@ -210,8 +214,6 @@ class QLearningOracle(NASOracle):
                 "replay_size": self.replay_size,
                 "initial_q": self.initial_q,
                 "q_values": {s: dict(a) for s, a in self.q_values.items()},
-                "memory": list(self.memory),
-                "seen_rewards": list(self._seen_rewards),
             }
         )
         return state
@@ -224,9 +226,17 @@ class QLearningOracle(NASOracle):
         ):
             setattr(self, name, state[name])
         self.q_values = {s: dict(a) for s, a in state["q_values"].items()}
-        self.memory = list(state["memory"])
+        # The replay memory and the ranking are the trials learned from so far, which
+        # keras_tuner.Oracle keeps already: rebuilt rather than saved twice.
+        self.memory = [
+            trial_id for trial_id in self.end_order[: self._observed]
+            if is_scored(self.trials[trial_id]) or self.trials[trial_id].status == "FAILED"
+        ]
         self._episodes = {}
-        self._seen_rewards = list(state["seen_rewards"])
+        self._seen_rewards = sorted(
+            self.reward(self.trials[trial_id]) for trial_id in self.memory
+            if is_scored(self.trials[trial_id])
+        )
 
 
 def _action(name, index):
