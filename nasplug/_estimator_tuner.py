@@ -128,6 +128,8 @@ class ScoringTuner(keras_tuner.Tuner):
             "epochs": float(_useful_epochs(history, callbacks)),
             "seconds": float(time.perf_counter() - start),
             "fit_seconds": float(fit_seconds),
+            # Read by `nasplug.report` for its score-against-size plot.
+            "params": float(size),
         }
 
     def save_model(self, trial_id, model, step=0):

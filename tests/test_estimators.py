@@ -4,6 +4,7 @@ Every fit here is a real search training real Keras networks, on small slices of
 scikit-learn's bundled data sets with one or two trials of one or two epochs.
 """
 
+import json
 import os
 import pickle
 
@@ -307,8 +308,12 @@ def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch):
     tiny(NASClassifier, epochs=1).fit(X, y)
     assert list(scratch.iterdir()) == []
     kept = tmp_path / "kept"
-    tiny(NASClassifier, epochs=1, directory=str(kept)).fit(X, y)
+    clf = tiny(NASClassifier, epochs=1, directory=str(kept)).fit(X, y)
     assert (kept / "nasplug_estimator" / "oracle.json").exists()
+    # Each kept trial records its network's size, for the report's size plot.
+    trial = json.loads(next((kept / "nasplug_estimator").glob("trial_*/trial.json")).read_text())
+    params = trial["metrics"]["metrics"]["params"]["observations"][0]["value"][0]
+    assert params == clf.best_model_.count_params()
 
 
 # ---------------------------------------------------------------- bad input
