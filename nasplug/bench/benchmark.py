@@ -211,6 +211,8 @@ def run_benchmark(table_path, strategies=DEFAULT_STRATEGIES, runs=500, budget_s=
             Defaults to `DEFAULT_RUNS_FOR` (caps the slow "bayesian").
         oracle_kwargs: Dict from strategy name to extra oracle constructor arguments.
         workers: Worker processes; defaults to the number of CPUs. 1 runs in-process.
+            Workers are started with `spawn`, so a script calling this with more than
+            one worker needs the `if __name__ == "__main__":` guard.
         progress: Optional callable taking a line of text, called as strategies finish.
 
     Returns:
