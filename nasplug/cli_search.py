@@ -296,8 +296,7 @@ def _estimator(task, args):
     from nasplug.estimators import NASClassifier, NASRegressor
 
     cls = NASClassifier if task == "classification" else NASRegressor
-    return estimator_with_budget(
-        cls,
+    return cls(
         time_budget=args.time_budget,
         strategy=args.strategy,
         max_trials=args.max_trials,
@@ -306,57 +305,6 @@ def _estimator(task, args):
         directory=os.path.join(args.output, "search"),
         verbose=0 if args.quiet else 1,
     )
-
-
-def estimator_with_budget(cls, time_budget=None, **params):
-    """Builds `cls(**params)` whose search stops after `time_budget` seconds.
-
-    Args:
-        cls: `NASClassifier` or `NASRegressor`.
-        time_budget: Seconds after which the search stops, or None.
-        **params: The estimator's parameters (`verbose` 0 hides the line).
-
-    Returns:
-        The estimator, ready to `fit`.
-    """
-    if time_budget is None:
-        return cls(**params)
-    if "time_budget" in cls().get_params():
-        return cls(time_budget=time_budget, **params)
-    from nasplug import progress
-
-    estimator = _with_time_budget(cls)(**params)
-    estimator._nasplug_progress = progress.SearchProgress(
-        verbose=params.get("verbose", 0), time_budget=time_budget
-    )
-    return estimator
-
-
-def _with_time_budget(cls):
-    """The estimator class with a `SearchProgress` holding the budget on its tuner.
-
-    The estimators have no time budget of their own; until they do, the command attaches
-    the display that enforces it to the tuner the estimator builds (the estimator's own
-    progress line, attached after it, takes the budget over).
-    """
-
-    class WithTimeBudget(cls):
-        def _make_tuner(self, *args, **kwargs):
-            tuner = super()._make_tuner(*args, **kwargs)
-            self._nasplug_progress.attach(tuner)
-            return tuner
-
-        def _trial_callbacks(self):
-            return list(super()._trial_callbacks()) + [self._nasplug_progress.epoch_callback()]
-
-        def fit(self, X, y):
-            with self._nasplug_progress:
-                return super().fit(X, y)
-
-    WithTimeBudget.__name__ = cls.__name__
-    WithTimeBudget.__qualname__ = cls.__qualname__
-    return WithTimeBudget
-
 
 def _split(x, y, task, test_size, seed):
     from sklearn.model_selection import train_test_split

@@ -59,6 +59,7 @@ class _NASEstimator(BaseEstimator):
         directory=None,
         random_state=None,
         verbose=0,
+        time_budget=None,
     ):
         self.strategy = strategy
         self.max_trials = max_trials
@@ -75,6 +76,7 @@ class _NASEstimator(BaseEstimator):
         self.directory = directory
         self.random_state = random_state
         self.verbose = verbose
+        self.time_budget = time_budget
 
     # ------------------------------------------------------------------ fit
 
@@ -109,9 +111,12 @@ class _NASEstimator(BaseEstimator):
             # diverged training) to stderr; at verbose=0 the failures are only recorded
             # in `search_results_`.
             quiet = contextlib.redirect_stderr(io.StringIO()) if not self.verbose else contextlib.nullcontext()
-            with quiet, progress.attach(tuner, verbose=self.verbose) as display:
+            with quiet, progress.attach(
+                tuner, verbose=self.verbose, time_budget=self.time_budget
+            ) as display:
                 callbacks = self._trial_callbacks()
-                if self.verbose:
+                if self.verbose or self.time_budget is not None:
+                    # Reports epochs to the line and stops a trial once the budget is spent.
                     callbacks.append(display.epoch_callback())
                 tuner.search(
                     self._to_model_input(train[0]),
@@ -165,6 +170,14 @@ class _NASEstimator(BaseEstimator):
         ):
             raise ValueError(
                 f"learning_rate must be a positive number or None; got {self.learning_rate!r}."
+            )
+        if self.time_budget is not None and (
+            isinstance(self.time_budget, bool)
+            or not isinstance(self.time_budget, numbers.Real)
+            or not self.time_budget > 0
+        ):
+            raise ValueError(
+                f"time_budget must be a positive number of seconds or None; got {self.time_budget!r}."
             )
 
     def _validate_fit_data(self, X, y):
@@ -473,6 +486,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         random_state: Seed (int), `numpy.random.Generator` or None.
         verbose: 0 silent; 1 one progress line (`nasplug.progress`); 2 also Keras's
             per-epoch logs.
+        time_budget: Optional seconds for the search: once spent, the running trial stops
+            after its current batch and no new trial starts (the refit comes after).
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.
