@@ -13,6 +13,7 @@ _EXPORTS = {
     "EvolutionSearch": "nasplug.oracles.evolution",
     "ReinforceSearch": "nasplug.oracles.reinforce",
     "QLearningSearch": "nasplug.oracles.qlearning",
+    "PredictorEvolutionSearch": "nasplug.oracles.predictor",
     "NASClassifier": "nasplug.estimators",
     "NASRegressor": "nasplug.estimators",
 }

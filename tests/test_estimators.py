@@ -274,7 +274,7 @@ def test_same_random_state_same_model_and_global_state_untouched(cancer):
 # ---------------------------------------------------------------- strategies, budget
 
 
-@pytest.mark.parametrize("strategy", ["reinforce", "qlearning", "bayesian", "hyperband", "greedy"])
+@pytest.mark.parametrize("strategy", ["reinforce", "qlearning", "predictor", "bayesian", "hyperband", "greedy"])
 def test_every_strategy_runs(strategy, cancer):
     X, y = cancer
     clf = tiny(NASClassifier, strategy=strategy, max_trials=2, epochs=1, refit=False)

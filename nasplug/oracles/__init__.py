@@ -12,6 +12,7 @@ _OURS = {
     "EvolutionOracle": "nasplug.oracles.evolution",
     "ReinforceOracle": "nasplug.oracles.reinforce",
     "QLearningOracle": "nasplug.oracles.qlearning",
+    "PredictorEvolutionOracle": "nasplug.oracles.predictor",
     "NASOracle": "nasplug.oracles.base",
 }
 
@@ -20,6 +21,7 @@ STRATEGIES = {
     "evolution": ("nasplug.oracles.evolution", "EvolutionOracle"),
     "reinforce": ("nasplug.oracles.reinforce", "ReinforceOracle"),
     "qlearning": ("nasplug.oracles.qlearning", "QLearningOracle"),
+    "predictor": ("nasplug.oracles.predictor", "PredictorEvolutionOracle"),
     "random": ("keras_tuner", "oracles.RandomSearchOracle"),
     "bayesian": ("keras_tuner", "oracles.BayesianOptimizationOracle"),
     "hyperband": ("keras_tuner", "oracles.HyperbandOracle"),
@@ -39,8 +41,8 @@ def get_oracle_class(strategy):
     """Returns the oracle class for a strategy name.
 
     Args:
-        strategy: One of `STRATEGIES` ("evolution", "reinforce", "qlearning", "random",
-            "bayesian", "hyperband", "greedy").
+        strategy: One of `STRATEGIES` ("evolution", "reinforce", "qlearning",
+            "predictor", "random", "bayesian", "hyperband", "greedy").
 
     Returns:
         The `keras_tuner.Oracle` subclass.
