@@ -46,11 +46,6 @@ GREEDY_INITIAL_CELLS = 10
 
 CURVE_POINTS = 121
 
-# Strategies of ours that `nasplug.oracles.STRATEGIES` does not list (yet).
-EXTRA_STRATEGIES = {
-    "predictor": ("nasplug.oracles.predictor", "PredictorEvolutionOracle"),
-}
-
 _TABLES = {}
 
 
@@ -132,13 +127,8 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
 
 
 def _make_oracle(strategy, kwargs):
-    from nasplug.oracles import STRATEGIES, make_oracle
+    from nasplug.oracles import make_oracle
 
-    if strategy in EXTRA_STRATEGIES and strategy not in STRATEGIES:
-        import importlib
-
-        module, name = EXTRA_STRATEGIES[strategy]
-        return getattr(importlib.import_module(module), name)(**kwargs)
     return make_oracle(strategy, **kwargs)
 
 
@@ -147,7 +137,7 @@ def strategy_names():
     from nasplug.oracles import STRATEGIES
 
     # Hyperband schedules epochs, which a table of final accuracies does not have.
-    return [s for s in {**STRATEGIES, **EXTRA_STRATEGIES} if s != "hyperband"]
+    return [s for s in STRATEGIES if s != "hyperband"]
 
 
 def best_so_far_curve(history, grid):
