@@ -1,9 +1,11 @@
 """The KerasTuner tuner behind `NASClassifier` and `NASRegressor`.
 
 A trial builds a network, trains it and reports a scikit-learn score on the
-validation data. The best network is kept in memory rather than checkpointed: the
-estimator needs one model, and writing every trial's weights to disk is overhead the
-search does not need.
+validation data. In one process the best network is kept in memory rather than
+checkpointed: the estimator needs one model, and writing every trial's weights to disk is
+overhead the search does not need. In a distributed search the process that trains a
+trial is a worker and the estimator that needs the model is the chief's, so every trial's
+weights are written to its trial directory (`keep_models=True`) for the chief to load.
 """
 
 import contextlib
@@ -52,14 +54,19 @@ class ScoringTuner(keras_tuner.Tuner):
         score_model: Callable `(model) -> float`, the validation score of a model.
         seed: Integer seed; trial `i` trains with a seed derived from it.
         max_model_size: Models with more parameters fail their trial.
+        keep_models: Whether every trial's trained weights are saved in its trial
+            directory, for `load_model` (a distributed search's chief needs them).
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, ...).
     """
 
-    def __init__(self, oracle, hypermodel, score_model, seed, max_model_size=None, **kwargs):
+    def __init__(
+        self, oracle, hypermodel, score_model, seed, max_model_size=None, keep_models=False, **kwargs
+    ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
         self.score_model = score_model
         self.seed = int(seed)
         self.max_model_size = max_model_size
+        self.keep_models = keep_models
         self.best_model = None
         self.best_score = -math.inf
 
@@ -121,6 +128,8 @@ class ScoringTuner(keras_tuner.Tuner):
                 f"The validation score is {score}; the network diverged or the "
                 "validation data is too small for this scoring."
             )
+        if self.keep_models:
+            self.save_model(trial.trial_id, model)
         if score > self.best_score:
             self.best_score, self.best_model = score, model
         return {
@@ -133,8 +142,18 @@ class ScoringTuner(keras_tuner.Tuner):
         }
 
     def save_model(self, trial_id, model, step=0):
-        # The best model stays in memory (`self.best_model`); nothing to write.
-        pass
+        model.save_weights(self._get_checkpoint_fname(trial_id))
+
+    def load_model(self, trial):
+        """Returns the network `trial` trained, rebuilt and given its saved weights."""
+        keras.backend.clear_session(free_memory=False)
+        model = self.hypermodel.build(trial.hyperparameters)
+        if model.optimizer is not None:
+            # The saved weights include the trained optimizer's state; an unbuilt one
+            # would skip it with a warning.
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(self._get_checkpoint_fname(trial.trial_id))
+        return model
 
 
 def _trial_number(trial_id):

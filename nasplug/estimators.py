@@ -33,8 +33,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from nasplug import oracles, progress
 from nasplug import search_spaces
 from nasplug._estimator_tuner import EAGER_STEPS, OBJECTIVE, ScoringTuner, seeded
+from nasplug.distributed import CHIEF, ENV_ORACLE_IP, ENV_TUNER_ID
 
 _PREDICT_BATCH = 256
+_WORKER = "worker"
+# What `fit` learns from the search; a distributed worker's `fit` ends without them.
+_SEARCH_ATTRIBUTES = (
+    "best_model_",
+    "best_params_",
+    "best_score_",
+    "best_trial_id_",
+    "search_results_",
+    "search_seconds_",
+)
 
 
 class _NASEstimator(BaseEstimator):
@@ -94,6 +105,7 @@ class _NASEstimator(BaseEstimator):
             self.
         """
         self._check_params()
+        role = _distributed_role()
         X, y = self._validate_fit_data(X, y)
         y_model = self._learn_targets(y)
         rng = np.random.default_rng(_seed_of(self.random_state))
@@ -106,7 +118,7 @@ class _NASEstimator(BaseEstimator):
         directory = self.directory or tempfile.mkdtemp(prefix="nasplug-")
         search_start = time.perf_counter()
         try:
-            tuner = self._make_tuner(hypermodel, val, seed, directory)
+            tuner = self._make_tuner(hypermodel, val, seed, directory, role)
             # KerasTuner prints the traceback of every failed trial (oversized models,
             # diverged training) to stderr; at verbose=0 the failures are only recorded
             # in `search_results_`.
@@ -129,6 +141,12 @@ class _NASEstimator(BaseEstimator):
                     verbose=self.verbose,
                 )
             search_seconds = time.perf_counter() - search_start
+            if role == _WORKER:
+                # The search goes on in other workers after this one is told to stop, so
+                # only the chief can know its result.
+                for name in _SEARCH_ATTRIBUTES:
+                    self.__dict__.pop(name, None)
+                return self
             self._collect_results(tuner)
         finally:
             if self.directory is None:
@@ -141,6 +159,9 @@ class _NASEstimator(BaseEstimator):
             self.best_model_ = self._refit(
                 hypermodel, best_trial, X_refit, y_refit, seed
             )
+        elif role == CHIEF:
+            # A worker trained it and saved it in the trial's directory.
+            self.best_model_ = tuner.load_model(best_trial)
         else:
             self.best_model_ = tuner.best_model
         self.search_seconds_ = float(search_seconds)
@@ -179,6 +200,13 @@ class _NASEstimator(BaseEstimator):
             raise ValueError(
                 f"time_budget must be a positive number of seconds or None; got {self.time_budget!r}."
             )
+        if _distributed_role() is not None and self.directory is None:
+            raise ValueError(
+                f"This process is {os.environ.get(ENV_TUNER_ID)!r} of a distributed search "
+                f"({ENV_ORACLE_IP} is set), which needs `directory`: one directory that every "
+                "process of the search reads and writes (workers save there the networks "
+                "they train, for the chief)."
+            )
 
     def _validate_fit_data(self, X, y):
         if _is_text(X):
@@ -211,8 +239,19 @@ class _NASEstimator(BaseEstimator):
         self._sample_shape_ = X.shape[1:]
         return X, y
 
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "best_model_")
+
     def _validate_predict_data(self, X):
-        check_is_fitted(self)
+        check_is_fitted(
+            self,
+            msg=(
+                "This %(name)s ran as a worker of a distributed search: workers only train "
+                "trials. Use the chief's estimator, which holds the search's result."
+                if _distributed_role() == _WORKER
+                else None
+            ),
+        )
         if self._kind_ == search_spaces.TEXT:
             if not _is_text(X):
                 raise ValueError(
@@ -319,7 +358,7 @@ class _NASEstimator(BaseEstimator):
             )
         ]
 
-    def _make_tuner(self, hypermodel, val, seed, directory):
+    def _make_tuner(self, hypermodel, val, seed, directory, role):
         objective = keras_tuner.Objective(OBJECTIVE, direction="max")
         oracle_kwargs = dict(objective=objective, max_trials=self.max_trials, seed=seed)
         if self.strategy == "hyperband":
@@ -345,9 +384,14 @@ class _NASEstimator(BaseEstimator):
             score_model,
             seed=seed,
             max_model_size=self.max_model_size,
+            # In a distributed search the chief loads the best network from its trial
+            # directory; a single process keeps it in memory instead.
+            keep_models=role is not None,
             directory=directory,
             project_name="nasplug_estimator",
-            overwrite=True,
+            # Every process of a distributed search opens the same project: none may wipe
+            # it, and a restarted chief resumes from it.
+            overwrite=role is None,
         )
 
     def _collect_results(self, tuner):
@@ -371,7 +415,7 @@ class _NASEstimator(BaseEstimator):
             )
             if status == "COMPLETED" and score is not None and score > best_score:
                 best_id, best_score = trial_id, float(score)
-        if best_id is None or tuner.best_model is None:
+        if best_id is None:
             messages = [t.message for t in tuner.oracle.trials.values() if t.message]
             detail = messages[-1].strip().splitlines()[-1] if messages else "no trial ran"
             raise RuntimeError(
@@ -482,7 +526,9 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         refit: Retrain the best architecture on all data (training + validation) for
             the number of epochs that served it best.
         directory: Where KerasTuner keeps the search (kept after fit). None uses a
-            temporary directory removed after fit.
+            temporary directory removed after fit. Required in a KerasTuner distributed
+            search (KERASTUNER_ORACLE_IP set), shared by all its processes: only the
+            chief's `fit` ends with a model; a worker's only trains trials.
         random_state: Seed (int), `numpy.random.Generator` or None.
         verbose: 0 silent; 1 one progress line (`nasplug.progress`); 2 also Keras's
             per-epoch logs.
@@ -630,6 +676,17 @@ class NASRegressor(RegressorMixin, _NASEstimator):
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _distributed_role():
+    """Returns this process's role in a KerasTuner distributed search: None, "chief" or "worker".
+
+    KerasTuner's own rule: a search is distributed when KERASTUNER_ORACLE_IP is set, and
+    its chief is the process whose KERASTUNER_TUNER_ID contains "chief".
+    """
+    if ENV_ORACLE_IP not in os.environ:
+        return None
+    return CHIEF if CHIEF in os.environ.get(ENV_TUNER_ID, "") else _WORKER
 
 
 def _is_text(X):

@@ -1,0 +1,115 @@
+"""`NASClassifier.fit` on KerasTuner's chief/worker engine, with real processes on 127.0.0.1.
+
+Run as a script, this module is what every process runs: a tiny `NASClassifier` search on
+part of scikit-learn's breast-cancer data in a shared directory. Each process writes what
+its estimator ended with to `results/<tuner ID>.json` there.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from nasplug.distributed import ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_TUNER_ID, LocalCluster
+
+MAX_TRIALS = 3
+
+
+def make_data():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    idx = np.random.default_rng(0).permutation(len(y))[:160]
+    return X[idx], y[idx]
+
+
+def make_classifier(directory):
+    import autokeras as ak
+    from keras_tuner.engine import hyperparameters
+
+    from nasplug import NASClassifier
+
+    # The one-layer space of tests/test_estimators.py, with enough widths for 3 distinct trials.
+    block = ak.DenseBlock(
+        num_layers=1,
+        num_units=hyperparameters.Choice("num_units", [8, 16, 32, 64]),
+        dropout=0.0,
+        use_batchnorm=False,
+        name="dense",
+    )
+    return NASClassifier(
+        max_trials=MAX_TRIALS,
+        epochs=1,
+        search_space=block,
+        learning_rate=0.01,
+        # The chief's model is then the one a worker trained and saved, loaded from disk.
+        refit=False,
+        directory=directory,
+        random_state=0,
+    )
+
+
+def main(directory):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = make_data()
+    classifier = make_classifier(directory).fit(X, y)
+    result = {}
+    try:
+        result["predictions"] = classifier.predict(X).tolist()
+        result["accuracy"] = classifier.score(X, y)
+        result["search_results"] = classifier.search_results_
+        result["best_trial_id"] = classifier.best_trial_id_
+        result["best_score"] = classifier.best_score_
+    except NotFittedError as error:
+        result["not_fitted"] = str(error)
+    os.makedirs(os.path.join(directory, "results"), exist_ok=True)
+    with open(os.path.join(directory, "results", f"{os.environ[ENV_TUNER_ID]}.json"), "w") as f:
+        json.dump(result, f)
+
+
+def test_chief_estimator_predicts_with_the_model_a_worker_trained(tmp_path):
+    with LocalCluster([sys.executable, __file__, str(tmp_path)], workers=2, echo=False) as cluster:
+        assert cluster.wait(timeout=180) == 0
+    assert sum(p.restarts for p in cluster.processes.values()) == 0
+
+    results = {}
+    for tuner_id in ["chief", "tuner0", "tuner1"]:
+        with open(tmp_path / "results" / f"{tuner_id}.json") as f:
+            results[tuner_id] = json.load(f)
+    chief = results["chief"]
+    _, y = make_data()
+    assert len(chief["predictions"]) == len(y)
+    assert set(chief["predictions"]) <= {0, 1}
+    # The trained weights, not a fresh network's (about 0.6 here, the majority class).
+    assert chief["accuracy"] >= 0.8
+
+    trials = chief["search_results"]
+    assert [t["trial_id"] for t in trials] == [str(i) for i in range(MAX_TRIALS)]
+    assert {t["status"] for t in trials} == {"COMPLETED"}
+    configurations = {json.dumps(t["hyperparameters"], sort_keys=True) for t in trials}
+    assert len(configurations) == MAX_TRIALS
+    assert chief["best_score"] == max(t["score"] for t in trials)
+    with open(tmp_path / "nasplug_estimator" / "oracle.json") as f:
+        oracle = json.load(f)
+    assert sorted(oracle["end_order"]) == [str(i) for i in range(MAX_TRIALS)]
+    for trial in trials:
+        assert (tmp_path / "nasplug_estimator" / f"trial_{trial['trial_id']}" / "checkpoint.weights.h5").exists()
+
+    for worker in ["tuner0", "tuner1"]:
+        assert "workers only train" in results[worker]["not_fitted"]
+
+
+def test_distributed_fit_without_a_directory_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv(ENV_TUNER_ID, "tuner0")
+    monkeypatch.setenv(ENV_ORACLE_IP, "127.0.0.1")
+    monkeypatch.setenv(ENV_ORACLE_PORT, "1")
+    X, y = make_data()
+    with pytest.raises(ValueError, match="needs `directory`"):
+        make_classifier(None).fit(X, y)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
