@@ -230,10 +230,16 @@ class NASOracle(keras_tuner.Oracle):
         return self._untried_values()
 
     def _untried_values(self):
-        size = self.space.size(limit=_ENUMERATION_LIMIT)
-        if size is None or size > _ENUMERATION_LIMIT:
+        if any(self.space.is_continuous(hp) for hp in self.space.decisions):
             return None
-        untried = [v for v in self.space.enumerate() if not self._duplicate(v)]
+        # One pass: count the space while collecting what is left, and give up on a
+        # space too large to list.
+        untried = []
+        for count, values in enumerate(self.space.enumerate(), start=1):
+            if count > _ENUMERATION_LIMIT:
+                return None
+            if not self._duplicate(values):
+                untried.append(values)
         if not untried:
             return None
         return untried[int(self._rng.integers(len(untried)))]
