@@ -25,6 +25,8 @@ import sys
 import time
 from datetime import datetime
 
+from nasplug import _compat
+
 
 class SearchProgress:
     """A one-line progress display for a KerasTuner oracle.
@@ -173,7 +175,7 @@ class SearchProgress:
         """
         oracle = getattr(tuner_or_oracle, "oracle", tuner_or_oracle)
         previous = getattr(oracle, "_display", None)
-        if previous is None and hasattr(oracle, "_oracle") and hasattr(oracle, "stub"):
+        if previous is None and _compat.is_oracle_client(oracle):
             # A distributed worker's `OracleClient`: the oracle, and so the progress line,
             # live in the chief. The worker stays quiet but still keeps the time budget
             # through `epoch_callback()`.

@@ -31,12 +31,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nasplug import oracles, progress
-from nasplug import search_spaces
-from nasplug._estimator_tuner import EAGER_STEPS, OBJECTIVE, ScoringTuner, seeded
-from nasplug.distributed import CHIEF, ENV_ORACLE_IP, ENV_TUNER_ID
+from nasplug.sklearn import hypermodels as search_spaces
+from nasplug.sklearn.tuner import EAGER_STEPS, OBJECTIVE, ScoringTuner, seeded
+from nasplug.distributed import roles
+from nasplug.distributed.roles import CHIEF, ENV_ORACLE_IP, ENV_TUNER_ID
 
 _PREDICT_BATCH = 256
-_WORKER = "worker"
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
 _SEARCH_ATTRIBUTES = (
     "best_model_",
@@ -105,7 +105,7 @@ class _NASEstimator(BaseEstimator):
             self.
         """
         self._check_params()
-        role = _distributed_role()
+        role = roles.role()
         X, y = self._validate_fit_data(X, y)
         y_model = self._learn_targets(y)
         rng = np.random.default_rng(_seed_of(self.random_state))
@@ -141,7 +141,7 @@ class _NASEstimator(BaseEstimator):
                     verbose=self.verbose,
                 )
             search_seconds = time.perf_counter() - search_start
-            if role == _WORKER:
+            if role == roles.WORKER:
                 # The search goes on in other workers after this one is told to stop, so
                 # only the chief can know its result.
                 for name in _SEARCH_ATTRIBUTES:
@@ -200,7 +200,7 @@ class _NASEstimator(BaseEstimator):
             raise ValueError(
                 f"time_budget must be a positive number of seconds or None; got {self.time_budget!r}."
             )
-        if _distributed_role() is not None and self.directory is None:
+        if roles.role() is not None and self.directory is None:
             raise ValueError(
                 f"This process is {os.environ.get(ENV_TUNER_ID)!r} of a distributed search "
                 f"({ENV_ORACLE_IP} is set), which needs `directory`: one directory that every "
@@ -248,7 +248,7 @@ class _NASEstimator(BaseEstimator):
             msg=(
                 "This %(name)s ran as a worker of a distributed search: workers only train "
                 "trials. Use the chief's estimator, which holds the search's result."
-                if _distributed_role() == _WORKER
+                if roles.role() == roles.WORKER
                 else None
             ),
         )
@@ -360,11 +360,14 @@ class _NASEstimator(BaseEstimator):
 
     def _make_tuner(self, hypermodel, val, seed, directory, role):
         objective = keras_tuner.Objective(OBJECTIVE, direction="max")
-        oracle_kwargs = dict(objective=objective, max_trials=self.max_trials, seed=seed)
-        if self.strategy == "hyperband":
-            # Hyperband spends epochs, not trials; at least two so it has a bracket.
-            oracle_kwargs["max_epochs"] = max(self.epochs, 2)
-        oracle = oracles.make_oracle(self.strategy, **oracle_kwargs)
+        oracle = oracles.make_oracle(
+            self.strategy,
+            objective=objective,
+            max_trials=self.max_trials,
+            # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
+            max_epochs=max(self.epochs, 2),
+            seed=seed,
+        )
         X_val_raw, y_val_raw = val[0], val[1]
         scorer = check_scoring(self, scoring=self.scoring)
 
@@ -677,16 +680,6 @@ class NASRegressor(RegressorMixin, _NASEstimator):
 
 # ------------------------------------------------------------------ helpers
 
-
-def _distributed_role():
-    """Returns this process's role in a KerasTuner distributed search: None, "chief" or "worker".
-
-    KerasTuner's own rule: a search is distributed when KERASTUNER_ORACLE_IP is set, and
-    its chief is the process whose KERASTUNER_TUNER_ID contains "chief".
-    """
-    if ENV_ORACLE_IP not in os.environ:
-        return None
-    return CHIEF if CHIEF in os.environ.get(ENV_TUNER_ID, "") else _WORKER
 
 
 def _is_text(X):
