@@ -21,6 +21,8 @@ import warnings
 import numpy as np
 
 from nasplug.bench import nasbench201 as nb
+from nasplug.bench.protocol import TableTuner
+from nasplug.space import SearchSpace
 
 # KerasTuner's Gaussian-process proposal (20 kernel-fit restarts and 50 L-BFGS restarts of
 # the acquisition, with numerical gradients) takes seconds per trial, a thousand times
@@ -79,16 +81,16 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
 
     start, cpu_start = time.perf_counter(), time.process_time()
     kwargs = dict(
-        objective=keras_tuner.Objective(nb.OBJECTIVE, "max"),
+        objective=keras_tuner.Objective(table.objective, "max"),
         # The simulated budget ends the search, as in the paper: no trial limit.
         max_trials=None,
         seed=int(seed),
-        hyperparameters=nb.search_space(),
+        hyperparameters=table.search_space(),
     )
     if strategy == "greedy":
         rng = np.random.default_rng(seed)
         kwargs["initial_hps"] = [
-            {name: str(op) for name, op in zip(nb.HP_NAMES, rng.choice(nb.OPERATIONS, 6))}
+            SearchSpace(table.search_space()).random_values(rng)
             for _ in range(GREEDY_INITIAL_CELLS)
         ]
         # AutoKeras's GreedyOracle draws from the global NumPy generator; seeding it is
@@ -99,7 +101,7 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
     oracle.verbose = 0
     workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
     try:
-        tuner = nb.TableTuner(oracle, table, budget_s=budget_s, directory=workdir,
+        tuner = TableTuner(oracle, table, budget_s=budget_s, directory=workdir,
                               project_name=strategy, overwrite=True)
         with warnings.catch_warnings():
             # The Gaussian process of "bayesian" warns about kernel bounds on most fits.
@@ -110,7 +112,7 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
     history = tuner.history
     if not history:
         raise RuntimeError(f"{strategy}: no query fits a budget of {budget_s} s.")
-    best = max(history, key=lambda row: row[nb.OBJECTIVE])
+    best = max(history, key=lambda row: row[table.objective])
     return {
         "arch": best["arch"],
         "valid_acc_12ep": best["valid_acc_12ep"],
