@@ -13,7 +13,7 @@ import os
 import re
 import zipfile
 
-from nasplug._convert import trial_order
+from nasplug._convert import trial_key
 
 # How far below the given directory projects are looked for.
 _MAX_DEPTH = 4
@@ -143,7 +143,7 @@ def _load_project(root):
             raw[trial_id] = (trial, os.path.join(root, name))
     direction, objective = _infer_objective(t for t, _ in raw.values())
     order = [i for i in state.get("end_order", []) if i in raw]
-    order += sorted((i for i in raw if i not in order), key=trial_order)
+    order += sorted((i for i in raw if i not in order), key=trial_key)
     trials = []
     for position, trial_id in enumerate(order, start=1):
         trial, trial_dir = raw[trial_id]
