@@ -17,7 +17,7 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine import trial as trial_module
 
-from nasplug import _compat
+from nasplug import _compat, _convert
 from nasplug.oracles import registry
 from nasplug.space import DEFAULT_MAX_CHOICES, SearchSpace
 
@@ -259,7 +259,7 @@ class NASOracle(keras_tuner.Oracle):
                 # Read by the report, and checked on reload: another strategy's state
                 # would otherwise half-load into this one.
                 "strategy": self.strategy_name,
-                "rng_state": _json_safe(self._rng.bit_generator.state),
+                "rng_state": _convert.plain(self._rng.bit_generator.state),
                 "initial_hps": self.initial_hps,
                 "warm_start_index": self._warm_start_index,
                 "observed": self._observed,
@@ -396,18 +396,9 @@ def _check_initial_hps(initial_hps):
 
 
 def _plain_scalar(value, where):
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = _convert.plain(value)
     if value is not None and not isinstance(value, (bool, int, float, str)):
         raise ValueError(
             f"{where} must be a bool, int, float or str, got {type(value).__name__}."
         )
-    return value
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
     return value
