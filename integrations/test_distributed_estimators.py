@@ -93,7 +93,7 @@ def wait_for_file(path, timeout=300):
 
 def test_chief_estimator_predicts_with_the_model_a_worker_trained(tmp_path):
     with LocalCluster([sys.executable, __file__, str(tmp_path)], workers=2, echo=False) as cluster:
-        assert cluster.wait(timeout=300) == 0
+        assert cluster.wait(timeout=600) == 0
     # Every process left by itself, the late worker too: none was stopped or restarted.
     assert {t: p.returncode for t, p in cluster.processes.items()} == {
         "chief": 0, LATE: 0, PROMPT: 0

@@ -11,8 +11,7 @@ import pytest
 from keras_tuner.src.distribute import oracle_chief
 
 import nasplug
-from nasplug.distributed import ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_TUNER_ID, ENV_WORKER_IDS
-from nasplug.distributed import roles
+from nasplug.distributed import ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_TUNER_ID, ENV_WORKER_IDS, roles
 from nasplug.oracles import make_oracle
 
 
