@@ -20,6 +20,18 @@ def is_consecutive_failures(error_text):
     return CONSECUTIVE_FAILURES in str(error_text)
 
 
+def expect_workers(oracle, tuner_ids):
+    """Makes a distributed chief's oracle wait for the workers `tuner_ids` before it stops.
+
+    KerasTuner's chief (`oracle_chief.start_server`) stops serving once a worker was told
+    the search is over and `oracle.tuner_ids`, the workers that asked for a trial and were
+    not yet told so, is empty (`Oracle.create_trial` adds a worker there and removes it
+    when it answers STOPPED). There is no public way to name workers that have not asked
+    yet; a worker added here is told STOPPED when it asks, like any other.
+    """
+    oracle.tuner_ids.update(tuner_ids)
+
+
 def value_count(hp):
     """How many values an `Int` or stepped `Float` takes.
 

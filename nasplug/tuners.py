@@ -18,6 +18,7 @@ import textwrap
 
 import keras_tuner
 
+from nasplug.distributed import roles
 from nasplug.oracles import registry
 
 _PARAMETER = inspect.Parameter
@@ -42,6 +43,7 @@ class StrategySearch(keras_tuner.Tuner):
         hypermodel, oracle_kwargs, tuner_kwargs = split_arguments(type(self), args, kwargs)
         oracle = registry.get(self.strategy).make(**oracle_kwargs)
         super().__init__(oracle, hypermodel, **tuner_kwargs)
+        roles.wait_for_workers(self.oracle)
 
 
 _HYPERMODEL_DOC = (

@@ -9,6 +9,7 @@ own tuners have them: `objective="val_loss"` and `initial_hps="auto"`.
 
 from nasplug import _compat, tuners
 from nasplug.autokeras.starting_points import starting_points
+from nasplug.distributed import roles
 from nasplug.oracles import registry
 
 AutoTuner = _compat.autokeras_auto_tuner()
@@ -58,6 +59,7 @@ class StrategyTuner(AutoTuner):
             oracle_kwargs["initial_hps"] = starting_points(hypermodel)
         oracle = registry.get(self.strategy).make(**oracle_kwargs)
         super().__init__(oracle=oracle, hypermodel=hypermodel, **tuner_kwargs)
+        roles.wait_for_workers(self.oracle)
 
 
 class EvolutionTuner(StrategyTuner):

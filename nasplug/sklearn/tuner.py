@@ -19,6 +19,8 @@ import keras
 import keras_tuner
 import numpy as np
 
+from nasplug.distributed import roles
+
 OBJECTIVE = "score"
 
 # Up to this many optimizer steps in one trial, eager execution beats tracing a
@@ -64,6 +66,7 @@ class ScoringTuner(keras_tuner.Tuner):
         self, oracle, hypermodel, score_model, seed, max_model_size=None, keep_models=False, **kwargs
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
+        roles.wait_for_workers(self.oracle)
         self.score_model = score_model
         self.seed = int(seed)
         self.max_model_size = max_model_size
