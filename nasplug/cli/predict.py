@@ -8,7 +8,6 @@ import json
 import os
 import sys
 
-import numpy as np
 
 from nasplug.cli import _tables
 from nasplug.cli._args import CommandError
@@ -71,13 +70,16 @@ def predict_frame(model, metadata, frame, path, proba=False):
     """Predicts every row of a DataFrame; returns a DataFrame of predictions."""
     import pandas as pd
 
+    from nasplug.sklearn.prediction import class_probabilities, model_output
+
     x = _tables.encode(frame, metadata["encoding"], path)
-    output = np.asarray(model.predict(x, verbose=0), dtype=np.float64)
+    # The estimators' own path: fixed-size batches, so a row's prediction does not
+    # depend on the rest of the file.
+    output = model_output(model, x)
     target = metadata.get("target") or "prediction"
     if metadata["task"] == "classification":
         classes = metadata["classes"]
-        if output.shape[1] == 1:
-            output = np.hstack([1 - output, output])
+        output = class_probabilities(output, len(classes))
         result = pd.DataFrame({target: [classes[i] for i in output.argmax(axis=1)]})
         if proba:
             for j, label in enumerate(classes):

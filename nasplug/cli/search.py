@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from nasplug import _convert
 from nasplug.cli import _args, _tables
 from nasplug.cli._args import CommandError
 
@@ -57,7 +58,7 @@ def run(args):
     estimator.best_model_.save(model_path)
     classes = None
     if task == "classification":
-        classes = [_json_label(c) for c in estimator.classes_]
+        classes = _convert.plain(list(estimator.classes_))
     metadata = {
         "format": _tables.METADATA_FORMAT,
         "task": task,
@@ -162,26 +163,18 @@ def _estimator(task, args):
 
 
 def _split(x, y, task, test_size, seed):
-    from sklearn.model_selection import train_test_split
+    from nasplug.sklearn.data import holdout
 
     if not test_size:
         return x, None, y, None
-    stratify = None
-    if task == "classification":
-        _, counts = np.unique(y, return_counts=True)
-        if counts.min() >= 2 and round(test_size * len(y)) >= len(counts):
-            stratify = y
     try:
-        return train_test_split(x, y, test_size=test_size, random_state=seed, stratify=stratify)
+        train, test = holdout(len(y), test_size, seed, y if task == "classification" else None)
     except ValueError as error:
         raise CommandError(f"Cannot hold out --test-size {test_size}: {error}") from None
+    return x[train], x[test], y[train], y[test]
 
 
 def _plain_labels(y):
     if y.dtype == object:
         return np.asarray([str(v) for v in y])
     return y
-
-
-def _json_label(value):
-    return value.item() if isinstance(value, np.generic) else value
