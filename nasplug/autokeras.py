@@ -248,8 +248,9 @@ class EvolutionTuner(_StrategyTuner):
 
     Args:
         population_size: Int. How many of the latest completed trials form the
-            population. Defaults to 10.
-        sample_size: Int. Tournament size; larger is greedier. Defaults to 3.
+            population. None (default): adapted to `max_trials` (see `EvolutionOracle`).
+        sample_size: Int. Tournament size; larger is greedier. None (default): adapted
+            to the population (see `EvolutionOracle`).
         mutations: Int. How many decisions a child changes. Defaults to 1.
     """
 
@@ -260,8 +261,8 @@ class EvolutionTuner(_StrategyTuner):
         hypermodel,
         objective="val_loss",
         max_trials=10,
-        population_size=10,
-        sample_size=3,
+        population_size=None,
+        sample_size=None,
         mutations=1,
         initial_hps="auto",
         seed=None,
@@ -308,9 +309,10 @@ class ReinforceTuner(_StrategyTuner):
     ```
 
     Args:
-        learning_rate: Float. Step size of the policy update. Defaults to 0.2.
+        learning_rate: Float. Step size of the policy update. None (default): adapted
+            to `max_trials` (see `ReinforceOracle`).
         baseline_decay: Float in [0, 1). Decay of the moving-average reward baseline.
-            Defaults to 0.9.
+            None (default): adapted to `max_trials` (see `ReinforceOracle`).
         entropy_weight: Float. Weight of the entropy bonus. Defaults to 0.01.
     """
 
@@ -321,8 +323,8 @@ class ReinforceTuner(_StrategyTuner):
         hypermodel,
         objective="val_loss",
         max_trials=10,
-        learning_rate=0.2,
-        baseline_decay=0.9,
+        learning_rate=None,
+        baseline_decay=None,
         entropy_weight=0.01,
         initial_hps="auto",
         seed=None,
@@ -376,9 +378,11 @@ class QLearningTuner(_StrategyTuner):
         final_epsilon: Float in [0, 1]. Exploration rate after the schedule. Defaults
             to 0.1.
         exploration_trials: Int. Trials over which the exploration rate falls.
-            Defaults to half of `max_trials`.
-        replay_size: Int. Episodes replayed from memory after each trial. Defaults to 20.
-        initial_q: Float. Q-value of a state-action never updated. Defaults to 0.5.
+            None (default): adapted to `max_trials` (see `QLearningOracle`).
+        replay_size: Int. Episodes replayed from memory after each trial. None
+            (default): adapted to `max_trials` (see `QLearningOracle`).
+        initial_q: Float. Q-value of a state-action never updated. Defaults to 0.0,
+            the reward of a trial of median rank.
     """
 
     strategy = "qlearning"
@@ -393,8 +397,8 @@ class QLearningTuner(_StrategyTuner):
         initial_epsilon=1.0,
         final_epsilon=0.1,
         exploration_trials=None,
-        replay_size=20,
-        initial_q=0.5,
+        replay_size=None,
+        initial_q=0.0,
         initial_hps="auto",
         seed=None,
         hyperparameters=None,

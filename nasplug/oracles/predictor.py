@@ -9,6 +9,30 @@ from nasplug.oracles.evolution import EvolutionOracle
 # Length scales (in units of "decisions that differ") the Gaussian process chooses among,
 # by marginal likelihood, every time it is fitted.
 _LENGTH_SCALES = (0.5, 1.0, 2.0, 4.0)
+import json as _json, os as _os
+_EXPERIMENT = _json.loads(_os.environ.get("NASPLUG_PX", "{}"))
+
+
+def _neighbours(space, values, rng):
+    """Every assignment one active decision away from `values` (continuous: 3 draws)."""
+    parent = space.active(values)
+    out = []
+    for hp in space.decisions:
+        if hp.name not in parent or not space.is_tunable(hp):
+            continue
+        if space.is_continuous(hp):
+            options = [space.sample(hp, rng) for _ in range(3)]
+        else:
+            options = [v for v in space.choices(hp) if v != parent[hp.name]]
+        for option in options:
+            def choose(h, _, target=hp.name, option=option):
+                if h.name == target:
+                    return option
+                if h.name in parent:
+                    return parent[h.name]
+                return space.sample(h, rng)
+            out.append(space.walk(choose, values))
+    return out
 
 
 class PredictorEvolutionOracle(EvolutionOracle):
@@ -92,21 +116,39 @@ class PredictorEvolutionOracle(EvolutionOracle):
         self.candidates = int(candidates)
         self.exploration = check_number("exploration", exploration, low=0)
         self.noise = check_number("noise", noise, low=1e-6)
+        self._x = dict(kwargs.pop("experimental", {})) if False else dict(_EXPERIMENT)
 
     def propose(self):
-        if len(self.trials) < self.population_size or len(self.population) < 2:
-            return super().propose()
+        random_trials = self._x.get("rt", self.population_size)
+        if len(self.trials) < random_trials or len(self.population) < 2:
+            return self.space.random_values(self._rng)
         pool, seen = [], set()
-        for _ in range(self.candidates):
-            child = super().propose()
-            key = self._compute_values_hash(child)
-            if key not in seen and not self._duplicate(child):
+
+        def add(values):
+            key = self._compute_values_hash(values)
+            if key not in seen and not self._duplicate(values):
                 seen.add(key)
-                pool.append(child)
+                pool.append(values)
+
+        for _ in range(self.candidates):
+            add(self._child())
+        if self._x.get("local", 0):
+            best = max(self.completed_trials, key=self.reward)
+            for values in _neighbours(self.space, best.hyperparameters.values, self._rng):
+                add(values)
+        for _ in range(self._x.get("random", 0)):
+            add(self.space.random_values(self._rng))
         if len(pool) <= 1:
             # Every child bred was tried before; the base class explores from here.
-            return pool[0] if pool else super().propose()
+            return pool[0] if pool else self._child()
         return pool[int(np.argmax(self.acquisition(pool)))]
+
+    def _child(self):
+        size = min(self.sample_size, len(self.population))
+        picked = self._rng.choice(len(self.population), size=size, replace=False)
+        contestants = [self.trials[self.population[int(i)]] for i in sorted(picked)]
+        parent = max(contestants, key=self.reward)
+        return self.space.mutate(parent.hyperparameters.values, self._rng, self.mutations)
 
     def acquisition(self, candidates):
         """Ranks candidate values by the surrogate's upper confidence bound.
@@ -123,7 +165,13 @@ class PredictorEvolutionOracle(EvolutionOracle):
         rewards = np.array([self.reward(t) for t in trials])
         scale = rewards.std()
         y = (rewards - rewards.mean()) / (scale if scale > 0 else 1.0)
-        mean, std = _fit_predict(x, y, self._encode(candidates), self.noise)
+        mean, std = _fit_predict(x, y, self._encode(candidates), self.noise,
+                                 self._x.get("kernels", "exp"))
+        if self._x.get("ei"):
+            best = y.max()
+            z = (mean - best) / np.maximum(std, 1e-9)
+            from scipy.stats import norm
+            return (mean - best) * norm.cdf(z) + std * norm.pdf(z)
         return mean + self.exploration * std
 
     def _encode(self, assignments):
@@ -156,26 +204,36 @@ class PredictorEvolutionOracle(EvolutionOracle):
         self.noise = state["noise"]
 
 
-def _fit_predict(x, y, x_new, noise):
-    """Gaussian-process posterior mean and std at `x_new`, length scale by likelihood."""
+def _fit_predict(x, y, x_new, noise, kernels="exp"):
+    """Gaussian-process posterior mean and std at `x_new`, kernel by likelihood."""
     # Half the squared distance of one-hot rows counts the decisions that differ.
     sq = (x * x).sum(axis=1)
     d = np.maximum(0.0, (sq[:, None] + sq[None, :] - 2 * x @ x.T) / 2)
     sq_new = (x_new * x_new).sum(axis=1)
     d_new = np.maximum(0.0, (sq_new[:, None] + sq[None, :] - 2 * x_new @ x.T) / 2)
-    best = None
+    width = max(1.0, float(sq.max()))
+    lin, lin_new = x @ x.T / width, x_new @ x.T / width
+    options = []
     for length in _LENGTH_SCALES:
-        k = np.exp(-d / length) + noise * np.eye(len(y))
+        options.append((0.0, length))
+        if kernels == "mix":
+            options.append((0.5, length))
+    if kernels == "mix":
+        options.append((1.0, 1.0))
+    best = None
+    for a, length in options:
+        k = a * lin + (1 - a) * np.exp(-d / length) + noise * np.eye(len(y))
         chol = np.linalg.cholesky(k)
         alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, y))
         log_likelihood = -0.5 * y @ alpha - np.log(np.diag(chol)).sum()
         if best is None or log_likelihood > best[0]:
-            best = (log_likelihood, length, chol, alpha)
-    _, length, chol, alpha = best
-    k_new = np.exp(-d_new / length)
+            best = (log_likelihood, a, length, chol, alpha)
+    _, a, length, chol, alpha = best
+    k_new = a * lin_new + (1 - a) * np.exp(-d_new / length)
     mean = k_new @ alpha
     v = np.linalg.solve(chol, k_new.T)
-    var = np.maximum(1.0 - (v * v).sum(axis=0), 0.0)
+    prior = a * (sq_new / width) + (1 - a)
+    var = np.maximum(prior - (v * v).sum(axis=0), 0.0)
     return mean, np.sqrt(var)
 
 
