@@ -57,7 +57,8 @@ def resolved(oracle):
         (QLearningOracle, None, {"exploration_trials": 20, "replay_size": 20}),
         (PredictorEvolutionOracle, 8, {"population_size": 20, "sample_size": 20, "random_trials": 4}),
         (PredictorEvolutionOracle, 10, {"population_size": 20, "sample_size": 20, "random_trials": 5}),
-        (PredictorEvolutionOracle, 100, {"population_size": 20, "sample_size": 20, "random_trials": 10}),
+        (PredictorEvolutionOracle, 40, {"population_size": 20, "sample_size": 20, "random_trials": 20}),
+        (PredictorEvolutionOracle, 100, {"population_size": 20, "sample_size": 20, "random_trials": 20}),
         (PredictorEvolutionOracle, None, {"population_size": 20, "sample_size": 20, "random_trials": 10}),
     ],
 )
