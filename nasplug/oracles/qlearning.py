@@ -198,7 +198,7 @@ class QLearningOracle(NASOracle):
     def observe_failure(self, trial):
         self._learn(trial)
 
-    def _reward(self, reward):
+    def _reward(self, reward, evidence):
         """A reward's centred rank among the completed trials, times the evidence; -0.5 for a failure."""
         if reward is None:
             return -0.5
@@ -207,18 +207,22 @@ class QLearningOracle(NASOracle):
         below = bisect.bisect_left(self._seen_rewards, reward)
         ties = bisect.bisect_right(self._seen_rewards, reward) - below
         rank = (below + 0.5 * (ties - 1)) / (len(self._seen_rewards) - 1)
-        return (rank - 0.5) * self.tallies.evidence()
+        return (rank - 0.5) * evidence
 
     def _learn(self, trial):
-        sizes = {hp.name: len(self.space.choices(hp)) for hp in self.space.decisions}
-        self._replay(trial.trial_id, sizes)
+        actions = {
+            hp.name: [_action(hp.name, i) for i in range(len(self.space.choices(hp)))]
+            for hp in self.space.decisions
+        }
+        evidence = self.tallies.evidence()
+        self._replay(trial.trial_id, actions, evidence)
         if self.replay_size and self.memory:
             count = min(self.replay_size, len(self.memory))
             for i in self._rng.choice(len(self.memory), size=count, replace=False):
-                self._replay(self.memory[int(i)], sizes)
+                self._replay(self.memory[int(i)], actions, evidence)
         self.memory.append(trial.trial_id)
 
-    def _replay(self, trial_id, sizes):
+    def _replay(self, trial_id, actions, evidence):
         # The memory holds trial ids, not episodes, so the saved state stays small; the
         # episode is rebuilt once per process. Replayed trials are ranked anew: a rank
         # from an early, short history would otherwise flatter a mediocre trial.
@@ -228,7 +232,7 @@ class QLearningOracle(NASOracle):
             episode = self._episodes[trial_id] = self._episode(trial.hyperparameters.values)
         reward = self.reward(trial) if trial.status == "COMPLETED" else None
         if episode:
-            self._update(episode, self._reward(reward), sizes)
+            self._update(episode, self._reward(reward, evidence), actions)
 
     def _episode(self, values):
         values = self.space.active(values)
@@ -240,18 +244,30 @@ class QLearningOracle(NASOracle):
                     episode.append(_action(hp.name, index))
         return episode
 
-    def _update(self, episode, reward, sizes):
+    def _best_value_after(self, state, choices):
+        """The largest `q_value(state, a)` over `choices` (the same values, fewer lookups)."""
+        general = self.q_values.get(_ANY, {})
+        learned = self.q_values.get(state, {})
+        visits = self.visits.get(state, {})
+        best = None
+        for action in choices:
+            value = general.get(action, self.initial_q)
+            q = learned.get(action)
+            if q is not None:
+                value = (visits[action] * q + value) / (visits[action] + 1)
+            if best is None or value > best:
+                best = value
+        return self.initial_q if best is None else best
+
+    def _update(self, episode, reward, actions):
         for t in reversed(range(len(episode))):
             state = episode[t - 1] if t else _START
             action = episode[t]
             if t == len(episode) - 1:
                 target = reward
             else:
-                following = episode[t + 1].rsplit("=", 1)[0]
-                target = self.discount * max(
-                    self.q_value(action, _action(following, i))
-                    for i in range(sizes.get(following, 1))
-                )
+                following = actions.get(episode[t + 1].rsplit("=", 1)[0], ())
+                target = self.discount * self._best_value_after(action, following)
                 target = _RETURN_SHARE * reward + (1 - _RETURN_SHARE) * target
             for s in (state, _ANY):
                 n = self.visits.setdefault(s, {}).get(action, 0)
