@@ -10,7 +10,9 @@ and enumerate assignments with a seeded generator. `SearchSpace` provides those,
 
 import math
 
-from keras_tuner.src.engine.hyperparameters import hp_types
+from keras_tuner.engine import hyperparameters as hp_types
+
+from nasplug import _compat
 
 # Discretised values of a continuous `Float`, or of a numerical range with more distinct
 # values than this, for the strategies that need finite choices.
@@ -74,11 +76,11 @@ class SearchSpace:
         if isinstance(hp, hp_types.Choice):
             return tuple(hp.values)
         if hp.step is not None:
-            count = hp._get_n_values()
+            count = _compat.value_count(hp)
             if count <= self.max_choices:
-                return tuple(_plain(hp._get_value_by_index(i)) for i in range(count))
+                return tuple(_rounded(_compat.value_at(hp, i)) for i in range(count))
         count = self.max_choices
-        values = [_plain(hp.prob_to_value((i + 0.5) / count)) for i in range(count)]
+        values = [_rounded(hp.prob_to_value((i + 0.5) / count)) for i in range(count)]
         return tuple(dict.fromkeys(values))
 
     def index_of(self, hp, value):
@@ -108,7 +110,7 @@ class SearchSpace:
     def sample(self, hp, rng):
         """A value of `hp` drawn from its prior (its own sampling distribution)."""
         if self.is_continuous(hp):
-            value = _plain(hp.prob_to_value(rng.random()))
+            value = _rounded(hp.prob_to_value(rng.random()))
             return min(max(value, hp.min_value), hp.max_value)
         grid = self.choices(hp)
         return grid[int(rng.integers(len(grid)))]
@@ -231,7 +233,7 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _plain(value):
+def _rounded(value):
     """Rounds away float noise so values print, hash and compare stably."""
     if isinstance(value, float):
         if value == 0.0 or not math.isfinite(value):

@@ -280,3 +280,39 @@ def test_reads_an_autokeras_project(tmp_path):
     text = open(report.write_report(tmp_path), encoding="utf-8").read()
     assert "Saved model best_model.keras" in text
     assert "structured_data_block_1/dense_block_1/num_layers" in text
+
+
+def test_predictor_is_labelled_as_itself_with_no_controller_panel(tmp_path):
+    """Regularized evolution with a surrogate: its own name, the evolution panels."""
+    from synthetic import cell_score, cell_space, drive
+
+    oracle = make_oracle(
+        "predictor", objective=keras_tuner.Objective("score", "max"), max_trials=12, seed=0,
+        hyperparameters=cell_space(), population_size=4, sample_size=2, candidates=5,
+    )
+    drive(oracle, cell_score, 12, tmp_path)
+    [project] = report.load_search(tmp_path)
+    assert project.strategy == "predictor"
+    assert len(project.scored) == 12
+    assert report.controller_preferences(project) == {}
+    text = open(report.write_report(tmp_path), encoding="utf-8").read()
+    assert "<td>predictor</td>" in text
+    assert "Which decisions mattered" in text and "Score by trial" in text
+    assert "Controller preferences" not in text and "How the choices moved" not in text
+
+
+def test_controller_panels_follow_the_saved_state_not_its_strategy_name(searches, tmp_path):
+    """A REINFORCE state that does not name its strategy (as saved before names were) still
+    gets the policy's panels and an exact replay."""
+    import json
+
+    root, _ = searches
+    unnamed = tmp_path / "unnamed"
+    shutil.copytree(root / "reinforce", unnamed)
+    state = json.loads((unnamed / "oracle.json").read_text())
+    del state["strategy"]
+    (unnamed / "oracle.json").write_text(json.dumps(state))
+    text = open(report.write_report(unnamed), encoding="utf-8").read()
+    assert "softmax of its logits" in text
+    assert "How the controller&#x27;s preferences moved" in text
+    assert "the replay ends exactly at the saved state" in text

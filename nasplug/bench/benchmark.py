@@ -21,8 +21,8 @@ import warnings
 import numpy as np
 
 from nasplug.bench import nasbench201 as nb
-
-DEFAULT_STRATEGIES = ("evolution", "reinforce", "qlearning", "random", "bayesian", "greedy")
+from nasplug.bench.protocol import TableTuner
+from nasplug.space import SearchSpace
 
 # KerasTuner's Gaussian-process proposal (20 kernel-fit restarts and 50 L-BFGS restarts of
 # the acquisition, with numerical gradients) takes seconds per trial, a thousand times
@@ -81,16 +81,16 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
 
     start, cpu_start = time.perf_counter(), time.process_time()
     kwargs = dict(
-        objective=keras_tuner.Objective(nb.OBJECTIVE, "max"),
+        objective=keras_tuner.Objective(table.objective, "max"),
         # The simulated budget ends the search, as in the paper: no trial limit.
         max_trials=None,
         seed=int(seed),
-        hyperparameters=nb.search_space(),
+        hyperparameters=table.search_space(),
     )
     if strategy == "greedy":
         rng = np.random.default_rng(seed)
         kwargs["initial_hps"] = [
-            {name: str(op) for name, op in zip(nb.HP_NAMES, rng.choice(nb.OPERATIONS, 6))}
+            SearchSpace(table.search_space()).random_values(rng)
             for _ in range(GREEDY_INITIAL_CELLS)
         ]
         # AutoKeras's GreedyOracle draws from the global NumPy generator; seeding it is
@@ -101,7 +101,7 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
     oracle.verbose = 0
     workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
     try:
-        tuner = nb.TableTuner(oracle, table, budget_s=budget_s, directory=workdir,
+        tuner = TableTuner(oracle, table, budget_s=budget_s, directory=workdir,
                               project_name=strategy, overwrite=True)
         with warnings.catch_warnings():
             # The Gaussian process of "bayesian" warns about kernel bounds on most fits.
@@ -112,7 +112,7 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
     history = tuner.history
     if not history:
         raise RuntimeError(f"{strategy}: no query fits a budget of {budget_s} s.")
-    best = max(history, key=lambda row: row[nb.OBJECTIVE])
+    best = max(history, key=lambda row: row[table.objective])
     return {
         "arch": best["arch"],
         "valid_acc_12ep": best["valid_acc_12ep"],
@@ -134,10 +134,9 @@ def _make_oracle(strategy, kwargs):
 
 def strategy_names():
     """Strategy names the benchmark accepts."""
-    from nasplug.oracles import STRATEGIES
+    from nasplug.oracles import registry
 
-    # Hyperband schedules epochs, which a table of final accuracies does not have.
-    return [s for s in STRATEGIES if s != "hyperband"]
+    return [s.name for s in registry.strategies() if s.tabular_benchmark]
 
 
 def best_so_far_curve(history, grid):
@@ -187,13 +186,13 @@ def run_seeds(seed, runs):
     return [int(s) % (2**31 - 1) + 1 for s in state]
 
 
-def run_benchmark(table_path, strategies=DEFAULT_STRATEGIES, runs=500, budget_s=12000.0,
+def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
                   seed=0, runs_for=None, oracle_kwargs=None, workers=None, progress=None):
     """Runs every strategy `runs` times on a table and summarises the results.
 
     Args:
         table_path: Path of a NAS-Bench-201 CSV table (see `nasbench201.load_table`).
-        strategies: Names of `strategy_names()`.
+        strategies: Names of `strategy_names()`; None runs them all.
         runs: Runs per strategy.
         budget_s: Simulated seconds per run.
         seed: Seed of the whole benchmark; run `i` of every strategy gets the same seed.
@@ -214,7 +213,7 @@ def run_benchmark(table_path, strategies=DEFAULT_STRATEGIES, runs=500, budget_s=
         "random" was run, for every other strategy `vs_random` (`difference` of mean test
         accuracy and its standard error `se`, see `difference_to`).
     """
-    strategies = list(strategies)
+    strategies = strategy_names() if strategies is None else list(strategies)
     unknown = [s for s in strategies if s not in strategy_names()]
     if unknown:
         raise ValueError(

@@ -21,8 +21,8 @@ import os
 import keras_tuner
 import numpy as np
 import pandas as pd
-from keras_tuner.engine import base_tuner
-from keras_tuner.engine import trial as trial_module
+
+from nasplug.bench.protocol import TableTuner, TabularBenchmark  # noqa: F401 (TableTuner re-exported)
 
 OPERATIONS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # (to, from) node pairs of the cell, in the order the benchmark's cell strings list them.
@@ -127,8 +127,8 @@ def search_space():
     return hp
 
 
-class Table:
-    """A NAS-Bench-201 table, indexed for lookups.
+class Table(TabularBenchmark):
+    """A NAS-Bench-201 table, indexed for lookups: the `TabularBenchmark` of its cell.
 
     Use `load_table` to read one from a CSV file.
 
@@ -137,6 +137,8 @@ class Table:
         valid_acc_12ep, query_cost_s, valid_acc_200ep, test_acc_200ep: Arrays over the
             15,625 cells, indexed like `OPERATIONS` digits of the six edges in `HP_NAMES`.
     """
+
+    objective = OBJECTIVE
 
     def __init__(self, frame, name="table"):
         self.name = name
@@ -168,6 +170,9 @@ class Table:
             "valid_acc_200ep": float(self.valid_acc_200ep[i]),
             "test_acc_200ep": float(self.test_acc_200ep[i]),
         }
+
+    def search_space(self):
+        return search_space()
 
     @property
     def optimum(self):
@@ -242,61 +247,3 @@ def load_table(path):
         )
     name = os.path.basename(path).split(".")[0]
     return Table(frame, name=name)
-
-
-class TableTuner(base_tuner.BaseTuner):
-    """A tuner that "trains" a cell by looking it up in a NAS-Bench-201 table.
-
-    Each trial returns the cell's 12-epoch validation accuracy as `valid_acc_12ep` and
-    advances a simulated clock by the query's cost. `search()` is `BaseTuner.search`
-    with the benchmark's budget rule added: it stops before a query that would pass
-    `budget_s`. That last proposal was created by the oracle but is never run; it stays
-    a running trial of the oracle, as in a search that is interrupted.
-
-    Args:
-        oracle: A `keras_tuner.Oracle` whose space is `search_space()` and whose
-            objective is `valid_acc_12ep` (max).
-        table: A `Table`.
-        budget_s: Simulated seconds the search may spend.
-        **kwargs: Passed to `keras_tuner.engine.base_tuner.BaseTuner` (`directory`,
-            `project_name`, `overwrite`).
-
-    Attributes:
-        elapsed_s: Simulated seconds spent so far.
-        history: One row (`Table.lookup` plus `elapsed_s` after it) per query, in order.
-    """
-
-    def __init__(self, oracle, table, budget_s=12000.0, **kwargs):
-        super().__init__(oracle=oracle, hypermodel=None, **kwargs)
-        self.table = table
-        self.budget_s = float(budget_s)
-        self.elapsed_s = 0.0
-        self.history = []
-
-    def run_trial(self, trial):
-        row = self.table.lookup(trial.hyperparameters.values)
-        self.elapsed_s += row["query_cost_s"]
-        self.history.append({**row, "elapsed_s": self.elapsed_s})
-        return {OBJECTIVE: row[OBJECTIVE]}
-
-    def search(self):
-        self.on_search_begin()
-        while True:
-            self.pre_create_trial()
-            trial = self.oracle.create_trial(self.tuner_id)
-            if trial.status == trial_module.TrialStatus.STOPPED:
-                break
-            if trial.status == trial_module.TrialStatus.IDLE:
-                # Nothing else runs here, so an oracle waiting for a result would
-                # wait forever.
-                raise RuntimeError(
-                    f"{type(self.oracle).__name__}.populate_space returned IDLE while "
-                    "no trial was running."
-                )
-            cost = self.table.lookup(trial.hyperparameters.values)["query_cost_s"]
-            if self.elapsed_s + cost > self.budget_s:
-                break
-            self.on_trial_begin(trial)
-            self._try_run_and_update_trial(trial)
-            self.on_trial_end(trial)
-        self.on_search_end()

@@ -1,22 +1,11 @@
-"""Distributed search on KerasTuner's own chief/worker engine.
+"""`LocalCluster`: a chief and workers of one KerasTuner search as child processes.
 
-KerasTuner runs one *chief* process that holds the oracle and serves it over gRPC, and any
-number of *workers* that ask it for trials, train them and report back. Every process runs
-the same script; three environment variables tell each one its role:
-
-- ``KERASTUNER_TUNER_ID``: ``"chief"`` for the chief, a unique name (``"tuner0"``, ...) for
-  each worker;
-- ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``: the address the chief listens on
-  and the workers connect to.
-
-``nasplug distributed --workers N script.py [args]`` starts a chief and ``N`` workers on this
-host and looks after them: a process that dies is started again under the same tuner ID, so a
-worker picks up the trial it was running and a chief reloads its saved state, and every child
-is stopped when the search ends or fails. ``--print-commands`` prints the commands to run by
-hand on other hosts instead. Nothing here schedules trials: that stays KerasTuner's job.
+The launcher behind `nasplug distributed`. It starts every process with its role in the
+environment, restarts one that dies under the same tuner ID, stops them all when the search
+ends or fails, and prints the commands to start them by hand on other hosts. Nothing here
+schedules trials: that stays KerasTuner's job.
 """
 
-import argparse
 import collections
 import os
 import shlex
@@ -27,13 +16,15 @@ import sys
 import threading
 import time
 
-CHIEF = "chief"
-ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
-ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"
-ENV_ORACLE_PORT = "KERASTUNER_ORACLE_PORT"
-# What keras_tuner.Oracle raises when max_consecutive_failed_trials is reached; in a
-# distributed search it reaches the worker that ended the last failed trial as a gRPC error.
-_CONSECUTIVE_FAILURES = "Number of consecutive failures exceeded the limit"
+from nasplug import _compat
+from nasplug.distributed.roles import (
+    CHIEF,
+    ENV_ORACLE_IP,
+    ENV_ORACLE_PORT,
+    ENV_TUNER_ID,
+    ENV_WORKER_IDS,
+)
+
 # The port KerasTuner's own documentation uses; only a default for printed commands, where
 # a free port on this host says nothing about the chief's host.
 DEFAULT_PORT = 8000
@@ -51,7 +42,7 @@ def free_port(host="127.0.0.1"):
         return sock.getsockname()[1]
 
 
-def process_env(tuner_id, host, port, base=None):
+def process_env(tuner_id, host, port, base=None, workers=()):
     """Returns the environment of one process of a distributed search.
 
     Args:
@@ -59,14 +50,19 @@ def process_env(tuner_id, host, port, base=None):
         host: The address the chief listens on and the workers connect to.
         port: The chief's port.
         base: The environment to extend. Defaults to this process's.
+        workers: For the chief, the tuner IDs of the workers it serves until they were
+            told the search is over (`NASPLUG_WORKER_IDS`, read by nasplug's tuners).
 
     Returns:
-        A new dict: `base` plus the three KerasTuner variables.
+        A new dict: `base` plus the three KerasTuner variables (and the workers).
     """
     env = dict(os.environ if base is None else base)
     env[ENV_TUNER_ID] = tuner_id
     env[ENV_ORACLE_IP] = host
     env[ENV_ORACLE_PORT] = str(port)
+    env.pop(ENV_WORKER_IDS, None)
+    if workers:
+        env[ENV_WORKER_IDS] = ",".join(workers)
     # Children write through pipes; unbuffered, their lines reach the log as they happen.
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -130,6 +126,14 @@ class LocalCluster:
     `overwrite=False`. nasplug's oracles then leave each running trial to its worker; those
     of KerasTuner itself queue it for a retry as well, so it may run twice.
 
+    The search ends when the chief exits. A chief built with one of nasplug's tuners (its
+    KerasTuner, AutoKeras and scikit-learn ones) first serves every worker started with it
+    until that worker has asked for a trial and been told the search is over, so a worker
+    that is still starting when the others have run every trial leaves cleanly, with exit
+    code 0. The chief of another tuner (`kt.RandomSearch`) does not know of workers that
+    never asked; such a late worker would wait for it in vain and is stopped `stop_grace`
+    seconds after the chief finished.
+
     Use it as a context manager, so that every child is stopped on the way out:
 
     ```python
@@ -147,7 +151,8 @@ class LocalCluster:
         env: The environment the processes start from. Defaults to this process's.
         echo: Whether to print the children's output, each line prefixed by its tuner ID.
         startup_timeout: Seconds the chief may take to start listening.
-        stop_grace: Seconds the workers get to leave after the chief has finished.
+        stop_grace: Seconds the workers get to leave after the chief has finished,
+            before they are stopped.
         output_lines: How many of each process's last output lines to keep.
     """
 
@@ -165,7 +170,9 @@ class LocalCluster:
         output_lines=200,
     ):
         if not command:
-            raise ValueError("`command` is empty: pass the script to run, e.g. ['python', 'search.py'].")
+            raise ValueError(
+                "`command` is empty: pass the script to run, e.g. ['python', 'search.py']."
+            )
         if int(workers) < 1:
             raise ValueError(f"`workers` must be at least 1, got {workers!r}.")
         if int(max_restarts) < 0:
@@ -271,11 +278,15 @@ class LocalCluster:
 
     def _spawn(self, process):
         process.served = False
+        workers = ()
         if process is self.chief:
             self._spawn_time = time.monotonic()
+            # A worker that exited cleanly was told the search is over; a restarted chief
+            # must not wait for it.
+            workers = [w.tuner_id for w in self.workers if w.returncode != 0]
         process.popen = subprocess.Popen(
             self.command,
-            env=process_env(process.tuner_id, self.host, self.port, base=self.env),
+            env=process_env(process.tuner_id, self.host, self.port, base=self.env, workers=workers),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -321,7 +332,7 @@ class LocalCluster:
         if process is self.chief and not process.served and code > 0:
             raise ClusterError(self._failure(process, f"exited with code {code} while starting"))
         process.reader.join(timeout=5.0)
-        if any(_CONSECUTIVE_FAILURES in line for line in process.output):
+        if any(_compat.is_consecutive_failures(line) for line in process.output):
             # The chief stopped the search (max_consecutive_failed_trials); a restarted
             # worker would only be handed the failing trial again.
             raise ClusterError(
@@ -332,26 +343,36 @@ class LocalCluster:
             )
         if process.restarts >= self.max_restarts:
             raise ClusterError(
-                self._failure(process, f"failed {process.restarts + 1} times (last exit code {code})")
+                self._failure(
+                    process, f"failed {process.restarts + 1} times (last exit code {code})"
+                )
             )
         process.restarts += 1
-        process.output.append(f"--- {_describe_exit(code)}; restart {process.restarts} of {self.max_restarts} ---")
-        if self.echo:
-            with self._echo_lock:
-                print(f"[{process.tuner_id}] {process.output[-1]}", flush=True)
+        self._note(
+            process, f"{_describe_exit(code)}; restart {process.restarts} of {self.max_restarts}"
+        )
         self._spawn(process)
 
     def _let_workers_leave(self):
-        # The chief returns only once every worker it knew was told to stop; a worker that
-        # is still starting would wait for a chief that is gone, so it is stopped after a
-        # grace period.
+        # Every worker the chief waited for was told to stop and is on its way out. One
+        # that a chief of another tuner never heard of would wait for it in vain.
         deadline = time.monotonic() + self.stop_grace
         for process in self.workers:
             try:
                 process.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                pass
+                self._note(
+                    process,
+                    f"still running {self.stop_grace:g} s after the chief finished: stopped",
+                )
         self.stop()
+
+    def _note(self, process, text):
+        """Adds one line of the launcher's own to a process's output."""
+        process.output.append(f"--- {text} ---")
+        if self.echo:
+            with self._echo_lock:
+                print(f"[{process.tuner_id}] {process.output[-1]}", flush=True)
 
     def _failure(self, process, what):
         process.reader.join(timeout=5.0)
@@ -373,7 +394,7 @@ def _last_error(lines):
     return "(none printed)"
 
 
-def _exit_on_sigterm(signum, frame):
+def exit_on_sigterm(signum, frame):
     sys.exit(128 + signum)
 
 
@@ -391,91 +412,3 @@ def _signal_group(popen, sig):
         os.killpg(popen.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def add_arguments(parser):
-    """Adds the `nasplug distributed` arguments to `parser`."""
-    parser.description = (
-        "Start a chief and N workers of a KerasTuner search on this host, or print the "
-        "commands to start them on other hosts. The script builds its tuner as usual, with "
-        "overwrite=False; KerasTuner reads its role from KERASTUNER_TUNER_ID, "
-        "KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT, which this command sets."
-    )
-    parser.add_argument("--workers", type=int, default=2, help="number of workers (default 2)")
-    parser.add_argument(
-        "--host",
-        default=None,
-        help="address the chief listens on and workers connect to (default 127.0.0.1; "
-        "required with --print-commands)",
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=None,
-        help=f"chief's port (default: a free port; {DEFAULT_PORT} with --print-commands)",
-    )
-    parser.add_argument(
-        "--max-restarts",
-        type=int,
-        default=3,
-        help="restarts allowed per process after it dies (default 3)",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=None, help="stop everything after this many seconds"
-    )
-    parser.add_argument(
-        "--print-commands",
-        action="store_true",
-        help="print the command of each process, to run on other hosts, and exit",
-    )
-    parser.add_argument("script", help="the Python search script every process runs")
-    parser.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments of the script")
-
-
-def run(args):
-    """Runs `nasplug distributed`. Returns the exit code."""
-    if args.workers < 1:
-        print(f"nasplug distributed: --workers must be at least 1, got {args.workers}.", file=sys.stderr)
-        return 2
-    if not os.path.isfile(args.script):
-        print(f"nasplug distributed: no such script: {args.script}", file=sys.stderr)
-        return 2
-    if args.print_commands:
-        if not args.host:
-            print(
-                "nasplug distributed: --print-commands needs --host, the chief's address as "
-                "the other hosts reach it.",
-                file=sys.stderr,
-            )
-            return 2
-        command = ["python", args.script] + list(args.script_args)
-        print(format_commands(command, args.workers, args.host, args.port or DEFAULT_PORT))
-        return 0
-    try:
-        cluster = LocalCluster(
-            [sys.executable, args.script] + list(args.script_args),
-            workers=args.workers,
-            host=args.host or "127.0.0.1",
-            port=args.port,
-            max_restarts=args.max_restarts,
-        )
-    except ValueError as error:
-        print(f"nasplug distributed: {error}", file=sys.stderr)
-        return 2
-    print(
-        f"nasplug distributed: chief on {cluster.host}:{cluster.port}, "
-        f"{args.workers} worker(s): {shlex.join(cluster.command)}",
-        flush=True,
-    )
-    # Without this, a SIGTERM (a job scheduler, `kill`) would end this process alone and
-    # leave the chief serving and the workers waiting for it.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
-        with cluster:
-            return cluster.wait(timeout=args.timeout)
-    except ClusterError as e:
-        print(f"nasplug distributed: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("nasplug distributed: interrupted; stopped every process.", file=sys.stderr)
-        return 130

@@ -1,0 +1,180 @@
+"""`nasplug search DATA.csv --target COLUMN`: an architecture search for a CSV table.
+
+Loads the table with pandas, holds out a test part, runs `NASClassifier` or `NASRegressor`
+on the rest and writes into the output directory:
+
+- `model.keras`: the best network (Keras format; inputs are the encoded feature columns,
+  outputs class probabilities or the target values);
+- `model.json`: what `nasplug predict` needs around it: the feature columns and their
+  one-hot encoding, the class labels, the task;
+- `search/`: the KerasTuner search directory;
+- `report.html`: the search report (see `nasplug.report`).
+"""
+
+import json
+import os
+
+import numpy as np
+
+from nasplug import _convert
+from nasplug.cli import _args, _tables
+from nasplug.cli._args import CommandError
+
+TASKS = ("classification", "regression")
+# An integer target with at most this many distinct values is taken for class labels.
+_MAX_INTEGER_CLASSES = 20
+
+
+def add_arguments(parser):
+    parser.add_argument("data", help="CSV file with a header row")
+    parser.add_argument("--target", required=True, help="name of the column to predict")
+    parser.add_argument(
+        "--task", choices=TASKS,
+        help="default: classification for text, boolean or few-valued integer targets, "
+        "else regression",
+    )
+    _args.add_strategy(parser)
+    _args.add_budget(parser, max_trials=10, epochs=20, time_budget=True)
+    _args.add_output(parser, os.path.join("nasplug_runs", "search"), "output directory")
+    parser.add_argument("--test-size", type=_args.fraction, default=0.2,
+                        help="fraction held out to report a test score (0 to use all data)")
+    _args.add_seed(parser, "seed of the split and the search")
+    _args.add_quiet(parser)
+
+
+def run(args):
+    x, y, task, encoding = _read_training_data(args)
+    x_train, x_test, y_train, y_test = _split(x, y, task, args.test_size, args.seed)
+    estimator = _estimator(task, args)
+    print(
+        f"Searching {args.max_trials} architectures for {task} of {args.target!r} "
+        f"({len(y_train)} training rows, {x.shape[1]} input columns, strategy "
+        f"{args.strategy})"
+    )
+    estimator.fit(x_train, y_train)
+
+    os.makedirs(args.output, exist_ok=True)
+    model_path = os.path.join(args.output, "model.keras")
+    estimator.best_model_.save(model_path)
+    classes = None
+    if task == "classification":
+        classes = _convert.plain(list(estimator.classes_))
+    metadata = {
+        "format": _tables.METADATA_FORMAT,
+        "task": task,
+        "target": args.target,
+        "encoding": encoding,
+        "classes": classes,
+        "strategy": args.strategy,
+        "best_params": estimator.best_params_,
+        "validation_score": estimator.best_score_,
+    }
+    test_line = ""
+    if x_test is not None:
+        score = float(estimator.score(x_test, y_test))
+        metadata["test_score"] = score
+        metric = "accuracy" if task == "classification" else "R²"
+        test_line = f"{metric} {score:.4f} on {len(y_test)} held-out rows"
+    with open(_tables.metadata_path(model_path), "w") as f:
+        json.dump(metadata, f, indent=2)
+
+    from nasplug import report
+
+    report_path = report.write_report(
+        os.path.join(args.output, "search"), output=os.path.join(args.output, "report.html"),
+        title=f"nasplug search: {os.path.basename(args.data)} → {args.target}",
+        model=model_path,
+    )
+    print()
+    print("Best architecture:")
+    for name, value in estimator.best_params_.items():
+        print(f"  {name} = {value}")
+    print(f"Validation score: {estimator.best_score_:.4f}")
+    if test_line:
+        print(f"Test score: {test_line}")
+    print(f"Model saved to {model_path} (and {_tables.metadata_path(model_path)})")
+    print(f"Report saved to {report_path}")
+    print(f"Predict with: nasplug predict {model_path} DATA.csv")
+    return 0
+
+
+def infer_task(target):
+    """Classification for text, boolean or integer targets with few values, else regression."""
+    import pandas as pd
+
+    if not _tables.is_numeric(target):
+        return "classification"
+    values = target.dropna()
+    integral = pd.api.types.is_integer_dtype(values) or bool(
+        np.all(np.equal(np.mod(values.to_numpy(dtype=np.float64), 1), 0))
+    )
+    if integral and values.nunique() <= _MAX_INTEGER_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _read_training_data(args):
+    """Returns (x, y, task, encoding) from the CSV file, or a CommandError saying what is wrong."""
+    frame = _tables.read_csv(args.data)
+    if args.target not in frame.columns:
+        raise CommandError(
+            f"{args.data} has no column {args.target!r}; its columns are "
+            f"{', '.join(map(repr, map(str, frame.columns)))}."
+        )
+    target = frame[args.target]
+    if target.isna().any():
+        raise CommandError(
+            f"The target column {args.target!r} of {args.data} has "
+            f"{int(target.isna().sum())} missing values; drop those rows first."
+        )
+    features = frame.drop(columns=[args.target])
+    if features.shape[1] == 0:
+        raise CommandError(f"{args.data} has no feature columns besides {args.target!r}.")
+    task = args.task or infer_task(target)
+    if task == "regression" and not _tables.is_numeric(target):
+        raise CommandError(
+            f"--task regression needs a numeric target; column {args.target!r} holds text."
+        )
+    encoding = _tables.encoding_from(features)
+    x = _tables.encode(features, encoding, args.data)
+    y = target.to_numpy()
+    if task == "classification":
+        y = _plain_labels(y)
+        if len(np.unique(y)) < 2:
+            raise CommandError(f"The target column {args.target!r} has a single class.")
+    else:
+        y = y.astype(np.float64)
+    return x, y, task, encoding
+
+
+def _estimator(task, args):
+    from nasplug.sklearn import NASClassifier, NASRegressor
+
+    cls = NASClassifier if task == "classification" else NASRegressor
+    return cls(
+        time_budget=args.time_budget,
+        strategy=args.strategy,
+        max_trials=args.max_trials,
+        epochs=args.epochs,
+        random_state=args.seed,
+        directory=os.path.join(args.output, "search"),
+        verbose=0 if args.quiet else 1,
+    )
+
+
+def _split(x, y, task, test_size, seed):
+    from nasplug.sklearn.data import holdout
+
+    if not test_size:
+        return x, None, y, None
+    try:
+        train, test = holdout(len(y), test_size, seed, y if task == "classification" else None)
+    except ValueError as error:
+        raise CommandError(f"Cannot hold out --test-size {test_size}: {error}") from None
+    return x[train], x[test], y[train], y[test]
+
+
+def _plain_labels(y):
+    if y.dtype == object:
+        return np.asarray([str(v) for v in y])
+    return y

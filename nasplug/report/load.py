@@ -1,0 +1,318 @@
+"""Reading search directories: KerasTuner, AutoKeras and nasplug projects.
+
+A project is a directory with `oracle.json` and `trial_*/trial.json` files, as KerasTuner
+writes them. Besides the oracle's state and the trials, this module reads what the
+checkpoints tell of each network: its layers and their sizes, from `checkpoint.weights.h5`
+files and `.keras` archives, without loading Keras.
+"""
+
+import io
+import json
+import math
+import os
+import re
+import zipfile
+
+from nasplug._convert import trial_key
+
+# How far below the given directory projects are looked for.
+_MAX_DEPTH = 4
+
+
+class Project:
+    """One KerasTuner project: its oracle state and its trials.
+
+    Attributes:
+        name: The project's directory name (usually the strategy or task).
+        path: The project directory.
+        state: The parsed `oracle.json`, or `{}` if there is none.
+        trials: One dict per trial, in the order the trials ended.
+        direction: "max" or "min", inferred from the trials' metrics.
+        objective: The objective's name, inferred the same way (may be None).
+    """
+
+    def __init__(self, name, path, state, trials, direction, objective):
+        self.name = name
+        self.path = path
+        self.state = state
+        self.trials = trials
+        self.direction = direction
+        self.objective = objective
+
+    @property
+    def strategy(self):
+        """The strategy that ran the search.
+
+        nasplug's oracles save their strategy's name; KerasTuner's and AutoKeras's own
+        are told apart by the keys of their state (`registry.Strategy.state_keys`).
+        """
+        from nasplug.oracles import registry
+
+        saved = self.state.get("strategy")
+        if isinstance(saved, str):
+            return saved
+        keys = set(self.state)
+        for strategy in registry.strategies():
+            if strategy.state_keys and strategy.state_keys & keys:
+                return strategy.name
+        return None
+
+    @property
+    def scored(self):
+        """Completed trials with a finite score, in end order."""
+        return [t for t in self.trials if t["status"] == "COMPLETED" and _finite(t["score"])]
+
+    def best(self):
+        """The completed trial with the best score, or None when no trial has one."""
+        scored = self.scored
+        if not scored:
+            return None
+        pick = max if self.direction == "max" else min
+        return pick(scored, key=lambda t: t["score"])
+
+
+def load_search(directory):
+    """Reads every KerasTuner project found in `directory`.
+
+    Args:
+        directory: A project directory (holding `oracle.json` or `trial_*/`) or a directory
+            above one or more of them.
+
+    Returns:
+        A list of `Project`, sorted by path.
+
+    Raises:
+        FileNotFoundError: `directory` does not exist.
+        ValueError: No project is found, or a state file is not valid JSON.
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Search directory not found: {directory}")
+    roots = _find_projects(directory)
+    if not roots:
+        raise ValueError(
+            f"No KerasTuner search found in {directory}: expected a project directory with "
+            "oracle.json or trial_*/trial.json files, or a directory above such projects."
+        )
+    projects = [_load_project(root) for root in roots]
+    # Name projects by their path below `directory`, so that two runs with the same
+    # project name in different folders stay apart.
+    for project in projects:
+        rel = os.path.relpath(project.path, directory)
+        project.name = os.path.basename(os.path.abspath(directory)) if rel == "." else rel
+    return projects
+
+
+def _find_projects(directory):
+    roots = []
+    for root, dirs, files in os.walk(directory):
+        depth = os.path.relpath(root, directory).count(os.sep) + (root != directory)
+        has_trials = any(
+            d.startswith("trial_") and os.path.isfile(os.path.join(root, d, "trial.json"))
+            for d in dirs
+        )
+        if "oracle.json" in files or has_trials:
+            roots.append(root)
+            dirs[:] = []  # trials live below; nothing else to find there
+        elif depth >= _MAX_DEPTH:
+            dirs[:] = []
+        else:
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    return sorted(roots)
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except ValueError as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error}); the file is corrupted or truncated."
+        ) from None
+
+
+def _load_project(root):
+    oracle_path = os.path.join(root, "oracle.json")
+    state = _read_json(oracle_path) if os.path.isfile(oracle_path) else {}
+    raw = {}
+    for name in sorted(os.listdir(root)):
+        path = os.path.join(root, name, "trial.json")
+        if name.startswith("trial_") and os.path.isfile(path):
+            trial = _read_json(path)
+            trial_id = str(trial.get("trial_id", name[len("trial_"):]))
+            raw[trial_id] = (trial, os.path.join(root, name))
+    direction, objective = _infer_objective(t for t, _ in raw.values())
+    order = [i for i in state.get("end_order", []) if i in raw]
+    order += sorted((i for i in raw if i not in order), key=trial_key)
+    trials = []
+    for position, trial_id in enumerate(order, start=1):
+        trial, trial_dir = raw[trial_id]
+        trials.append(_trial_record(trial_id, position, trial, trial_dir))
+    return Project(os.path.basename(root), root, state, trials, direction, objective)
+
+
+def _trial_record(trial_id, position, trial, trial_dir):
+    metrics = (trial.get("metrics") or {}).get("metrics") or {}
+    best_metrics = {}
+    for name, metric in metrics.items():
+        values = [
+            v for obs in metric.get("observations", []) for v in obs.get("value", [])
+            if _finite(v)
+        ]
+        if values:
+            pick = max if metric.get("direction") == "max" else min
+            best_metrics[name] = pick(values)
+    params = next(
+        (int(v) for k, v in best_metrics.items() if "param" in k.lower() and v >= 0), None
+    )
+    layers = None
+    checkpoint = os.path.join(trial_dir, "checkpoint.weights.h5")
+    if params is None and os.path.isfile(checkpoint):
+        layers = weights_layers(checkpoint)
+        if layers is not None:
+            params = sum(count for _, _, count in layers)
+    hp = trial.get("hyperparameters") or {}
+    score = trial.get("score")
+    return {
+        "trial_id": trial_id,
+        "position": position,
+        "status": trial.get("status") or "UNKNOWN",
+        "score": float(score) if _finite(score) else None,
+        "values": dict(hp.get("values") or {}),
+        "space": hp.get("space") or [],
+        "metrics": best_metrics,
+        "params": params,
+        "message": trial.get("message"),
+        "dir": trial_dir,
+        "checkpoint": checkpoint if os.path.isfile(checkpoint) else None,
+    }
+
+
+def _infer_objective(trials):
+    """Finds the objective by matching each trial's score to one of its metrics."""
+    votes = {}
+    for trial in trials:
+        score = trial.get("score")
+        metrics = (trial.get("metrics") or {}).get("metrics") or {}
+        if not _finite(score):
+            continue
+        for name, metric in metrics.items():
+            values = [v for obs in metric.get("observations", []) for v in obs.get("value", [])]
+            if any(
+                _finite(v) and math.isclose(v, score, rel_tol=1e-9, abs_tol=1e-12) for v in values
+            ):
+                key = (name, metric.get("direction") or "max")
+                votes[key] = votes.get(key, 0) + 1
+    if not votes:
+        return "max", None
+    # Ties between e.g. "accuracy" and "val_accuracy" go to the validation metric,
+    # which is what searches are normally scored on.
+    (name, direction), _ = max(votes.items(), key=lambda kv: (kv[1], kv[0][0].startswith("val_")))
+    return direction, name
+
+
+def weights_layers(path):
+    """Lists the layers stored in a Keras weights file (`*.weights.h5`).
+
+    Args:
+        path: The file's path, or a file-like object holding it.
+
+    Returns:
+        One (layer path, weight shapes, parameter count) per layer with weights, or None
+        if the file is not a readable Keras weights file.
+    """
+    try:
+        import h5py
+    except ImportError:
+        return None
+    layers = {}
+    try:
+        with h5py.File(path, "r") as f:  # a path or a file-like object
+            if "layers" not in f:
+                return None
+
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    layer = name.rsplit("/vars/", 1)[0]
+                    shapes, count = layers.get(layer, ([], 0))
+                    layers[layer] = (shapes + [tuple(obj.shape)], count + math.prod(obj.shape))
+
+            f["layers"].visititems(visit)
+    except OSError:
+        return None
+    return [(name, shapes, count) for name, (shapes, count) in layers.items()]
+
+
+def saved_models(directory):
+    """Paths of the `.keras` archives in `directory` or one level below, trial folders aside."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        depth = os.path.relpath(root, directory).count(os.sep) + (root != directory)
+        found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".keras")]
+        dirs[:] = [] if depth >= 1 else sorted(d for d in dirs if not d.startswith("trial_"))
+    return found
+
+
+def keras_archive_layers(path):
+    """Reads a `.keras` archive's layers (and their sizes) without loading Keras.
+
+    Args:
+        path: The archive's path.
+
+    Returns:
+        Rows (layer, type, settings, parameters), or None if the file is not readable.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+            weights = (
+                archive.read("model.weights.h5")
+                if "model.weights.h5" in archive.namelist()
+                else None
+            )
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    sizes = {}
+    if weights is not None:
+        for name, _, count in weights_layers(io.BytesIO(weights)) or []:
+            sizes[name] = count
+    # Keras stores a model's layers under their class name in snake case, numbered in
+    # order ("dense", "dense_1", ...), whatever name the layer was given.
+    seen = {}
+
+    def weights_key(class_name):
+        snake = re.sub(r"(?<!^)(?=[A-Z][a-z])|(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
+        n = seen.get(snake, 0)
+        seen[snake] = n + 1
+        return snake if n == 0 else f"{snake}_{n}"
+
+    rows = []
+
+    def walk(layer_config, prefix):
+        inner = layer_config.get("config", {})
+        if not isinstance(inner, dict):
+            return
+        name = inner.get("name", "")
+        if inner.get("layers") and layer_config is not config:
+            for sub in inner["layers"]:
+                walk(sub, f"{prefix}{name}/")
+            return
+        if inner.get("layers"):
+            for sub in inner["layers"]:
+                walk(sub, prefix)
+            return
+        details = []
+        for key in ("units", "filters", "kernel_size", "rate", "activation", "pool_size"):
+            if inner.get(key) not in (None, "linear"):
+                details.append(f"{key}={inner[key]}")
+        count = sizes.get(weights_key(layer_config.get("class_name", ""))) if not prefix else None
+        rows.append((f"{prefix}{name}", layer_config.get("class_name", "?"), ", ".join(details),
+                     f"{count:,}" if count else ""))
+
+    walk(config, "")
+    return rows
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+

@@ -1,0 +1,293 @@
+"""The report's page: one self-contained HTML file, its sections in order.
+
+Summary, score by trial, score against size, which decisions mattered, what each
+controller learned, the best architecture and the failed trials. Plots are embedded as
+PNG data, so the page needs no network and can be mailed or attached to an issue.
+"""
+
+import html
+import os
+from datetime import datetime
+
+from nasplug.report.analysis import (
+    choice_shares,
+    controller_preferences,
+    hyperparameter_importance,
+    replay_controller,
+    shorten,
+    trial_table,
+)
+from nasplug.report.load import (
+    keras_archive_layers,
+    load_search,
+    saved_models,
+    weights_layers,
+)
+from nasplug.report.plots import (
+    plot_importance,
+    plot_policy_history,
+    plot_preferences,
+    plot_scores,
+    plot_shares,
+    plot_size,
+)
+
+
+def write_report(directory, output=None, title=None, model=None):
+    """Writes a self-contained HTML report for a search directory.
+
+    Args:
+        directory: A KerasTuner / AutoKeras / nasplug project directory, or a directory
+            holding several projects (they are compared side by side).
+        output: Path of the HTML file. Defaults to `report.html` inside `directory`.
+        title: Page title. Defaults to the directory's name.
+        model: Optional path of the best model saved as a `.keras` file, whose layers are
+            listed with the best architecture. `.keras` files inside `directory` are
+            listed anyway.
+
+    Returns:
+        The path of the written file.
+    """
+    projects = load_search(directory)
+    directory = os.fspath(directory)
+    output = os.fspath(output) if output is not None else os.path.join(directory, "report.html")
+    title = title or f"Search report: {os.path.basename(os.path.abspath(directory))}"
+    sections = [_summary_section(projects)]
+    if any(p.scored for p in projects):
+        sections.append(_figure_section(
+            "Score by trial",
+            plot_scores(projects),
+            "Dots are trials; the line is the best score so far, one colour per project.",
+        ))
+        sections.append(_size_section(projects))
+        sections.append(_importance_section(projects))
+    sections += _controller_sections(projects)
+    sections.append(_best_section(projects, directory, model))
+    sections.append(_failures_section(projects))
+    page = _PAGE.format(
+        title=html.escape(title),
+        generated=html.escape(datetime.now().strftime("%Y-%m-%d %H:%M")),
+        directory=html.escape(os.path.abspath(directory)),
+        body="\n".join(s for s in sections if s),
+    )
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output, "w", encoding="utf-8") as f:
+        f.write(page)
+    return output
+
+
+def _summary_section(projects):
+    rows = []
+    for project in projects:
+        counts = {}
+        for t in project.trials:
+            counts[t["status"]] = counts.get(t["status"], 0) + 1
+        best = project.best()
+        rows.append([
+            project.name,
+            project.strategy or "",
+            ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "none",
+            f"{project.objective or 'score'} ({project.direction})",
+            _fmt(best["score"]) if best else "",
+            best["trial_id"] if best else "",
+        ])
+    return "<h2>Searches</h2>" + _table(
+        ["project", "strategy", "trials", "objective", "best score", "best trial"], rows
+    )
+
+
+def _figure_section(heading, png, caption):
+    return (
+        f"<h2>{html.escape(heading)}</h2><figure><img alt=\"{html.escape(heading)}\" "
+        f"src=\"data:image/png;base64,{png}\"><figcaption>{html.escape(caption)}</figcaption>"
+        "</figure>"
+    )
+
+
+def _size_section(projects):
+    if not any(t["params"] for p in projects for t in p.scored):
+        return (
+            "<h2>Score against model size</h2><p class=note>No model sizes found: the trials "
+            "saved no weights (checkpoint.weights.h5) and recorded no parameter metric.</p>"
+        )
+    if len({p.direction for p in projects}) > 1:
+        return (
+            "<h2>Score against model size</h2><p class=note>The projects optimise in "
+            "different directions; no common front.</p>"
+        )
+    png, front = plot_size(projects)
+    rows = [[f"{int(size):,}", _fmt(score)] for size, score in front]
+    return _figure_section(
+        "Score against model size",
+        png,
+        "Circled: the Pareto front, the trials that no smaller model beats.",
+    ) + _table(["parameters", "score"], rows)
+
+
+def _importance_section(projects):
+    names, rows, rewards, _ = trial_table(projects)
+    importance, info = hyperparameter_importance(names, rows, rewards)
+    heading = "Which decisions mattered"
+    if importance is None:
+        return f"<h2>{heading}</h2><p class=note>No importance analysis: {html.escape(info)}</p>"
+    fit = (
+        f" Out-of-bag R² of the forest: {info:.2f}"
+        + (" (low: read the bars as a rough guide)." if info < 0.3 else ".")
+        if info is not None
+        else " Too few trials for an out-of-bag check: read the bars as a rough guide."
+    )
+    return _figure_section(
+        heading,
+        plot_importance(importance),
+        f"Each hyperparameter's main effect on the score, as a share of the variance of a "
+        f"random forest fitted on {len(rows)} scored trials (fANOVA-style).{fit}",
+    )
+
+
+def _controller_sections(projects):
+    """What each reinforcement-learning controller learned, and how it got there.
+
+    The panels follow what the saved state holds, a REINFORCE policy (`logits`) or a
+    Q-learning table (`q_values`), so a strategy built on either gets them too. The
+    evolution-based strategies (evolution, predictor) keep only a population of trials,
+    which the score and importance sections already show: they get no panel here.
+    """
+    sections = []
+    for project in projects:
+        prefs = controller_preferences(project)
+        if not prefs:
+            continue
+        # As in controller_preferences: saved logits mean a REINFORCE policy.
+        policy = isinstance(project.state.get("logits"), dict)
+        if policy:
+            caption = ("The controller's probability of each choice at the end of the search "
+                       "(softmax of its logits, saved in oracle.json).")
+        else:
+            caption = ("The Q-learning agent's value of each choice at the end of the search, "
+                       "averaged over the states it was taken from (rewards are ranks in [0, 1]).")
+        sections.append(_figure_section(
+            f"Controller preferences: {project.name}",
+            plot_preferences(_first(prefs), f"{project.name}: final preferences"),
+            caption,
+        ))
+        history, exact = replay_controller(project) if policy else ({}, False)
+        if history:
+            sections.append(_figure_section(
+                f"How the controller's preferences moved: {project.name}",
+                plot_policy_history(
+                    _first(history), f"{project.name}: probability of each choice"
+                ),
+                "The controller's probabilities after each completed trial it learned from, "
+                "replayed from the trials with the controller's own update"
+                + (" (the replay ends exactly at the saved state)." if exact
+                   else " (the replay does not end at the saved state: read it as approximate)."),
+            ))
+            continue
+        shares = choice_shares(project)
+        if shares:
+            sections.append(_figure_section(
+                f"How the choices moved: {project.name}",
+                plot_shares(_first(shares), f"{project.name}: share of trials taking each value"),
+                "Share of the trials in a sliding window that took each value: a controller "
+                "that learns concentrates on the values it prefers.",
+            ))
+    return sections
+
+
+def _first(panels, count=12):
+    # More panels make an unreadable figure; decisions come in the order they are taken.
+    return dict(list(panels.items())[:count])
+
+
+def _best_section(projects, directory, model=None):
+    candidates = [(p, p.best()) for p in projects if p.best()]
+    if not candidates:
+        return "<h2>Best architecture</h2><p class=note>No trial completed with a score.</p>"
+    directions = {p.direction for p, _ in candidates}
+    sign = 1.0 if directions == {"max"} else -1.0
+    project, best = max(candidates, key=lambda pb: sign * pb[1]["score"])
+    out = [
+        "<h2>Best architecture</h2>",
+        f"<p>Trial <b>{html.escape(str(best['trial_id']))}</b> of "
+        f"<b>{html.escape(project.name)}</b>: "
+        f"{html.escape(project.objective or 'score')} = <b>{_fmt(best['score'])}</b>"
+        + (f", {best['params']:,} parameters" if best["params"] else "")
+        + ".</p>",
+        _table(
+            ["hyperparameter", "value"],
+            [[k, shorten(v, 80)] for k, v in best["values"].items()],
+        ),
+    ]
+    if best["checkpoint"]:
+        layers = weights_layers(best["checkpoint"])
+        if layers:
+            out.append("<h3>Layers with weights (from the trial's checkpoint)</h3>")
+            out.append(_table(
+                ["layer", "weight shapes", "parameters"],
+                [
+                    [name, ", ".join(str(s) for s in shapes), f"{count:,}"]
+                    for name, shapes, count in layers
+                ],
+            ))
+    models = saved_models(directory)
+    if model is not None and os.path.abspath(model) not in map(os.path.abspath, models):
+        models.insert(0, os.fspath(model))
+    for path in models:
+        layers = keras_archive_layers(path)
+        if layers:
+            out.append(f"<h3>Saved model {html.escape(os.path.basename(path))}</h3>")
+            out.append(_table(["layer", "type", "settings", "parameters"], layers))
+    return "\n".join(out)
+
+
+def _failures_section(projects):
+    rows = []
+    for project in projects:
+        for t in project.trials:
+            if t["status"] in ("FAILED", "INVALID") and t["message"]:
+                last = [line for line in str(t["message"]).strip().splitlines() if line.strip()]
+                last_line = shorten(last[-1] if last else "", 160)
+                rows.append([project.name, t["trial_id"], t["status"].lower(), last_line])
+    if not rows:
+        return ""
+    header = ["project", "trial", "status", "last error line"]
+    return "<h2>Failed trials</h2>" + _table(header, rows)
+
+
+def _table(header, rows):
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem;
+       margin: 1.5rem auto; padding: 0 1rem; color: #222; }}
+h1 {{ font-size: 1.5rem; margin-bottom: .2rem; }}
+h2 {{ font-size: 1.15rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem;
+      margin-top: 1.8rem; }}
+h3 {{ font-size: 1rem; }}
+.meta, .note, figcaption {{ color: #555; font-size: .9rem; }}
+figure {{ margin: .5rem 0; }}
+img {{ max-width: 100%; height: auto; border: 1px solid #eee; }}
+table {{ border-collapse: collapse; font-size: .88rem; margin: .5rem 0; }}
+th, td {{ border: 1px solid #ddd; padding: .25rem .55rem; text-align: left; vertical-align: top; }}
+th {{ background: #f4f4f4; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p class="meta">Directory {directory} · generated {generated} by nasplug</p>
+{body}
+</body></html>
+"""

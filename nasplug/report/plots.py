@@ -1,0 +1,228 @@
+"""The report's plots: matplotlib figures rendered to base64 PNG for the page.
+
+Each function draws what `nasplug.report.analysis` computed; matplotlib is imported on
+first use, with the Agg backend, so no display is needed.
+"""
+
+import base64
+import io
+import math
+
+import numpy as np
+
+from nasplug.report.analysis import pareto_front, shorten
+
+# One colour per project, in order.
+_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
+
+
+def plot_scores(projects):
+    """Every trial's score and the best so far, by trial, one colour per project.
+
+    Args:
+        projects: `Project`s.
+
+    Returns:
+        The PNG, base64-encoded.
+    """
+    fig, ax = _figure()
+    for k, project in enumerate(projects):
+        colour = _PALETTE[k % len(_PALETTE)]
+        scored = project.scored
+        if not scored:
+            continue
+        x = [t["position"] for t in scored]
+        y = [t["score"] for t in scored]
+        pick = np.maximum if project.direction == "max" else np.minimum
+        ax.scatter(x, y, s=18, color=colour, alpha=0.55)
+        ax.step(
+            x, pick.accumulate(y), where="post", color=colour,
+            label=f"{project.name} (best so far)",
+        )
+    ax.xaxis.set_major_locator(_integer_ticks())
+    ax.set_xlabel("trial (in the order trials ended)")
+    ax.set_ylabel(_objective_label(projects))
+    ax.legend(fontsize=8, loc="best")
+    return _png(fig)
+
+
+def plot_size(projects):
+    """Score against model size (log scale), with the Pareto front circled.
+
+    Args:
+        projects: `Project`s optimising in the same direction.
+
+    Returns:
+        (the PNG base64-encoded, the front as (parameters, score) pairs by size).
+    """
+    fig, ax = _figure()
+    direction = projects[0].direction
+    points = []
+    for k, project in enumerate(projects):
+        colour = _PALETTE[k % len(_PALETTE)]
+        pts = [(t["params"], t["score"]) for t in project.scored if t["params"]]
+        if pts:
+            ax.scatter(*zip(*pts), s=22, color=colour, alpha=0.6, label=project.name)
+        points += pts
+    front = [points[i] for i in pareto_front(points, direction)]
+    if front:
+        ax.step(*zip(*front), where="post", color="black", linewidth=1, alpha=0.7)
+        ax.scatter(*zip(*front), s=70, facecolors="none", edgecolors="black", linewidths=1.5,
+                   label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel("model size (parameters, log scale)")
+    ax.set_ylabel(_objective_label(projects))
+    ax.legend(fontsize=8, loc="best")
+    return _png(fig), front
+
+
+def plot_importance(importance):
+    """One bar per hyperparameter: its share of the score's variance, in percent.
+
+    Args:
+        importance: Dict name -> share in [0, 1], as `hyperparameter_importance` returns.
+
+    Returns:
+        The PNG, base64-encoded.
+    """
+    items = sorted(importance.items(), key=lambda kv: kv[1])
+    fig, ax = _figure(height=max(1.6, 0.35 * len(items) + 0.8))
+    ax.barh([shorten(k, 40) for k, _ in items], [100 * v for _, v in items], color="#1f77b4")
+    ax.set_xlabel("share of the score's variance explained (%)")
+    return _png(fig)
+
+
+def plot_preferences(prefs, title):
+    """One bar chart per decision: the controller's final preference for each choice.
+
+    Args:
+        prefs: Dict decision -> (choice labels, values, kind), as `controller_preferences`
+            returns.
+        title: The figure's title.
+
+    Returns:
+        The PNG, base64-encoded.
+    """
+    names = list(prefs)
+    fig, axes = _subplots(len(names))
+    for ax, name in zip(axes, names):
+        labels, values, kind = prefs[name]
+        ax.bar(range(len(values)), values, color="#9467bd")
+        ax.set_xticks(range(len(values)))
+        crowded = len(labels) > 4
+        ax.set_xticklabels(
+            labels, rotation=45 if crowded else 0, fontsize=7,
+            ha="right" if crowded else "center",
+        )
+        ax.set_title(shorten(name, 30), fontsize=9)
+        ax.set_ylabel(kind, fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def plot_policy_history(history, title):
+    """One panel per decision: each choice's probability after every trial learned from.
+
+    Args:
+        history: Dict decision -> (choice labels, probabilities array), as
+            `replay_controller` returns.
+        title: The figure's title.
+
+    Returns:
+        The PNG, base64-encoded.
+    """
+    names = list(history)
+    fig, axes = _subplots(len(names))
+    for ax, name in zip(axes, names):
+        labels, probabilities = history[name]
+        steps = np.arange(len(probabilities))
+        for j, label in enumerate(labels):
+            ax.plot(steps, probabilities[:, j], label=label)
+        ax.set_ylim(0, 1)
+        ax.xaxis.set_major_locator(_integer_ticks())
+        ax.set_title(shorten(name, 30), fontsize=9)
+        ax.set_xlabel("trials learned from", fontsize=8)
+        if len(labels) <= 6:
+            ax.legend(fontsize=6, loc="best")
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def plot_shares(shares, title):
+    """One panel per decision: the share of trials taking each value, window by window.
+
+    Args:
+        shares: Dict decision -> (window ends, {label: shares}), as `choice_shares`
+            returns.
+        title: The figure's title.
+
+    Returns:
+        The PNG, base64-encoded.
+    """
+    names = list(shares)
+    fig, axes = _subplots(len(names))
+    for ax, name in zip(axes, names):
+        ends, by_value = shares[name]
+        for label, series in by_value.items():
+            ax.plot(ends, series, marker="o", markersize=3, label=label)
+        ax.set_ylim(-0.05, 1.05)
+        ax.xaxis.set_major_locator(_integer_ticks())
+        ax.set_title(shorten(name, 30), fontsize=9)
+        ax.set_xlabel("trial", fontsize=8)
+        ax.legend(fontsize=6, loc="best")
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def _subplots(count):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    cols = min(3, count)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(2.6 * cols + 0.6, 2.3 * rows + 0.5), dpi=100, squeeze=False
+    )
+    flat = list(axes.ravel())
+    for ax in flat[count:]:
+        ax.set_visible(False)
+    for ax in flat[:count]:
+        ax.grid(True, alpha=0.3)
+    return fig, flat[:count]
+
+
+def _objective_label(projects):
+    names = {p.objective for p in projects if p.objective}
+    label = " / ".join(sorted(names)) if names else "score"
+    directions = {p.direction for p in projects}
+    better = "higher" if directions == {"max"} else "lower" if directions == {"min"} else "mixed"
+    return f"{label} ({better} is better)"
+
+
+def _figure(width=7.5, height=3.6):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    ax.grid(True, alpha=0.3)
+    return fig, ax
+
+
+def _png(fig):
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
