@@ -15,7 +15,13 @@ import pytest
 from autokeras import graph as graph_module
 
 from nasplug.bench import nasbench201
-from nasplug.blocks import CellBlock, LayerChainBlock, MLPBlock, live_edges, parse_operation
+from nasplug.blocks import (
+    CellBlock,
+    LayerChainBlock,
+    MLPBlock,
+    live_edges,
+    parse_operation,
+)
 from nasplug.oracles import EvolutionOracle
 from nasplug.space import SearchSpace
 
@@ -408,6 +414,8 @@ def test_describe_matches_the_built_network():
         (lambda: CellBlock(operations=["none"]), "needs an operation other than 'none'"),
         (lambda: CellBlock(nodes=0), "nodes must be a positive integer"),
         (lambda: CellBlock(dimensions=3), "dimensions must be 1, 2 or None"),
+        (lambda: CellBlock(cells=0), "cells must be a positive int"),
+        (lambda: CellBlock(channels=keras_tuner.engine.hyperparameters.Float("channels", 1, 8)), "channels must be"),
         (lambda: LayerChainBlock(layer_types=["conv", "transformer"]), "Unknown layer types \\['transformer'\\]"),
         (lambda: LayerChainBlock(layer_types=["gru"], dimensions=2), "Recurrent layers"),
         (lambda: LayerChainBlock(num_layers=0), "num_layers must be a positive int"),
@@ -426,6 +434,8 @@ def test_wrong_input_rank_gets_one_clear_error():
         network(CellBlock(name="cell"), {}, (2, 3, 4, 5))
     with pytest.raises(ValueError, match="dimensions=2 takes tensors"):
         network(LayerChainBlock(name="chain", dimensions=2), {}, (10,))
+    with pytest.raises(ValueError, match="recurrent layers .* need 1-D signals"):
+        network(LayerChainBlock(name="chain", layer_types=["conv", "lstm"]), {}, (8, 8, 1))
 
 
 def test_vectors_are_read_as_one_channel_signals():

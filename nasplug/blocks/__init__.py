@@ -14,7 +14,12 @@ so a trial holds values only for the decisions that shape its network; `describe
 says which architecture a trial's values give.
 """
 
-from nasplug.blocks.cell import NASBENCH201_OPERATIONS, CellBlock, live_edges, parse_operation
+from nasplug.blocks.cell import (
+    NASBENCH201_OPERATIONS,
+    CellBlock,
+    live_edges,
+    parse_operation,
+)
 from nasplug.blocks.chain import LAYER_TYPES, LayerChainBlock
 from nasplug.blocks.tabular import MLPBlock
 

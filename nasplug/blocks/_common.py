@@ -42,6 +42,15 @@ def default_of(value):
     return value
 
 
+def check_count(value, name):
+    """Raises a ValueError unless `value` is a positive int or a Choice of them."""
+    values = value.values if isinstance(value, hp_module.Choice) else [value]
+    if isinstance(value, hp_module.HyperParameter) and not isinstance(value, hp_module.Choice):
+        values = [None]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
+        raise ValueError(f"{name} must be a positive int or a keras_tuner Choice of them, got {value!r}.")
+
+
 def serialize_argument(value):
     if isinstance(value, hp_module.HyperParameter):
         return hp_module.serialize(value)

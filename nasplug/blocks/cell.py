@@ -23,6 +23,7 @@ from keras_tuner.engine import hyperparameters as hp_module
 from nasplug.blocks._common import (
     NASBlock,
     batch_norm,
+    check_count,
     decide,
     searched,
     single_input,
@@ -169,6 +170,8 @@ class CellBlock(NASBlock):
         self.cells = searched(cells, hp_module.Choice("cells", [1, 2], default=1))
         self.stages = searched(stages, hp_module.Choice("stages", [2, 3], default=3))
         self.channels = searched(channels, hp_module.Choice("channels", [8, 16, 32], default=16))
+        for name in ("cells", "stages", "channels"):
+            check_count(getattr(self, name), name)
 
     @classmethod
     def nasbench201(cls, **kwargs):
@@ -181,14 +184,14 @@ class CellBlock(NASBlock):
         Returns:
             A `CellBlock`.
         """
-        arguments = dict(
-            nodes=3,
-            operations=NASBENCH201_OPERATIONS,
-            cells=5,
-            stages=3,
-            channels=16,
-            connected=False,
-        )
+        arguments = {
+            "nodes": 3,
+            "operations": NASBENCH201_OPERATIONS,
+            "cells": 5,
+            "stages": 3,
+            "channels": 16,
+            "connected": False,
+        }
         arguments.update(kwargs)
         return cls(**arguments)
 

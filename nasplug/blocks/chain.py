@@ -13,6 +13,7 @@ from keras_tuner.engine import hyperparameters as hp_module
 from nasplug.blocks._common import (
     NASBlock,
     batch_norm,
+    check_count,
     decide,
     searched,
     single_input,
@@ -109,13 +110,7 @@ class LayerChainBlock(NASBlock):
             if dimensions == 2 and any(t in RECURRENT for t in layer_types):
                 raise ValueError("Recurrent layers (gru, lstm) need 1-D signals, not images.")
         self.num_layers = searched(num_layers, hp_module.Choice("num_layers", [1, 2, 3, 4], default=2))
-        if isinstance(self.num_layers, hp_module.HyperParameter):
-            if not isinstance(self.num_layers, hp_module.Choice) or not all(
-                _is_positive_int(v) for v in self.num_layers.values
-            ):
-                raise ValueError("num_layers must be a positive int or a Choice of positive ints.")
-        elif not _is_positive_int(self.num_layers):
-            raise ValueError(f"num_layers must be a positive int, got {num_layers!r}.")
+        check_count(self.num_layers, "num_layers")
         self.layer_types = layer_types
         self.widths = _sizes(widths, "widths")
         self.kernel_sizes = None if kernel_sizes is None else _sizes(kernel_sizes, "kernel_sizes")
@@ -161,6 +156,11 @@ class LayerChainBlock(NASBlock):
         x, dimensions = spatial_input(x, self.dimensions, self.name)
         positions = _positions(x)
         types = self.types_for(dimensions, positions)
+        if dimensions == 2 and any(t in RECURRENT for t in types):
+            raise ValueError(
+                f"{self.name}: recurrent layers (gru, lstm) need 1-D signals; the input is a "
+                f"batch of images of shape {tuple(x.shape)}."
+            )
         counts = self.layer_counts()
         num_layers = decide(hp, self.num_layers, "num_layers")
         for index in range(1, max(counts) + 1):
@@ -252,9 +252,7 @@ class LayerChainBlock(NASBlock):
         middle = _middle(self.widths)
         layers = []
         for index in range(1, int(self.value(values, "num_layers")) + 1):
-            prefix = f"layer_{index}/"
-
-            def get(name, default):
+            def get(name, default, prefix=f"layer_{index}/"):
                 return values.get(prefix + name, default)
 
             kind = get("type", _default_type(types, index))

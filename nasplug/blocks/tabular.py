@@ -10,7 +10,14 @@ layers, the normalisation, the dropout.
 import keras
 from keras_tuner.engine import hyperparameters as hp_module
 
-from nasplug.blocks._common import NASBlock, batch_norm, decide, searched, single_input
+from nasplug.blocks._common import (
+    NASBlock,
+    batch_norm,
+    check_count,
+    decide,
+    searched,
+    single_input,
+)
 
 NORMALIZATIONS = ("none", "batch", "layer")
 
@@ -54,9 +61,7 @@ class MLPBlock(NASBlock):
     ):
         super().__init__(**kwargs)
         self.num_layers = searched(num_layers, hp_module.Choice("num_layers", [1, 2, 3], default=2))
-        counts = self.layer_counts()
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in counts):
-            raise ValueError(f"num_layers must be a positive int or a Choice of them, got {num_layers!r}.")
+        check_count(self.num_layers, "num_layers")
         widths = [widths] if isinstance(widths, int) else list(widths)
         if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
             raise ValueError(f"widths must be a non-empty list of positive ints, got {widths!r}.")
