@@ -21,13 +21,11 @@ import keras
 import numpy as np
 from sklearn.datasets import load_digits
 
-import nasplug
+from nasplug.oracles import registry
+from nasplug.tuners import tuner_class
 
-TUNERS = {
-    "evolution": nasplug.EvolutionSearch,
-    "reinforce": nasplug.ReinforceSearch,
-    "qlearning": nasplug.QLearningSearch,
-}
+# Every search strategy of nasplug's, each with its KerasTuner tuner.
+TUNERS = [s.name for s in registry.strategies() if s.is_nasplug]
 
 
 def build_model(hp):
@@ -50,7 +48,7 @@ def build_model(hp):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strategy", choices=sorted(TUNERS), default="evolution")
+    parser.add_argument("--strategy", choices=TUNERS, default="evolution")
     parser.add_argument("--directory", default="runs/distributed_digits")
     parser.add_argument("--max-trials", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=3)
@@ -63,7 +61,7 @@ def main(argv=None):
     x, y = x[order].astype("float32") / 16.0, y[order]
     split = int(0.8 * len(x))
 
-    tuner = TUNERS[args.strategy](
+    tuner = tuner_class(args.strategy)(
         build_model,
         objective="val_accuracy",
         max_trials=args.max_trials,

@@ -13,7 +13,6 @@ import glob
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -22,12 +21,13 @@ import pytest
 
 from nasplug import cli
 from nasplug.distributed import ClusterError, LocalCluster
-from nasplug.oracles import make_oracle
+from nasplug.oracles import make_oracle, registry
 
-STRATEGIES = ["evolution", "reinforce", "qlearning"]
+STRATEGIES = [s.name for s in registry.strategies() if s.is_nasplug]
 # Small populations and exploration phases, so that the strategies learn within a few trials.
 STRATEGY_ARGS = {
     "evolution": {"population_size": 3, "sample_size": 2},
+    "predictor": {"population_size": 3, "sample_size": 2},
     "reinforce": {},
     "qlearning": {"exploration_trials": 3},
 }

@@ -10,12 +10,26 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "SearchSpace": "nasplug.space",
-    "EvolutionSearch": "nasplug.oracles.evolution",
-    "ReinforceSearch": "nasplug.oracles.reinforce",
-    "QLearningSearch": "nasplug.oracles.qlearning",
-    "PredictorEvolutionSearch": "nasplug.oracles.predictor",
-    "NASClassifier": "nasplug.estimators",
-    "NASRegressor": "nasplug.estimators",
+    "EvolutionSearch": "nasplug.tuners",
+    "ReinforceSearch": "nasplug.tuners",
+    "QLearningSearch": "nasplug.tuners",
+    "PredictorEvolutionSearch": "nasplug.tuners",
+    "NASClassifier": "nasplug.sklearn",
+    "NASRegressor": "nasplug.sklearn",
+}
+
+_SUBPACKAGES = {
+    "autokeras",
+    "bench",
+    "blocks",
+    "cli",
+    "distributed",
+    "oracles",
+    "progress",
+    "report",
+    "sklearn",
+    "space",
+    "tuners",
 }
 
 __all__ = sorted(_EXPORTS) + ["oracles", "__version__"]
@@ -24,7 +38,7 @@ __all__ = sorted(_EXPORTS) + ["oracles", "__version__"]
 def __getattr__(name):
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
-    if name in {"oracles", "autokeras", "bench", "report", "distributed"}:
+    if name in _SUBPACKAGES:
         return importlib.import_module(f"nasplug.{name}")
     raise AttributeError(f"module 'nasplug' has no attribute {name!r}")
 

@@ -22,8 +22,10 @@ with nasplug.progress.attach(tuner) as progress:
 
 import shutil
 import sys
-import time
 from datetime import datetime
+
+from nasplug import _compat
+from nasplug.budget import TimeBudget
 
 
 class SearchProgress:
@@ -34,27 +36,22 @@ class SearchProgress:
             with `attach()`.
         verbose: 0 prints nothing; 1 or more shows the line.
         stream: Where to write. Defaults to `sys.stdout` at the time of writing.
-        time_budget: Optional search budget in seconds, counted from `attach()` (or from
-            the first trial this display sees). Once it is spent, the running trial stops at the end of its
-            current batch (if `epoch_callback()` is among its callbacks) and no new trial
-            starts. The time left shown is then at most the budget's remainder.
+        time_budget: Optional search budget in seconds, or a `nasplug.budget.TimeBudget`,
+            attached to the search with the display (a convenience: the budget is the
+            search's, see `nasplug.budget`). Once it is spent, the running trial stops at
+            the end of its current batch (if `epoch_callback()` is among its callbacks)
+            and no new trial starts. The time left shown is at most the budget's remainder.
         interactive: Redraw one line in place (`True`) or write one line per finished
             trial (`False`). Defaults to whether the stream is a terminal.
     """
 
     def __init__(self, oracle=None, verbose=1, stream=None, time_budget=None, interactive=None):
-        if time_budget is not None and (
-            isinstance(time_budget, bool)
-            or not isinstance(time_budget, (int, float))
-            or not time_budget > 0
-        ):
-            raise ValueError(
-                f"time_budget must be a positive number of seconds, got {time_budget!r}."
-            )
+        if time_budget is not None and not isinstance(time_budget, TimeBudget):
+            time_budget = TimeBudget(time_budget)
         self.oracle = oracle
         self._verbose = int(verbose)
         self.stream = stream
-        self.time_budget = time_budget
+        self.budget = time_budget
         self.interactive = interactive
         # The same three fields as KerasTuner's display, so an oracle.json written with
         # this display reloads with KerasTuner's one and the other way round.
@@ -67,8 +64,6 @@ class SearchProgress:
         self._epoch = None
         self._current = None
         self._line_open = False
-        self._session_start = None
-        self.budget_spent = False
 
     @property
     def verbose(self):
@@ -101,8 +96,6 @@ class SearchProgress:
 
     def on_trial_begin(self, trial):
         now = datetime.now()
-        if self._session_start is None:
-            self._session_start = time.monotonic()
         self.trial_start[trial.trial_id] = now
         if self.search_start is None:
             self.search_start = now
@@ -120,7 +113,6 @@ class SearchProgress:
             self._durations.append(seconds)
         self._epoch = None
         self._current = None
-        self._check_budget()
         if not self._verbose:
             return
         if self._is_interactive():
@@ -138,20 +130,14 @@ class SearchProgress:
         if self._verbose and self._is_interactive() and self._current is not None:
             self._draw(self._line(self._current))
 
+    @property
+    def time_budget(self):
+        """The budget's seconds, or None."""
+        return None if self.budget is None else self.budget.seconds
+
     def over_budget(self):
         """Whether the time budget (if any) is spent."""
-        return (
-            self.time_budget is not None
-            and self._session_start is not None
-            and time.monotonic() - self._session_start >= self.time_budget
-        )
-
-    def _check_budget(self):
-        if self.over_budget() and self.oracle is not None and not self.budget_spent:
-            self.budget_spent = True
-            # The oracle stops creating trials once it has `max_trials` of them; ending
-            # the search there keeps KerasTuner's own stop path (and its saved state).
-            self.oracle.max_trials = len(self.oracle.trials)
+        return self.budget is not None and self.budget.spent
 
     def epoch_callback(self):
         """Returns a Keras callback that adds "epoch e/E" to the line during a trial.
@@ -172,13 +158,13 @@ class SearchProgress:
             self.
         """
         oracle = getattr(tuner_or_oracle, "oracle", tuner_or_oracle)
-        previous = getattr(oracle, "_display", None)
-        if previous is None and hasattr(oracle, "_oracle") and hasattr(oracle, "stub"):
+        previous = _compat.display_of(oracle)
+        if previous is None and _compat.is_oracle_client(oracle):
             # A distributed worker's `OracleClient`: the oracle, and so the progress line,
-            # live in the chief. The worker stays quiet but still keeps the time budget
-            # through `epoch_callback()`.
-            if self._session_start is None:
-                self._session_start = time.monotonic()
+            # live in the chief. The worker stays quiet; its budget still stops its running
+            # trial through `epoch_callback()`.
+            if self.budget is not None:
+                self.budget.attach(oracle)
             return self
         if previous is None or not hasattr(previous, "on_trial_begin"):
             raise TypeError(
@@ -189,15 +175,10 @@ class SearchProgress:
             if hasattr(previous, "get_state"):
                 # A reloaded oracle keeps its trial numbering.
                 self.set_state(previous.get_state())
-            if self.time_budget is None and isinstance(previous, SearchProgress):
-                # Re-attaching (an estimator replacing the display its caller attached)
-                # keeps the caller's budget.
-                self.time_budget = previous.time_budget
-                self._session_start = previous._session_start
-        if self._session_start is None:
-            self._session_start = time.monotonic()
+        if self.budget is not None:
+            self.budget.attach(oracle)
         self.oracle = oracle
-        oracle._display = self
+        _compat.set_display(oracle, self)
         return self
 
     def close(self):
@@ -217,7 +198,7 @@ class SearchProgress:
 
     def _line(self, trial_id, finished=False, seconds=None):
         number = self.trial_number.get(trial_id, len(self.oracle.trials))
-        total = self.oracle.max_trials
+        total = self._total()
         parts = [f"trial {number}/{total}" if total else f"trial {number}"]
         if finished and seconds is not None:
             trial = self.oracle.trials.get(trial_id)
@@ -246,6 +227,13 @@ class SearchProgress:
         parts.append(f"left ~{format_seconds(left)}" if left is not None else "left ?")
         return " | ".join(parts)
 
+    def _total(self):
+        # Once the budget is spent the search ends with the trials it has; the oracle
+        # hears of it at its next request for a trial.
+        if self.over_budget():
+            return len(self.oracle.trials)
+        return self.oracle.max_trials
+
     def _objective_name(self):
         objective = getattr(self.oracle, "objective", None)
         return getattr(objective, "name", None) or "score"
@@ -271,13 +259,13 @@ class SearchProgress:
         return sum(1 for t in self.oracle.trials.values() if t.status in _DONE)
 
     def _finished_all(self):
-        total = self.oracle.max_trials
+        total = self._total()
         return bool(total) and self._finished_count() >= total
 
     def _time_left(self):
         """Mean trial time times the trials left, capped by the time budget."""
         estimate = None
-        total = self.oracle.max_trials
+        total = self._total()
         if total and self._durations:
             remaining = max(0, total - self._finished_count())
             estimate = remaining * sum(self._durations) / len(self._durations)
@@ -286,10 +274,9 @@ class SearchProgress:
                 # The running trial is part of `remaining`; count only what is left of it.
                 spent = (datetime.now() - running).total_seconds()
                 estimate = max(0.0, estimate - spent)
-        if self.time_budget is not None and self._session_start is not None:
-            spent = time.monotonic() - self._session_start
-            budget_left = max(0.0, self.time_budget - spent)
-            estimate = budget_left if estimate is None else min(estimate, budget_left)
+        if self.budget is not None:
+            left = self.budget.remaining
+            estimate = left if estimate is None else min(estimate, left)
         return estimate
 
     # -- output ---------------------------------------------------------------------------

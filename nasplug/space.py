@@ -10,7 +10,9 @@ and enumerate assignments with a seeded generator. `SearchSpace` provides those,
 
 import math
 
-from keras_tuner.src.engine.hyperparameters import hp_types
+from keras_tuner.engine import hyperparameters as hp_types
+
+from nasplug import _compat
 
 # Discretised values of a continuous `Float`, or of a numerical range with more distinct
 # values than this, for the strategies that need finite choices.
@@ -74,9 +76,9 @@ class SearchSpace:
         if isinstance(hp, hp_types.Choice):
             return tuple(hp.values)
         if hp.step is not None:
-            count = hp._get_n_values()
+            count = _compat.value_count(hp)
             if count <= self.max_choices:
-                return tuple(_plain(hp._get_value_by_index(i)) for i in range(count))
+                return tuple(_plain(_compat.value_at(hp, i)) for i in range(count))
         count = self.max_choices
         values = [_plain(hp.prob_to_value((i + 0.5) / count)) for i in range(count)]
         return tuple(dict.fromkeys(values))

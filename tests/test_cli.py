@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
-from nasplug import cli_search
+from nasplug.cli import search as cli_search
 from nasplug.cli import main
 
 WINE_NAMES = {0: "barolo", 1: "grignolino", 2: "barbera"}

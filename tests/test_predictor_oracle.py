@@ -7,7 +7,8 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from nasplug.oracles.predictor import PredictorEvolutionOracle, PredictorEvolutionSearch
+from nasplug.oracles.predictor import PredictorEvolutionOracle
+from nasplug.tuners import PredictorEvolutionSearch
 
 
 def _space():

@@ -8,9 +8,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import nasplug
-from nasplug.oracles import EvolutionOracle
+from nasplug.oracles import EvolutionOracle, registry
+from nasplug.tuners import tuner_class
 
-TUNERS = [nasplug.EvolutionSearch, nasplug.ReinforceSearch, nasplug.QLearningSearch]
+TUNERS = [tuner_class(s.name) for s in registry.strategies() if s.is_nasplug]
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +37,10 @@ def build_model(hp):
     return model
 
 
-@pytest.mark.parametrize("tuner_class", TUNERS)
-def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(tuner_class, digits, tmp_path):
+@pytest.mark.parametrize("search_class", TUNERS, ids=lambda c: c.__name__)
+def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(search_class, digits, tmp_path):
     x_train, x_test, y_train, y_test = digits
-    tuner = tuner_class(
+    tuner = search_class(
         build_model,
         objective="val_accuracy",
         max_trials=3,
@@ -103,9 +104,9 @@ def test_tuner_constructor_mirrors_random_search():
     import inspect
 
     random_params = list(inspect.signature(kt.RandomSearch.__init__).parameters)
-    for tuner_class in TUNERS:
-        params = inspect.signature(tuner_class.__init__).parameters
-        assert set(random_params) <= set(params), tuner_class
+    for tuner in TUNERS:
+        params = inspect.signature(tuner.__init__).parameters
+        assert set(random_params) <= set(params), tuner
         for name in ("objective", "max_trials", "seed", "max_retries_per_trial", "max_consecutive_failed_trials"):
             random_default = inspect.signature(kt.RandomSearch.__init__).parameters[name].default
-            assert params[name].default == random_default, (tuner_class, name)
+            assert params[name].default == random_default, (tuner, name)

@@ -22,8 +22,6 @@ import numpy as np
 
 from nasplug.bench import nasbench201 as nb
 
-DEFAULT_STRATEGIES = ("evolution", "reinforce", "qlearning", "random", "bayesian", "greedy")
-
 # KerasTuner's Gaussian-process proposal (20 kernel-fit restarts and 50 L-BFGS restarts of
 # the acquisition, with numerical gradients) takes seconds per trial, a thousand times
 # any other strategy here; its run count is capped unless asked otherwise.
@@ -134,10 +132,9 @@ def _make_oracle(strategy, kwargs):
 
 def strategy_names():
     """Strategy names the benchmark accepts."""
-    from nasplug.oracles import STRATEGIES
+    from nasplug.oracles import registry
 
-    # Hyperband schedules epochs, which a table of final accuracies does not have.
-    return [s for s in STRATEGIES if s != "hyperband"]
+    return [s.name for s in registry.strategies() if s.tabular_benchmark]
 
 
 def best_so_far_curve(history, grid):
@@ -187,13 +184,13 @@ def run_seeds(seed, runs):
     return [int(s) % (2**31 - 1) + 1 for s in state]
 
 
-def run_benchmark(table_path, strategies=DEFAULT_STRATEGIES, runs=500, budget_s=12000.0,
+def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
                   seed=0, runs_for=None, oracle_kwargs=None, workers=None, progress=None):
     """Runs every strategy `runs` times on a table and summarises the results.
 
     Args:
         table_path: Path of a NAS-Bench-201 CSV table (see `nasbench201.load_table`).
-        strategies: Names of `strategy_names()`.
+        strategies: Names of `strategy_names()`; None runs them all.
         runs: Runs per strategy.
         budget_s: Simulated seconds per run.
         seed: Seed of the whole benchmark; run `i` of every strategy gets the same seed.
@@ -212,7 +209,7 @@ def run_benchmark(table_path, strategies=DEFAULT_STRATEGIES, runs=500, budget_s=
         `wall_s` and `cpu_s` (real and CPU seconds summed over runs), `published` (or None) and `curve`
         (`time_s`, `mean`, `std` of the best-so-far test accuracy).
     """
-    strategies = list(strategies)
+    strategies = strategy_names() if strategies is None else list(strategies)
     unknown = [s for s in strategies if s not in strategy_names()]
     if unknown:
         raise ValueError(

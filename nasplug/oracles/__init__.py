@@ -1,14 +1,18 @@
-"""Search strategies as `keras_tuner.Oracle` subclasses.
+"""Search strategies as `keras_tuner.Oracle` subclasses, and the registry of all of them.
 
 Ours: `EvolutionOracle` (regularized evolution), `ReinforceOracle` (policy-gradient
-controller), `QLearningOracle` (MetaQNN-style Q-learning). `make_oracle` also builds
-KerasTuner's and AutoKeras's own oracles by name, so front ends can offer every strategy
-under one argument.
+controller), `QLearningOracle` (MetaQNN-style Q-learning) and `PredictorEvolutionOracle`
+(evolution whose children a surrogate ranks). `make_oracle` also builds KerasTuner's
+(`random`, `bayesian`, `hyperband`) and AutoKeras's (`greedy`) oracles by name, so front
+ends offer every strategy under one argument. `STRATEGIES` maps each name to its
+`registry.Strategy` record; `registry.register` adds one.
 """
 
 import importlib
 
-_OURS = {
+from nasplug.oracles import registry
+
+_CLASSES = {
     "EvolutionOracle": "nasplug.oracles.evolution",
     "ReinforceOracle": "nasplug.oracles.reinforce",
     "QLearningOracle": "nasplug.oracles.qlearning",
@@ -16,52 +20,38 @@ _OURS = {
     "NASOracle": "nasplug.oracles.base",
 }
 
-# strategy name -> (module, class). Loaded lazily: "greedy" needs AutoKeras.
-STRATEGIES = {
-    "evolution": ("nasplug.oracles.evolution", "EvolutionOracle"),
-    "reinforce": ("nasplug.oracles.reinforce", "ReinforceOracle"),
-    "qlearning": ("nasplug.oracles.qlearning", "QLearningOracle"),
-    "predictor": ("nasplug.oracles.predictor", "PredictorEvolutionOracle"),
-    "random": ("keras_tuner", "oracles.RandomSearchOracle"),
-    "bayesian": ("keras_tuner", "oracles.BayesianOptimizationOracle"),
-    "hyperband": ("keras_tuner", "oracles.HyperbandOracle"),
-    "greedy": ("autokeras.tuners.greedy", "GreedyOracle"),
-}
+__all__ = sorted(_CLASSES) + ["STRATEGIES", "get_oracle_class", "make_oracle", "registry"]
 
-__all__ = sorted(_OURS) + ["STRATEGIES", "get_oracle_class", "make_oracle"]
+
+# A live, read-only view of the registry: name -> `registry.Strategy`.
+STRATEGIES = registry.STRATEGIES
 
 
 def __getattr__(name):
-    if name in _OURS:
-        return getattr(importlib.import_module(_OURS[name]), name)
+    if name in _CLASSES:
+        return getattr(importlib.import_module(_CLASSES[name]), name)
     raise AttributeError(f"module 'nasplug.oracles' has no attribute {name!r}")
 
 
 def get_oracle_class(strategy):
-    """Returns the oracle class for a strategy name.
+    """Returns the oracle class of a registered strategy name.
 
     Args:
         strategy: One of `STRATEGIES` ("evolution", "reinforce", "qlearning",
-            "predictor", "random", "bayesian", "hyperband", "greedy").
+            "predictor", "random", "bayesian", "hyperband", "greedy", and any
+            strategy added with `registry.register`).
 
     Returns:
         The `keras_tuner.Oracle` subclass.
     """
-    if strategy not in STRATEGIES:
-        raise ValueError(
-            f"Unknown strategy {strategy!r}. Expected one of: {', '.join(STRATEGIES)}."
-        )
-    module_name, attr = STRATEGIES[strategy]
-    obj = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+    return registry.get(strategy).oracle_class()
 
 
 def make_oracle(strategy, **kwargs):
     """Builds an oracle by strategy name.
 
-    `max_trials` is dropped for "hyperband", whose budget is `max_epochs` instead.
+    Shared arguments the oracle does not take (`max_trials` for "hyperband",
+    `initial_hps` for KerasTuner's oracles, ...) are dropped; see `registry.Strategy.make`.
 
     Args:
         strategy: A strategy name, see `get_oracle_class`.
@@ -70,10 +60,4 @@ def make_oracle(strategy, **kwargs):
     Returns:
         A `keras_tuner.Oracle` instance.
     """
-    cls = get_oracle_class(strategy)
-    if strategy == "hyperband":
-        kwargs.pop("max_trials", None)
-        kwargs.pop("initial_hps", None)
-    if strategy in {"random", "bayesian"}:
-        kwargs.pop("initial_hps", None)
-    return cls(**kwargs)
+    return registry.get(strategy).make(**kwargs)

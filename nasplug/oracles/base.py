@@ -15,8 +15,10 @@ import os
 
 import keras_tuner
 import numpy as np
-from keras_tuner.src.engine import trial as trial_module
+from keras_tuner.engine import trial as trial_module
 
+from nasplug import _compat
+from nasplug.oracles import registry
 from nasplug.space import DEFAULT_MAX_CHOICES, SearchSpace
 
 RUNNING = trial_module.TrialStatus.RUNNING
@@ -125,6 +127,12 @@ class NASOracle(keras_tuner.Oracle):
         return float(trial.score if self.objective.direction == "max" else -trial.score)
 
     @property
+    def strategy_name(self):
+        """The registered name of this strategy, or its class path when unregistered."""
+        cls = type(self)
+        return registry.name_of(self) or f"{cls.__module__}:{cls.__qualname__}"
+
+    @property
     def completed_trials(self):
         """Trials that completed with a finite score, in the order they ended."""
         return [
@@ -140,7 +148,7 @@ class NASOracle(keras_tuner.Oracle):
         try:
             super().end_trial(trial)
         except RuntimeError as error:
-            if not str(error).startswith("Number of consecutive failures"):
+            if not _compat.is_consecutive_failures(error):
                 raise
             # keras_tuner.Oracle raises before it saves the last failed trial and lets it
             # go, leaving a chief with a trial forever running. Finish that bookkeeping, and
@@ -207,25 +215,25 @@ class NASOracle(keras_tuner.Oracle):
             given = self.initial_hps[self._warm_start_index]
             self._warm_start_index += 1
             values = self.space.active(given)
-            if not self._duplicate(values):
+            if not _compat.is_duplicate(self, values):
                 return values
         return None
 
     def _next_new_values(self):
-        for attempt in range(self._max_collisions):
+        for attempt in range(_compat.max_collisions(self)):
             # A strategy that has converged keeps proposing what it already tried; it
             # reads this count to explore more on each further attempt.
             self.collisions = attempt
             values = self.propose()
             if values is None:
                 break
-            if not self._duplicate(values):
+            if not _compat.is_duplicate(self, values):
                 return values
         # Still nothing new (the space is small): fall back to random values, then to
         # what is left untried.
-        for _ in range(self._max_collisions):
+        for _ in range(_compat.max_collisions(self)):
             values = self.space.random_values(self._rng)
-            if not self._duplicate(values):
+            if not _compat.is_duplicate(self, values):
                 return values
         return self._untried_values()
 
@@ -238,7 +246,7 @@ class NASOracle(keras_tuner.Oracle):
         for count, values in enumerate(self.space.enumerate(), start=1):
             if count > _ENUMERATION_LIMIT:
                 return None
-            if not self._duplicate(values):
+            if not _compat.is_duplicate(self, values):
                 untried.append(values)
         if not untried:
             return None
@@ -248,6 +256,9 @@ class NASOracle(keras_tuner.Oracle):
         state = super().get_state()
         state.update(
             {
+                # Read by the report, and checked on reload: another strategy's state
+                # would otherwise half-load into this one.
+                "strategy": self.strategy_name,
                 "rng_state": _json_safe(self._rng.bit_generator.state),
                 "initial_hps": self.initial_hps,
                 "warm_start_index": self._warm_start_index,
@@ -258,6 +269,11 @@ class NASOracle(keras_tuner.Oracle):
         return state
 
     def set_state(self, state):
+        saved = state.get("strategy")
+        if saved is not None and saved != self.strategy_name:
+            raise ValueError(
+                f"the saved search used the strategy {saved!r}, not {self.strategy_name!r}"
+            )
         super().set_state(state)
         self.max_choices = state["max_choices"]
         self._rng = np.random.default_rng()
@@ -272,18 +288,18 @@ class NASOracle(keras_tuner.Oracle):
     def save(self):
         # Write-then-rename: a chief killed mid-write leaves the previous state intact
         # instead of a truncated file.
-        _write_atomically(self._get_oracle_fname(), json.dumps(self.get_state()))
+        _write_atomically(_compat.oracle_file(self), json.dumps(self.get_state()))
 
     def _save_trial(self, trial):
-        fname = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
-        _write_atomically(fname, json.dumps(trial.get_state()))
+        # Overrides keras_tuner.Oracle's own writer, for the same atomic write.
+        _write_atomically(_compat.trial_file(self, trial.trial_id), json.dumps(trial.get_state()))
 
     def reload(self):
         try:
             super().reload()
         except (ValueError, KeyError, TypeError, RuntimeError) as error:
             # keras_tuner.Oracle.reload wraps a KeyError in a RuntimeError of its own.
-            raise RuntimeError(_describe_corruption(self._project_dir, error)) from error
+            raise RuntimeError(_describe_corruption(_compat.project_dir(self), error)) from error
         # keras_tuner.Oracle.reload queues every trial that was running for a retry. But the
         # workers of a distributed search outlive a restarted chief: each finishes its trial,
         # or, restarted under its tuner ID, is handed it back by `create_trial`; a retry would

@@ -1,6 +1,5 @@
 """Regularized (aging) evolution."""
 
-import keras_tuner
 
 from nasplug.oracles.base import NASOracle, check_positive_int
 
@@ -109,60 +108,3 @@ class EvolutionOracle(NASOracle):
         self.sample_size = state["sample_size"]
         self.mutations = state["mutations"]
         self.population = list(state["population"])
-
-
-class EvolutionSearch(keras_tuner.Tuner):
-    """Regularized-evolution tuner: `keras_tuner.RandomSearch` with evolution.
-
-    Example:
-
-    ```python
-    tuner = nasplug.EvolutionSearch(
-        build_model, objective="val_accuracy", max_trials=30, population_size=10
-    )
-    tuner.search(x, y, validation_split=0.2, epochs=5)
-    ```
-
-    Args:
-        hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`. May be
-            omitted when `Tuner.run_trial()` is overridden.
-        objective, max_trials, population_size, sample_size, mutations, initial_hps,
-        seed, hyperparameters, tune_new_entries, allow_new_entries,
-        max_retries_per_trial, max_consecutive_failed_trials: See `EvolutionOracle`.
-        **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`,
-            `overwrite`, `executions_per_trial`, ...).
-    """
-
-    def __init__(
-        self,
-        hypermodel=None,
-        objective=None,
-        max_trials=10,
-        population_size=10,
-        sample_size=3,
-        mutations=1,
-        initial_hps=None,
-        seed=None,
-        hyperparameters=None,
-        tune_new_entries=True,
-        allow_new_entries=True,
-        max_retries_per_trial=0,
-        max_consecutive_failed_trials=3,
-        **kwargs,
-    ):
-        oracle = EvolutionOracle(
-            objective=objective,
-            max_trials=max_trials,
-            population_size=population_size,
-            sample_size=sample_size,
-            mutations=mutations,
-            initial_hps=initial_hps,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        super().__init__(oracle, hypermodel, **kwargs)
-

@@ -1,8 +1,8 @@
 """Regularized evolution whose children are ranked by a model of the trials so far."""
 
-import keras_tuner
 import numpy as np
 
+from nasplug import _compat
 from nasplug.oracles.base import check_number, check_positive_int
 from nasplug.oracles.evolution import EvolutionOracle
 
@@ -99,8 +99,8 @@ class PredictorEvolutionOracle(EvolutionOracle):
         pool, seen = [], set()
         for _ in range(self.candidates):
             child = super().propose()
-            key = self._compute_values_hash(child)
-            if key not in seen and not self._duplicate(child):
+            key = _compat.values_hash(self, child)
+            if key not in seen and not _compat.is_duplicate(self, child):
                 seen.add(key)
                 pool.append(child)
         if len(pool) <= 1:
@@ -177,64 +177,3 @@ def _fit_predict(x, y, x_new, noise):
     v = np.linalg.solve(chol, k_new.T)
     var = np.maximum(1.0 - (v * v).sum(axis=0), 0.0)
     return mean, np.sqrt(var)
-
-
-class PredictorEvolutionSearch(keras_tuner.Tuner):
-    """Tuner for `PredictorEvolutionOracle`: `keras_tuner.RandomSearch`'s shape.
-
-    Example:
-
-    ```python
-    tuner = nasplug.oracles.predictor.PredictorEvolutionSearch(
-        build_model, objective="val_accuracy", max_trials=30
-    )
-    tuner.search(x, y, validation_split=0.2, epochs=5)
-    ```
-
-    Args:
-        hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`.
-        objective, max_trials, population_size, sample_size, mutations, candidates,
-        exploration, noise, initial_hps, seed, hyperparameters, tune_new_entries,
-        allow_new_entries, max_retries_per_trial, max_consecutive_failed_trials: See
-            `PredictorEvolutionOracle`.
-        **kwargs: Passed to `keras_tuner.Tuner`.
-    """
-
-    def __init__(
-        self,
-        hypermodel=None,
-        objective=None,
-        max_trials=10,
-        population_size=20,
-        sample_size=20,
-        mutations=1,
-        candidates=50,
-        exploration=0.0,
-        noise=0.1,
-        initial_hps=None,
-        seed=None,
-        hyperparameters=None,
-        tune_new_entries=True,
-        allow_new_entries=True,
-        max_retries_per_trial=0,
-        max_consecutive_failed_trials=3,
-        **kwargs,
-    ):
-        oracle = PredictorEvolutionOracle(
-            objective=objective,
-            max_trials=max_trials,
-            population_size=population_size,
-            sample_size=sample_size,
-            mutations=mutations,
-            candidates=candidates,
-            exploration=exploration,
-            noise=noise,
-            initial_hps=initial_hps,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        super().__init__(oracle, hypermodel, **kwargs)

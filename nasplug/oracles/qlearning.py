@@ -2,7 +2,6 @@
 
 import bisect
 
-import keras_tuner
 
 from nasplug.oracles.base import NASOracle, check_number, check_positive_int, is_scored
 
@@ -241,65 +240,3 @@ class QLearningOracle(NASOracle):
 
 def _action(name, index):
     return f"{name}={index}"
-
-
-class QLearningSearch(keras_tuner.Tuner):
-    """Q-learning tuner (MetaQNN style): `keras_tuner.RandomSearch` with a Q-table.
-
-    Example:
-
-    ```python
-    tuner = nasplug.QLearningSearch(build_model, objective="val_accuracy", max_trials=30)
-    tuner.search(x, y, validation_split=0.2, epochs=5)
-    ```
-
-    Args:
-        hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`. May be
-            omitted when `Tuner.run_trial()` is overridden.
-        objective, max_trials, learning_rate, discount, initial_epsilon,
-        final_epsilon, exploration_trials, replay_size, initial_q, initial_hps, seed,
-        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See `QLearningOracle`.
-        **kwargs: Passed to `keras_tuner.Tuner`.
-    """
-
-    def __init__(
-        self,
-        hypermodel=None,
-        objective=None,
-        max_trials=10,
-        learning_rate=0.1,
-        discount=1.0,
-        initial_epsilon=1.0,
-        final_epsilon=0.1,
-        exploration_trials=None,
-        replay_size=20,
-        initial_q=0.5,
-        initial_hps=None,
-        seed=None,
-        hyperparameters=None,
-        tune_new_entries=True,
-        allow_new_entries=True,
-        max_retries_per_trial=0,
-        max_consecutive_failed_trials=3,
-        **kwargs,
-    ):
-        oracle = QLearningOracle(
-            objective=objective,
-            max_trials=max_trials,
-            learning_rate=learning_rate,
-            discount=discount,
-            initial_epsilon=initial_epsilon,
-            final_epsilon=final_epsilon,
-            exploration_trials=exploration_trials,
-            replay_size=replay_size,
-            initial_q=initial_q,
-            initial_hps=initial_hps,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        super().__init__(oracle, hypermodel, **kwargs)

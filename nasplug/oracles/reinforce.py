@@ -2,7 +2,6 @@
 
 import math
 
-import keras_tuner
 
 from nasplug.oracles.base import NASOracle, check_number
 
@@ -180,56 +179,3 @@ def _sample(probabilities, u):
         if u < cumulative:
             return index
     return len(probabilities) - 1
-
-
-class ReinforceSearch(keras_tuner.Tuner):
-    """REINFORCE-controller tuner: `keras_tuner.RandomSearch` with a learned policy.
-
-    Example:
-
-    ```python
-    tuner = nasplug.ReinforceSearch(build_model, objective="val_accuracy", max_trials=30)
-    tuner.search(x, y, validation_split=0.2, epochs=5)
-    ```
-
-    Args:
-        hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`. May be
-            omitted when `Tuner.run_trial()` is overridden.
-        objective, max_trials, learning_rate, baseline_decay, entropy_weight,
-        initial_hps, seed, hyperparameters, tune_new_entries, allow_new_entries,
-        max_retries_per_trial, max_consecutive_failed_trials: See `ReinforceOracle`.
-        **kwargs: Passed to `keras_tuner.Tuner`.
-    """
-
-    def __init__(
-        self,
-        hypermodel=None,
-        objective=None,
-        max_trials=10,
-        learning_rate=0.2,
-        baseline_decay=0.9,
-        entropy_weight=0.01,
-        initial_hps=None,
-        seed=None,
-        hyperparameters=None,
-        tune_new_entries=True,
-        allow_new_entries=True,
-        max_retries_per_trial=0,
-        max_consecutive_failed_trials=3,
-        **kwargs,
-    ):
-        oracle = ReinforceOracle(
-            objective=objective,
-            max_trials=max_trials,
-            learning_rate=learning_rate,
-            baseline_decay=baseline_decay,
-            entropy_weight=entropy_weight,
-            initial_hps=initial_hps,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        super().__init__(oracle, hypermodel, **kwargs)

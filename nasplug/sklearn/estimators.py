@@ -12,11 +12,8 @@ and its text block for a 1-D array of strings.
 """
 
 import contextlib
-import copy
 import io
-import math
 import numbers
-import os
 import shutil
 import tempfile
 import time
@@ -26,17 +23,16 @@ import keras_tuner
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nasplug import oracles, progress
-from nasplug import search_spaces
-from nasplug._estimator_tuner import EAGER_STEPS, OBJECTIVE, ScoringTuner, seeded
-from nasplug.distributed import CHIEF, ENV_ORACLE_IP, ENV_TUNER_ID
+from nasplug.budget import TimeBudget
+from nasplug.distributed import roles
+from nasplug.sklearn import data, prediction, results
+from nasplug.sklearn import hypermodels as search_spaces
+from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, train_network
 
-_PREDICT_BATCH = 256
-_WORKER = "worker"
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
 _SEARCH_ATTRIBUTES = (
     "best_model_",
@@ -105,16 +101,25 @@ class _NASEstimator(BaseEstimator):
             self.
         """
         self._check_params()
-        role = _distributed_role()
+        role = roles.role()
         X, y = self._validate_fit_data(X, y)
         y_model = self._learn_targets(y)
-        rng = np.random.default_rng(_seed_of(self.random_state))
+        rng = np.random.default_rng(data.seed_of(self.random_state))
         split_seed, seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
         train, val = self._split(X, y, y_model, split_seed)
 
         X_all = np.concatenate([train[0], val[0]]) if self.validation_data is not None else X
         self._input_spec_ = search_spaces.InputSpec.from_data(self._kind_, X_all)
-        hypermodel = self._hypermodel(self._input_spec_)
+        target_mean, target_scale = self._target_scaling()
+        hypermodel = search_spaces.make_hypermodel(
+            self.search_space,
+            self._input_spec_,
+            self._task,
+            self._n_outputs(),
+            target_mean=target_mean,
+            target_scale=target_scale,
+            learning_rate=self.learning_rate,
+        )
         directory = self.directory or tempfile.mkdtemp(prefix="nasplug-")
         search_start = time.perf_counter()
         try:
@@ -123,12 +128,14 @@ class _NASEstimator(BaseEstimator):
             # diverged training) to stderr; at verbose=0 the failures are only recorded
             # in `search_results_`.
             quiet = contextlib.redirect_stderr(io.StringIO()) if not self.verbose else contextlib.nullcontext()
-            with quiet, progress.attach(
-                tuner, verbose=self.verbose, time_budget=self.time_budget
-            ) as display:
-                callbacks = self._trial_callbacks()
-                if self.verbose or self.time_budget is not None:
-                    # Reports epochs to the line and stops a trial once the budget is spent.
+            callbacks = self._trial_callbacks()
+            budget = None
+            if self.time_budget is not None:
+                budget = TimeBudget(self.time_budget).attach(tuner)
+                callbacks.append(budget.callback())
+            # The display only shows the budget's remainder; the budget is the search's.
+            with quiet, progress.attach(tuner, verbose=self.verbose, time_budget=budget) as display:
+                if self.verbose:
                     callbacks.append(display.epoch_callback())
                 tuner.search(
                     self._to_model_input(train[0]),
@@ -141,17 +148,21 @@ class _NASEstimator(BaseEstimator):
                     verbose=self.verbose,
                 )
             search_seconds = time.perf_counter() - search_start
-            if role == _WORKER:
+            if role == roles.WORKER:
                 # The search goes on in other workers after this one is told to stop, so
                 # only the chief can know its result.
                 for name in _SEARCH_ATTRIBUTES:
                     self.__dict__.pop(name, None)
                 return self
-            self._collect_results(tuner)
+            found = results.SearchResults(tuner.oracle)
         finally:
             if self.directory is None:
                 shutil.rmtree(directory, ignore_errors=True)
 
+        self.search_results_ = found.trials
+        self.best_trial_id_ = found.best_trial_id
+        self.best_score_ = found.best_score
+        self.best_params_ = found.best_params
         best_trial = tuner.oracle.get_trial(self.best_trial_id_)
         if self.refit:
             X_refit = np.concatenate([train[0], val[0]])
@@ -159,7 +170,7 @@ class _NASEstimator(BaseEstimator):
             self.best_model_ = self._refit(
                 hypermodel, best_trial, X_refit, y_refit, seed
             )
-        elif role == CHIEF:
+        elif role == roles.CHIEF:
             # A worker trained it and saved it in the trial's directory.
             self.best_model_ = tuner.load_model(best_trial)
         else:
@@ -200,16 +211,16 @@ class _NASEstimator(BaseEstimator):
             raise ValueError(
                 f"time_budget must be a positive number of seconds or None; got {self.time_budget!r}."
             )
-        if _distributed_role() is not None and self.directory is None:
+        if roles.role() is not None and self.directory is None:
             raise ValueError(
-                f"This process is {os.environ.get(ENV_TUNER_ID)!r} of a distributed search "
-                f"({ENV_ORACLE_IP} is set), which needs `directory`: one directory that every "
+                f"This process is {roles.tuner_id()!r} of a distributed search "
+                f"({roles.ENV_ORACLE_IP} is set), which needs `directory`: one directory that every "
                 "process of the search reads and writes (workers save there the networks "
                 "they train, for the chief)."
             )
 
     def _validate_fit_data(self, X, y):
-        if _is_text(X):
+        if data.is_text(X):
             self._kind_ = search_spaces.TEXT
             X, y = validate_data(
                 self, X, y, ensure_2d=False, dtype=None, ensure_min_samples=2, **self._y_params()
@@ -248,14 +259,19 @@ class _NASEstimator(BaseEstimator):
             msg=(
                 "This %(name)s ran as a worker of a distributed search: workers only train "
                 "trials. Use the chief's estimator, which holds the search's result."
-                if _distributed_role() == _WORKER
+                if roles.role() == roles.WORKER
                 else None
             ),
         )
+        return self._check_like_training(X, "X")
+
+    def _check_like_training(self, X, what):
+        """Checks and converts inputs shaped like the training X (`what` names them)."""
         if self._kind_ == search_spaces.TEXT:
-            if not _is_text(X):
+            if not data.is_text(X):
                 raise ValueError(
-                    f"{type(self).__name__} was fitted on text; X must be a 1-D array of strings."
+                    f"{type(self).__name__} was fitted on text; {what} must be a 1-D array "
+                    "of strings."
                 )
             return validate_data(self, X, ensure_2d=False, dtype=None, reset=False).astype(str)
         X = validate_data(self, X, allow_nd=True, dtype=(np.float64, np.float32), reset=False)
@@ -264,7 +280,7 @@ class _NASEstimator(BaseEstimator):
             X = X[..., np.newaxis]
         if X.shape[1:] != self._sample_shape_:
             raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
+                f"{what} has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
                 f"fitted on samples of shape {self._sample_shape_}."
             )
         return X
@@ -275,78 +291,23 @@ class _NASEstimator(BaseEstimator):
             if not isinstance(self.validation_data, (tuple, list)) or len(self.validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (X_val, y_val).")
             X_val, y_val = self.validation_data
-            X_val = self._validate_predict_data_unfitted(X_val)
+            X_val = self._check_like_training(X_val, "validation_data's X")
             y_val = self._check_validation_targets(y_val)
             return (X, y, y_model), (X_val, y_val, self._encode_targets(y_val))
-        stratify = y_model if self._task == "classification" else None
-        n_val = math.ceil(self.validation_split * len(y))
-        if stratify is not None and (
-            np.bincount(y_model).min() < 2 or n_val < len(self.classes_)
-        ):
-            stratify = None  # too few samples per class to keep proportions
-        if len(y) - n_val < 1:
-            raise ValueError(
-                f"{len(y)} samples leave none for training after validation_split="
-                f"{self.validation_split}."
-            )
-        indices = np.arange(len(y))
-        train_idx, val_idx = train_test_split(
-            indices,
-            test_size=n_val,
-            random_state=seed,
-            stratify=stratify,
-        )
+        labels = y_model if self._task == "classification" else None
+        try:
+            train_idx, val_idx = data.holdout(len(y), self.validation_split, seed, labels)
+        except ValueError as error:
+            raise ValueError(f"{error} Lower validation_split.") from None
         return (
             (X[train_idx], y[train_idx], y_model[train_idx]),
             (X[val_idx], y[val_idx], y_model[val_idx]),
         )
 
-    def _validate_predict_data_unfitted(self, X):
-        if self._kind_ == search_spaces.TEXT:
-            X = np.asarray(X)
-            if not _is_text(X):
-                raise ValueError("validation_data's X must be a 1-D array of strings, like X.")
-            return X.astype(str)
-        X = validate_data(self, X, allow_nd=True, dtype=(np.float64, np.float32), reset=False)
-        X = X.astype(np.float32, copy=False)
-        if X.ndim == 3:
-            X = X[..., np.newaxis]
-        if X.shape[1:] != self._sample_shape_:
-            raise ValueError(
-                f"validation_data's X has samples of shape {X.shape[1:]}; X has "
-                f"{self._sample_shape_}."
-            )
-        return X
-
     def _to_model_input(self, X):
         if self._kind_ == search_spaces.TEXT:
             return self._input_spec_.vectorize(X)
         return X
-
-    def _hypermodel(self, spec):
-        space = self.search_space
-        if isinstance(space, (list, tuple)) and space and all(map(_is_autokeras_block, space)):
-            space = search_spaces.BlockSequence(space)
-        if space is None or isinstance(space, search_spaces.BlockSequence) or _is_autokeras_block(space):
-            target_mean, target_scale = self._target_scaling()
-            return search_spaces.BlockHyperModel(
-                copy.deepcopy(space),
-                spec,
-                self._task,
-                self._n_outputs(),
-                target_mean=target_mean,
-                target_scale=target_scale,
-                learning_rate=self.learning_rate,
-            )
-        if isinstance(space, keras_tuner.HyperModel):
-            return space
-        if callable(space):
-            return search_spaces.FunctionHyperModel(space)
-        raise ValueError(
-            "search_space must be None (chosen from the data), an AutoKeras block, a "
-            "keras_tuner.HyperModel or a function hp -> compiled keras.Model; got "
-            f"{type(space).__name__}."
-        )
 
     def _trial_callbacks(self):
         if self.callbacks is not None:
@@ -360,11 +321,14 @@ class _NASEstimator(BaseEstimator):
 
     def _make_tuner(self, hypermodel, val, seed, directory, role):
         objective = keras_tuner.Objective(OBJECTIVE, direction="max")
-        oracle_kwargs = dict(objective=objective, max_trials=self.max_trials, seed=seed)
-        if self.strategy == "hyperband":
-            # Hyperband spends epochs, not trials; at least two so it has a bracket.
-            oracle_kwargs["max_epochs"] = max(self.epochs, 2)
-        oracle = oracles.make_oracle(self.strategy, **oracle_kwargs)
+        oracle = oracles.make_oracle(
+            self.strategy,
+            objective=objective,
+            max_trials=self.max_trials,
+            # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
+            max_epochs=max(self.epochs, 2),
+            seed=seed,
+        )
         X_val_raw, y_val_raw = val[0], val[1]
         scorer = check_scoring(self, scoring=self.scoring)
 
@@ -394,84 +358,30 @@ class _NASEstimator(BaseEstimator):
             overwrite=role is None,
         )
 
-    def _collect_results(self, tuner):
-        results = []
-        best_id, best_score = None, -math.inf
-        for trial_id, trial in sorted(tuner.oracle.trials.items(), key=_trial_order):
-            score, seconds, fit_seconds = (
-                float(trial.metrics.get_last_value(name)) if trial.metrics.exists(name) else None
-                for name in (OBJECTIVE, "seconds", "fit_seconds")
-            )
-            status = str(getattr(trial.status, "value", trial.status))
-            results.append(
-                {
-                    "trial_id": str(trial_id),
-                    "hyperparameters": _plain(trial.hyperparameters.values),
-                    "score": score,
-                    "status": status,
-                    "seconds": seconds,
-                    "fit_seconds": fit_seconds,
-                }
-            )
-            if status == "COMPLETED" and score is not None and score > best_score:
-                best_id, best_score = trial_id, float(score)
-        if best_id is None:
-            messages = [t.message for t in tuner.oracle.trials.values() if t.message]
-            detail = messages[-1].strip().splitlines()[-1] if messages else "no trial ran"
-            raise RuntimeError(
-                f"No trial of the architecture search completed ({detail}). Check the "
-                "data and the search space, or raise max_trials."
-            )
-        self.search_results_ = results
-        self.best_trial_id_ = str(best_id)
-        self.best_score_ = best_score
-        self.best_params_ = {
-            name: value
-            for name, value in _plain(tuner.oracle.get_trial(best_id).hyperparameters.values).items()
-            if not name.startswith("tuner/")
-        }
-
     def _refit(self, hypermodel, best_trial, X, y_model, seed):
         epochs = int(best_trial.metrics.get_last_value("epochs") or self.epochs)
         # Early stopping needs validation data, which refitting on all data has none of.
         callbacks = [
             c for c in (self.callbacks or []) if not isinstance(c, keras.callbacks.EarlyStopping)
         ]
-        keras.backend.clear_session(free_memory=False)
-        with seeded(seed):
-            model = hypermodel.build(best_trial.hyperparameters)
-            steps = math.ceil(len(y_model) / self.batch_size) * epochs
-            model.run_eagerly = steps <= EAGER_STEPS
-            model.fit(
-                self._to_model_input(X),
-                y_model,
-                epochs=epochs,
-                batch_size=self.batch_size,
-                callbacks=copy.deepcopy(callbacks),
-                verbose=2 if self.verbose >= 2 else 0,
-                shuffle=True,
-            )
+        model, _, _ = train_network(
+            hypermodel,
+            best_trial.hyperparameters,
+            seed,
+            self._to_model_input(X),
+            y_model,
+            epochs=epochs,
+            batch_size=self.batch_size,
+            callbacks=callbacks,
+            verbose=2 if self.verbose >= 2 else 0,
+        )
         return model
 
     # -------------------------------------------------------------- predict
 
     def _model_output(self, X):
         X = self._to_model_input(self._validate_predict_data(X))
-        model = self.best_model_
-        # Every call sees a batch of the same size (the last one padded): the backend's
-        # matrix kernels depend on the batch size, and a sample's prediction must not
-        # depend on which other samples come with it. Calling the model directly also
-        # skips `predict`'s per-call setup, costlier than the computation here.
-        outputs = []
-        for start in range(0, len(X), _PREDICT_BATCH):
-            chunk = X[start : start + _PREDICT_BATCH]
-            n = len(chunk)
-            if n < _PREDICT_BATCH:
-                padding = np.zeros((_PREDICT_BATCH - n,) + chunk.shape[1:], chunk.dtype)
-                chunk = np.concatenate([chunk, padding])
-            output = keras.ops.convert_to_numpy(model(chunk, training=False))
-            outputs.append(output[:n])
-        return np.concatenate(outputs).astype(np.float64)
+        return prediction.model_output(self.best_model_, X)
 
     # -------------------------------------------------------------- pickle
 
@@ -479,12 +389,12 @@ class _NASEstimator(BaseEstimator):
         # A copy: the base class hands back the live `__dict__`.
         state = dict(super().__getstate__())
         if isinstance(state.get("best_model_"), keras.Model):
-            state["best_model_"] = _model_to_bytes(state["best_model_"])
+            state["best_model_"] = results.model_to_bytes(state["best_model_"])
         return state
 
     def __setstate__(self, state):
         if isinstance(state.get("best_model_"), bytes):
-            state = dict(state, best_model_=_model_from_bytes(state["best_model_"]))
+            state = dict(state, best_model_=results.model_from_bytes(state["best_model_"]))
         super().__setstate__(state)
 
     def __sklearn_tags__(self):
@@ -591,11 +501,7 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         Returns:
             Array of shape (n_samples, n_classes).
         """
-        proba = self._model_output(X)
-        if proba.shape[1] == 1 and len(self.classes_) == 2:
-            # A user's hypermodel with one sigmoid unit for two classes.
-            proba = np.hstack([1 - proba, proba])
-        return proba / proba.sum(axis=1, keepdims=True)
+        return prediction.class_probabilities(self._model_output(X), len(self.classes_))
 
     def predict(self, X):
         """Returns the most probable class of each sample.
@@ -673,78 +579,3 @@ class NASRegressor(RegressorMixin, _NASEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def _distributed_role():
-    """Returns this process's role in a KerasTuner distributed search: None, "chief" or "worker".
-
-    KerasTuner's own rule: a search is distributed when KERASTUNER_ORACLE_IP is set, and
-    its chief is the process whose KERASTUNER_TUNER_ID contains "chief".
-    """
-    if ENV_ORACLE_IP not in os.environ:
-        return None
-    return CHIEF if CHIEF in os.environ.get(ENV_TUNER_ID, "") else _WORKER
-
-
-def _is_text(X):
-    if hasattr(X, "iloc") and getattr(X, "ndim", 2) == 1:  # pandas Series
-        X = X.to_numpy()
-    if isinstance(X, (list, tuple)):
-        return len(X) > 0 and all(isinstance(x, str) for x in X)
-    if isinstance(X, np.ndarray) and X.ndim == 1:
-        if X.dtype.kind in "US":
-            return True
-        return X.dtype == object and len(X) > 0 and all(isinstance(x, str) for x in X)
-    return False
-
-
-def _is_autokeras_block(obj):
-    try:
-        from autokeras.engine.block import Block
-    except ImportError:  # pragma: no cover - AutoKeras is a dependency
-        return False
-    return isinstance(obj, Block)
-
-
-def _seed_of(random_state):
-    """An integer seed from an int, a numpy Generator / RandomState, or None."""
-    if random_state is None:
-        return int(np.random.default_rng().integers(2**31 - 1))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31 - 1))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31 - 1))
-    raise ValueError(
-        f"random_state must be an int, a numpy Generator or None; got {random_state!r}."
-    )
-
-
-def _plain(values):
-    """Hyperparameter values as plain Python scalars (JSON- and DataFrame-safe)."""
-    return {name: v.item() if isinstance(v, np.generic) else v for name, v in values.items()}
-
-
-def _trial_order(item):
-    trial_id = item[0]
-    return (0, int(trial_id), "") if str(trial_id).isdigit() else (1, 0, str(trial_id))
-
-
-def _model_to_bytes(model):
-    with tempfile.TemporaryDirectory(prefix="nasplug-") as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        with open(path, "rb") as f:
-            return f.read()
-
-
-def _model_from_bytes(data):
-    with tempfile.TemporaryDirectory(prefix="nasplug-") as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as f:
-            f.write(data)
-        return keras.saving.load_model(path)

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import re
-import sys
 import zipfile
 from datetime import datetime
 
@@ -61,20 +60,20 @@ class Project:
 
     @property
     def strategy(self):
-        """A strategy name guessed from what the oracle saved."""
+        """The strategy that ran the search.
+
+        nasplug's oracles save their strategy's name; KerasTuner's and AutoKeras's own
+        are told apart by the keys of their state (`registry.Strategy.state_keys`).
+        """
+        from nasplug.oracles import registry
+
+        saved = self.state.get("strategy")
+        if isinstance(saved, str):
+            return saved
         keys = set(self.state)
-        if "logits" in keys:
-            return "reinforce"
-        if "q_values" in keys:
-            return "qlearning"
-        if "population" in keys and "mutations" in keys:
-            return "evolution"
-        if "brackets" in keys or "min_epochs" in keys:
-            return "hyperband"
-        if "num_initial_points" in keys or "alpha" in keys:
-            return "bayesian"
-        if "tried_initial_hps" in keys:
-            return "greedy"  # AutoKeras's default tuner
+        for strategy in registry.strategies():
+            if strategy.state_keys and strategy.state_keys & keys:
+                return strategy.name
         return None
 
     @property
@@ -1001,23 +1000,3 @@ th {{ background: #f4f4f4; }}
 {body}
 </body></html>
 """
-
-
-# -- command line -----------------------------------------------------------------------
-
-
-def add_arguments(parser):
-    parser.add_argument("directory", help="a search directory (KerasTuner, AutoKeras or nasplug)")
-    parser.add_argument("-o", "--output", help="HTML file to write (default: DIRECTORY/report.html)")
-    parser.add_argument("--title", help="page title")
-    parser.add_argument("--model", help="the best model's .keras file, to list its layers")
-
-
-def run(args):
-    try:
-        path = write_report(args.directory, output=args.output, title=args.title, model=args.model)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"nasplug report: error: {error}", file=sys.stderr)
-        return 2
-    print(f"Report written to {path}")
-    return 0

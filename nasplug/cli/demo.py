@@ -13,7 +13,7 @@ import numpy as np
 
 
 def add_arguments(parser):
-    from nasplug.cli_search import positive_int
+    from nasplug.cli.search import positive_int
     from nasplug.oracles import STRATEGIES
 
     parser.add_argument("--strategy", default="evolution", choices=list(STRATEGIES),
@@ -33,7 +33,7 @@ def run(args):
     from sklearn.model_selection import train_test_split
 
     from nasplug import report
-    from nasplug.estimators import NASClassifier
+    from nasplug.sklearn import NASClassifier
 
     digits = load_digits()
     x = digits.data.astype(np.float32)

@@ -24,7 +24,7 @@ def add_arguments(parser):
     p.add_argument("--budget", type=float, default=12000.0,
                    help="simulated seconds per search (default 12000)")
     p.add_argument("--runs", type=int, default=500, help="runs per strategy (default 500)")
-    p.add_argument("--strategies", default=",".join(benchmark.DEFAULT_STRATEGIES),
+    p.add_argument("--strategies", default=",".join(benchmark.strategy_names()),
                    help="comma-separated strategy names (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")

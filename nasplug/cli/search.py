@@ -293,7 +293,7 @@ def _search(args):
 
 
 def _estimator(task, args):
-    from nasplug.estimators import NASClassifier, NASRegressor
+    from nasplug.sklearn import NASClassifier, NASRegressor
 
     cls = NASClassifier if task == "classification" else NASRegressor
     return cls(

@@ -16,7 +16,6 @@ is stopped when the search ends or fails. ``--print-commands`` prints the comman
 hand on other hosts instead. Nothing here schedules trials: that stays KerasTuner's job.
 """
 
-import argparse
 import collections
 import os
 import shlex
@@ -27,10 +26,15 @@ import sys
 import threading
 import time
 
-CHIEF = "chief"
-ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
-ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"
-ENV_ORACLE_PORT = "KERASTUNER_ORACLE_PORT"
+from nasplug.distributed.roles import (  # noqa: F401 (re-exported)
+    CHIEF,
+    ENV_ORACLE_IP,
+    ENV_ORACLE_PORT,
+    ENV_TUNER_ID,
+    WORKER,
+    role,
+)
+
 # What keras_tuner.Oracle raises when max_consecutive_failed_trials is reached; in a
 # distributed search it reaches the worker that ended the last failed trial as a gRPC error.
 _CONSECUTIVE_FAILURES = "Number of consecutive failures exceeded the limit"
@@ -373,7 +377,7 @@ def _last_error(lines):
     return "(none printed)"
 
 
-def _exit_on_sigterm(signum, frame):
+def exit_on_sigterm(signum, frame):
     sys.exit(128 + signum)
 
 
@@ -391,91 +395,3 @@ def _signal_group(popen, sig):
         os.killpg(popen.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def add_arguments(parser):
-    """Adds the `nasplug distributed` arguments to `parser`."""
-    parser.description = (
-        "Start a chief and N workers of a KerasTuner search on this host, or print the "
-        "commands to start them on other hosts. The script builds its tuner as usual, with "
-        "overwrite=False; KerasTuner reads its role from KERASTUNER_TUNER_ID, "
-        "KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT, which this command sets."
-    )
-    parser.add_argument("--workers", type=int, default=2, help="number of workers (default 2)")
-    parser.add_argument(
-        "--host",
-        default=None,
-        help="address the chief listens on and workers connect to (default 127.0.0.1; "
-        "required with --print-commands)",
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=None,
-        help=f"chief's port (default: a free port; {DEFAULT_PORT} with --print-commands)",
-    )
-    parser.add_argument(
-        "--max-restarts",
-        type=int,
-        default=3,
-        help="restarts allowed per process after it dies (default 3)",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=None, help="stop everything after this many seconds"
-    )
-    parser.add_argument(
-        "--print-commands",
-        action="store_true",
-        help="print the command of each process, to run on other hosts, and exit",
-    )
-    parser.add_argument("script", help="the Python search script every process runs")
-    parser.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments of the script")
-
-
-def run(args):
-    """Runs `nasplug distributed`. Returns the exit code."""
-    if args.workers < 1:
-        print(f"nasplug distributed: --workers must be at least 1, got {args.workers}.", file=sys.stderr)
-        return 2
-    if not os.path.isfile(args.script):
-        print(f"nasplug distributed: no such script: {args.script}", file=sys.stderr)
-        return 2
-    if args.print_commands:
-        if not args.host:
-            print(
-                "nasplug distributed: --print-commands needs --host, the chief's address as "
-                "the other hosts reach it.",
-                file=sys.stderr,
-            )
-            return 2
-        command = ["python", args.script] + list(args.script_args)
-        print(format_commands(command, args.workers, args.host, args.port or DEFAULT_PORT))
-        return 0
-    try:
-        cluster = LocalCluster(
-            [sys.executable, args.script] + list(args.script_args),
-            workers=args.workers,
-            host=args.host or "127.0.0.1",
-            port=args.port,
-            max_restarts=args.max_restarts,
-        )
-    except ValueError as error:
-        print(f"nasplug distributed: {error}", file=sys.stderr)
-        return 2
-    print(
-        f"nasplug distributed: chief on {cluster.host}:{cluster.port}, "
-        f"{args.workers} worker(s): {shlex.join(cluster.command)}",
-        flush=True,
-    )
-    # Without this, a SIGTERM (a job scheduler, `kill`) would end this process alone and
-    # leave the chief serving and the workers waiting for it.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
-        with cluster:
-            return cluster.wait(timeout=args.timeout)
-    except ClusterError as e:
-        print(f"nasplug distributed: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("nasplug distributed: interrupted; stopped every process.", file=sys.stderr)
-        return 130

@@ -7,6 +7,8 @@ layer of our own, so the estimators never touch AutoKeras's heads (which break o
 Keras >= 3.11, see `nasplug.autokeras`).
 """
 
+import copy
+
 import keras
 import keras_tuner
 import numpy as np
@@ -224,3 +226,53 @@ class FunctionHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         return self.build_fn(hp)
+
+
+def make_hypermodel(search_space, spec, task, n_outputs, target_mean=None, target_scale=None,
+                    learning_rate=None):
+    """The hypermodel an estimator searches, from its `search_space` parameter.
+
+    Args:
+        search_space: None (the default blocks for `spec.kind`), an AutoKeras block or a
+            list of them (wrapped between our input and output layers), a
+            `keras_tuner.HyperModel`, or a function `hp -> compiled keras.Model`.
+        spec: The `InputSpec` of the data.
+        task, n_outputs, target_mean, target_scale, learning_rate: See `BlockHyperModel`.
+
+    Returns:
+        A `keras_tuner.HyperModel`.
+    """
+    if isinstance(search_space, (list, tuple)) and search_space and all(
+        map(is_autokeras_block, search_space)
+    ):
+        search_space = BlockSequence(search_space)
+    if (
+        search_space is None
+        or isinstance(search_space, BlockSequence)
+        or is_autokeras_block(search_space)
+    ):
+        return BlockHyperModel(
+            copy.deepcopy(search_space),
+            spec,
+            task,
+            n_outputs,
+            target_mean=target_mean,
+            target_scale=target_scale,
+            learning_rate=learning_rate,
+        )
+    if isinstance(search_space, keras_tuner.HyperModel):
+        return search_space
+    if callable(search_space):
+        return FunctionHyperModel(search_space)
+    raise ValueError(
+        "search_space must be None (chosen from the data), an AutoKeras block, a "
+        "keras_tuner.HyperModel or a function hp -> compiled keras.Model; got "
+        f"{type(search_space).__name__}."
+    )
+
+
+def is_autokeras_block(obj):
+    """Whether `obj` is an AutoKeras block (`autokeras.Block`)."""
+    import autokeras
+
+    return isinstance(obj, autokeras.Block)

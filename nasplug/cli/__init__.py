@@ -11,12 +11,12 @@ import sys
 # command -> (module, one-line help). Nested commands ("bench nasbench201") are handled by
 # the module itself through its own sub-parsers.
 COMMANDS = {
-    "demo": ("nasplug.demo", "run a real architecture search on scikit-learn's digits"),
-    "search": ("nasplug.cli_search", "search an architecture for a CSV file"),
-    "predict": ("nasplug.cli_search", "apply a saved model to a CSV file"),
-    "report": ("nasplug.report", "write an HTML report for a search directory"),
-    "bench": ("nasplug.bench.cli", "tabular NAS benchmarks (NAS-Bench-201)"),
-    "distributed": ("nasplug.distributed", "start a chief and workers for a distributed search"),
+    "demo": ("nasplug.cli.demo", "run a real architecture search on scikit-learn's digits"),
+    "search": ("nasplug.cli.search", "search an architecture for a CSV file"),
+    "predict": ("nasplug.cli.search", "apply a saved model to a CSV file"),
+    "report": ("nasplug.cli.report", "write an HTML report for a search directory"),
+    "bench": ("nasplug.cli.bench", "tabular NAS benchmarks (NAS-Bench-201)"),
+    "distributed": ("nasplug.cli.distributed", "start a chief and workers for a distributed search"),
 }
 
 

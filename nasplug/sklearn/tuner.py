@@ -11,6 +11,7 @@ weights are written to its trial directory (`keep_models=True`) for the chief to
 import contextlib
 import copy
 import math
+import os
 import random
 import time
 
@@ -86,36 +87,22 @@ class ScoringTuner(keras_tuner.Tuner):
         hp = trial.hyperparameters
         # Hyperband decides each trial's number of epochs itself.
         epochs = int(hp.values.get("tuner/epochs", epochs))
-        keras.backend.clear_session(free_memory=False)
-        with seeded(self.seed + _trial_number(trial.trial_id)):
-            model = self.hypermodel.build(hp)
-            if not isinstance(model, keras.Model):
-                raise keras_tuner.errors.FatalTypeError(
-                    "The search space must build a keras.Model; "
-                    f"got {type(model).__name__}."
-                )
-            size = model.count_params()
-            if self.max_model_size and size > self.max_model_size:
-                raise keras_tuner.errors.FailedTrialError(
-                    f"Model has {size} parameters, more than max_model_size="
-                    f"{self.max_model_size}."
-                )
-            steps = math.ceil(len(y) / batch_size) * epochs
-            model.run_eagerly = steps <= EAGER_STEPS
-            fit_start = time.perf_counter()
-            history = model.fit(
-                x,
-                y,
-                # Per-epoch validation only feeds callbacks (early stopping); the score
-                # is computed once at the end.
-                validation_data=validation_data if callbacks else None,
-                epochs=epochs,
-                batch_size=batch_size,
-                callbacks=copy.deepcopy(list(callbacks)),
-                verbose=fit_verbose,
-                shuffle=True,
-            )
-            fit_seconds = time.perf_counter() - fit_start
+        model, history, fit_seconds = train_network(
+            self.hypermodel,
+            hp,
+            self.seed + _trial_number(trial.trial_id),
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            # Per-epoch validation only feeds callbacks (early stopping); the score is
+            # computed once at the end.
+            validation_data=validation_data if callbacks else None,
+            callbacks=callbacks,
+            verbose=fit_verbose,
+            check=self._check_size,
+        )
+        size = model.count_params()
         losses = history.history.get("loss") or [0.0]
         if not np.isfinite(losses[-1]):
             # A diverged network predicts NaN, which argmax would read as class 0.
@@ -141,8 +128,19 @@ class ScoringTuner(keras_tuner.Tuner):
             "params": float(size),
         }
 
+    def _check_size(self, model):
+        size = model.count_params()
+        if self.max_model_size and size > self.max_model_size:
+            raise keras_tuner.errors.FailedTrialError(
+                f"Model has {size} parameters, more than max_model_size={self.max_model_size}."
+            )
+
     def save_model(self, trial_id, model, step=0):
-        model.save_weights(self._get_checkpoint_fname(trial_id))
+        model.save_weights(self._weights_file(trial_id))
+
+    def _weights_file(self, trial_id):
+        # The name KerasTuner gives its own checkpoints, where `nasplug.report` looks.
+        return os.path.join(self.get_trial_dir(trial_id), "checkpoint.weights.h5")
 
     def load_model(self, trial):
         """Returns the network `trial` trained, rebuilt and given its saved weights."""
@@ -152,8 +150,62 @@ class ScoringTuner(keras_tuner.Tuner):
             # The saved weights include the trained optimizer's state; an unbuilt one
             # would skip it with a warning.
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(self._get_checkpoint_fname(trial.trial_id))
+        model.load_weights(self._weights_file(trial.trial_id))
         return model
+
+
+def train_network(
+    hypermodel,
+    hp,
+    seed,
+    x,
+    y,
+    epochs,
+    batch_size,
+    validation_data=None,
+    callbacks=(),
+    verbose=0,
+    check=None,
+):
+    """Builds a network from hyperparameter values and trains it: a trial, or the refit.
+
+    Args:
+        hypermodel: A `keras_tuner.HyperModel` returning compiled models.
+        hp: The `keras_tuner.HyperParameters` to build.
+        seed: Int seeding the weights, dropout and shuffling.
+        x, y: Training data.
+        epochs, batch_size: As `keras.Model.fit` takes them.
+        validation_data: Optional, for the callbacks.
+        callbacks: Keras callbacks; each call trains with fresh copies.
+        verbose: Keras's `fit` verbosity.
+        check: Optional callable given the built model before training (raises to fail).
+
+    Returns:
+        (model, history, seconds spent in Keras's `fit`).
+    """
+    keras.backend.clear_session(free_memory=False)
+    with seeded(seed):
+        model = hypermodel.build(hp)
+        if not isinstance(model, keras.Model):
+            raise keras_tuner.errors.FatalTypeError(
+                f"The search space must build a keras.Model; got {type(model).__name__}."
+            )
+        if check is not None:
+            check(model)
+        steps = math.ceil(len(y) / batch_size) * epochs
+        model.run_eagerly = steps <= EAGER_STEPS
+        fit_start = time.perf_counter()
+        history = model.fit(
+            x,
+            y,
+            validation_data=validation_data,
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=copy.deepcopy(list(callbacks)),
+            verbose=verbose,
+            shuffle=True,
+        )
+    return model, history, time.perf_counter() - fit_start
 
 
 def _trial_number(trial_id):

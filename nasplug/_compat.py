@@ -1,0 +1,169 @@
+"""Every place nasplug reaches into KerasTuner's or AutoKeras's internals, and why.
+
+Checked against KerasTuner 1.4.8 and AutoKeras 3.0.0 (the versions `pyproject.toml`
+pins). Everything else in nasplug uses their public APIs; when a pin moves, this module is
+the list to check.
+"""
+
+import os
+
+# -- KerasTuner ---------------------------------------------------------------------------
+
+# What `keras_tuner.Oracle.end_trial` raises at `max_consecutive_failed_trials`; in a
+# distributed search the same text reaches the worker that ended the last failed trial as
+# a gRPC error. KerasTuner gives it no type of its own, only this message.
+CONSECUTIVE_FAILURES = "Number of consecutive failures exceeded the limit"
+
+
+def is_consecutive_failures(error_text):
+    """Whether an error (or a line of a process's output) is KerasTuner's failure limit."""
+    return CONSECUTIVE_FAILURES in str(error_text)
+
+
+def value_count(hp):
+    """How many values an `Int` or stepped `Float` takes.
+
+    `HyperParameter` has no public way to list the values of a numerical range;
+    `_get_n_values` / `_get_value_by_index` are what its own grid search uses.
+    """
+    return hp._get_n_values()
+
+
+def value_at(hp, index):
+    """The `index`-th value of an `Int` or stepped `Float` (see `value_count`)."""
+    return hp._get_value_by_index(index)
+
+
+def oracle_file(oracle):
+    """Path of an oracle's saved state (`oracle.json`), which nasplug writes atomically."""
+    return oracle._get_oracle_fname()
+
+
+def trial_file(oracle, trial_id):
+    """Path of a trial's saved state (`trial.json`) in an oracle's project directory."""
+    return os.path.join(oracle._get_trial_dir(trial_id), "trial.json")
+
+
+def project_dir(oracle):
+    """An oracle's project directory (set by its tuner)."""
+    return oracle._project_dir
+
+
+def values_hash(oracle, values):
+    """KerasTuner's hash of a set of hyperparameter values, as `Oracle` dedups them."""
+    return oracle._compute_values_hash(values)
+
+
+def is_duplicate(oracle, values):
+    """Whether `values` were tried already, by `Oracle`'s own record of tried values."""
+    return oracle._duplicate(values)
+
+
+def max_collisions(oracle):
+    """How many duplicate proposals `Oracle` allows before it gives up on a trial."""
+    return oracle._max_collisions
+
+
+def is_oracle_client(oracle):
+    """Whether `oracle` is a distributed worker's proxy of the chief's oracle.
+
+    KerasTuner swaps a worker's oracle for an `OracleClient` (in its private
+    `keras_tuner.src.distribute` package) that forwards every call over gRPC.
+    """
+    from keras_tuner.src.distribute import oracle_client
+
+    return isinstance(oracle, oracle_client.OracleClient)
+
+
+def display_of(oracle):
+    """The object an oracle reports trial starts and ends to (KerasTuner's `Display`)."""
+    return getattr(oracle, "_display", None)
+
+
+def set_display(oracle, display):
+    """Puts `display` in KerasTuner's display's place on an oracle.
+
+    `Oracle` calls `_display.on_trial_begin/on_trial_end` and saves `_display.get_state()`;
+    there is no public hook for another display.
+    """
+    oracle._display = display
+
+
+# -- AutoKeras ----------------------------------------------------------------------------
+
+
+def autokeras_tuner_names():
+    """AutoKeras's table of `tuner=` strings (`autokeras.auto_model.TUNER_CLASSES`).
+
+    AutoKeras resolves a tuner string through this module-level dict and offers no way to
+    register another name.
+    """
+    from autokeras import auto_model
+
+    return auto_model.TUNER_CLASSES
+
+
+def autokeras_starting_points():
+    """AutoKeras's task-specific first architectures (the lists its Greedy tuners use)."""
+    from autokeras.tuners import task_specific
+
+    return (
+        task_specific.IMAGE_CLASSIFIER,
+        task_specific.TEXT_CLASSIFIER,
+        task_specific.STRUCTURED_DATA_CLASSIFIER,
+        task_specific.STRUCTURED_DATA_REGRESSOR,
+    )
+
+
+def autokeras_auto_tuner():
+    """AutoKeras's `AutoTuner`, the base of every tuner AutoKeras accepts.
+
+    It is not exported by `autokeras`; its tuners (`autokeras.tuners.Greedy`, ...)
+    subclass it from `autokeras.engine.tuner`.
+    """
+    from autokeras.engine import tuner
+
+    return tuner.AutoTuner
+
+
+def patch_head_shapes():
+    """Makes AutoKeras 3.0.0 heads build on Keras 3.11 and later.
+
+    AutoKeras records the input and output shapes of a search as numpy arrays, so the
+    width of `ClassificationHead` / `RegressionHead` reaches `keras.layers.Dense` as a
+    `numpy.int64`, which Keras 3.11+ refuses ("Received an invalid value for `units`").
+    This wraps the place AutoKeras records them (`autokeras.graph.Graph.set_io_shapes`,
+    not public) and casts every dimension to a Python `int`. Calling it again does nothing.
+    """
+    from autokeras import graph
+
+    current = graph.Graph.set_io_shapes
+    if getattr(current, "_nasplug_original", None) is not None:
+        return
+
+    def set_io_shapes(self, shapes):
+        current(self, shapes)
+        for node in self.inputs:
+            node.shape = _int_shape(node.shape)
+        for node in self.outputs:
+            head = node.in_blocks[0]
+            head.shape = _int_shape(head.shape)
+
+    set_io_shapes.__doc__ = current.__doc__
+    set_io_shapes._nasplug_original = current
+    graph.Graph.set_io_shapes = set_io_shapes
+
+
+def unpatch_head_shapes():
+    """Restores AutoKeras's own `Graph.set_io_shapes`, undoing `patch_head_shapes()`."""
+    from autokeras import graph
+
+    original = getattr(graph.Graph.set_io_shapes, "_nasplug_original", None)
+    if original is not None:
+        graph.Graph.set_io_shapes = original
+
+
+def _int_shape(shape):
+    if shape is None:
+        return None
+    return tuple(None if dim is None else int(dim) for dim in shape)

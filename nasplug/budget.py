@@ -1,0 +1,129 @@
+"""A time budget for any KerasTuner search: a concern of the search, not of its display.
+
+Once the budget is spent, no new trial starts and the running trial stops at the end of its
+current batch:
+
+```python
+budget = nasplug.budget.TimeBudget(600).attach(tuner)
+tuner.search(x, y, epochs=10, validation_split=0.2, callbacks=[budget.callback()])
+```
+
+It works with every oracle (ours, KerasTuner's, AutoKeras's) and in a distributed search:
+attached on the chief it ends the search for every worker (the chief is where trials are
+created); attached in a worker, its callback stops that worker's running trial.
+"""
+
+import numbers
+import time
+
+from nasplug import _compat
+
+
+class TimeBudget:
+    """Seconds a search may spend, counted from `attach()` (or `start()`).
+
+    Args:
+        seconds: Positive number of seconds.
+    """
+
+    def __init__(self, seconds):
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, numbers.Real)
+            or not seconds > 0
+        ):
+            raise ValueError(f"time_budget must be a positive number of seconds, got {seconds!r}.")
+        self.seconds = float(seconds)
+        self.started = None
+        self.oracle = None
+
+    def start(self):
+        """Starts the clock (once; later calls keep the first start)."""
+        if self.started is None:
+            self.started = time.monotonic()
+        return self
+
+    @property
+    def elapsed(self):
+        """Seconds since the start (0 before it)."""
+        return 0.0 if self.started is None else time.monotonic() - self.started
+
+    @property
+    def remaining(self):
+        """Seconds left, at least 0."""
+        return max(0.0, self.seconds - self.elapsed)
+
+    @property
+    def spent(self):
+        """Whether the budget is used up."""
+        return self.started is not None and self.elapsed >= self.seconds
+
+    def attach(self, tuner_or_oracle):
+        """Makes an oracle start no trial once the budget is spent, and starts the clock.
+
+        Every request for a trial goes through `oracle.create_trial`, in one process or
+        from workers to the chief; over budget, the oracle is told it has all its trials
+        (`max_trials` set to the trials it has), so it ends the search by KerasTuner's own
+        path and its saved state stays whole.
+
+        Args:
+            tuner_or_oracle: A `keras_tuner.Tuner` (or anything with an `oracle`) or a
+                `keras_tuner.Oracle`.
+
+        Returns:
+            self.
+        """
+        self.start()
+        oracle = getattr(tuner_or_oracle, "oracle", tuner_or_oracle)
+        if _compat.is_oracle_client(oracle):
+            # A worker asks the chief for trials; the chief's budget decides. Here only
+            # the running trial is stopped, by `callback()`.
+            return self
+        if getattr(oracle, "_nasplug_budget", None) is not None:
+            oracle._nasplug_budget.seconds = self.seconds
+            oracle._nasplug_budget.started = self.started
+            return self
+        create_trial = oracle.create_trial
+
+        def create_trial_within_budget(tuner_id):
+            budget = oracle._nasplug_budget
+            if budget.spent and oracle.max_trials != len(oracle.trials):
+                oracle.max_trials = len(oracle.trials)
+            return create_trial(tuner_id)
+
+        oracle.create_trial = create_trial_within_budget
+        oracle._nasplug_budget = self
+        self.oracle = oracle
+        return self
+
+    def callback(self):
+        """A Keras callback that stops the running trial once the budget is spent."""
+        return _callback_class()(self)
+
+
+_CALLBACK = None
+
+
+def _callback_class():
+    # Built on first use so that importing this module does not import Keras.
+    global _CALLBACK
+    if _CALLBACK is None:
+        import keras
+
+        class StopOverBudget(keras.callbacks.Callback):
+            """Stops training at the end of the batch that spends the time budget."""
+
+            def __init__(self, budget):
+                super().__init__()
+                self.budget = budget
+
+            def __deepcopy__(self, memo):
+                # Tuners deep-copy callbacks for every trial; every copy keeps the one clock.
+                return type(self)(self.budget)
+
+            def on_train_batch_end(self, batch, logs=None):
+                if self.budget.spent:
+                    self.model.stop_training = True
+
+        _CALLBACK = StopOverBudget
+    return _CALLBACK

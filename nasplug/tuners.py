@@ -1,0 +1,263 @@
+"""KerasTuner tuners for nasplug's strategies: `kt.RandomSearch` with another oracle.
+
+Each tuner takes its oracle's arguments plus `hypermodel` and the arguments of
+`keras_tuner.Tuner` (`directory`, `project_name`, `overwrite`, ...), so switching from
+`kt.RandomSearch` is one word. Their signatures and argument docs are generated from the
+oracle's constructor and docstring (the registry's one record of a strategy), never
+copied, so a tuner cannot drift from its oracle.
+
+```python
+tuner = nasplug.EvolutionSearch(build_model, objective="val_accuracy", max_trials=30)
+tuner.search(x, y, validation_split=0.2, epochs=5)
+```
+"""
+
+import inspect
+import re
+import textwrap
+
+import keras_tuner
+
+from nasplug.oracles import registry
+
+_PARAMETER = inspect.Parameter
+
+
+class StrategySearch(keras_tuner.Tuner):
+    """A `keras_tuner.Tuner` driven by the oracle of a registered strategy.
+
+    A subclass sets `strategy` (a name of `nasplug.oracles.STRATEGIES`); its constructor
+    signature and the "Args:" part of its docstring are then generated from the oracle's.
+    """
+
+    strategy = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Only where a class names its strategy: a user's subclass keeps its own __init__.
+        if "strategy" in cls.__dict__ and cls.strategy is not None:
+            complete_tuner_class(cls, keras_tuner.Tuner, _HYPERMODEL_DOC, _TUNER_KWARGS_DOC)
+
+    def __init__(self, *args, **kwargs):
+        hypermodel, oracle_kwargs, tuner_kwargs = split_arguments(type(self), args, kwargs)
+        oracle = registry.get(self.strategy).make(**oracle_kwargs)
+        super().__init__(oracle, hypermodel, **tuner_kwargs)
+
+
+_HYPERMODEL_DOC = (
+    "hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`. May be "
+    "omitted when `Tuner.run_trial()` is overridden."
+)
+_TUNER_KWARGS_DOC = (
+    "**kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, `overwrite`, "
+    "`executions_per_trial`, `max_model_size`, ...)."
+)
+
+
+def complete_tuner_class(cls, host, hypermodel_doc, kwargs_doc, defaults=None, docs=None):
+    """Gives a strategy's tuner class the signature and argument docs of its oracle.
+
+    Args:
+        cls: The tuner class; `cls.strategy` names its strategy.
+        host: The host's tuner class whose own arguments `**kwargs` stands for.
+        hypermodel_doc: The "hypermodel:" entry of the docstring.
+        kwargs_doc: The "**kwargs:" entry of the docstring.
+        defaults: Optional dict of defaults that differ from the oracle's.
+        docs: Optional dict of argument docs that replace the oracle's.
+    """
+    strategy = registry.get(cls.strategy)
+    defaults = defaults or {}
+    parameters = [
+        _PARAMETER("self", _PARAMETER.POSITIONAL_OR_KEYWORD),
+        _PARAMETER("hypermodel", _PARAMETER.POSITIONAL_OR_KEYWORD, default=None),
+    ]
+    positional = True
+    for p in strategy.parameters():
+        # Like `kt.RandomSearch`, `objective` and `max_trials` may come positionally.
+        positional = positional and p.name in ("objective", "max_trials")
+        kind = _PARAMETER.POSITIONAL_OR_KEYWORD if positional else _PARAMETER.KEYWORD_ONLY
+        parameters.append(p.replace(kind=kind, default=defaults.get(p.name, p.default)))
+    parameters.append(_PARAMETER("kwargs", _PARAMETER.VAR_KEYWORD))
+    signature = inspect.Signature(parameters)
+
+    def __init__(self, *args, **kwargs):
+        super(cls, self).__init__(*args, **kwargs)
+
+    __init__.__signature__ = signature
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__doc__ = f"See `{cls.__name__}`."
+    cls.__init__ = __init__
+    cls.__signature__ = signature.replace(parameters=parameters[1:])
+    cls._defaults = dict(defaults)
+    cls._host = host
+    entries = _argument_docs(strategy.oracle_class())
+    entries.update(docs or {})
+    lines = [hypermodel_doc] + [
+        entries.get(p.name, f"{p.name}: See `{strategy.oracle_class().__name__}`.")
+        for p in strategy.parameters()
+    ] + [kwargs_doc]
+    cls.__doc__ = (
+        inspect.cleandoc(cls.__doc__ or f"Tuner of the {strategy.name!r} strategy.")
+        + "\n\nArgs:\n"
+        + "\n".join(_indent(line) for line in lines)
+        + "\n"
+    )
+
+
+def split_arguments(cls, args, kwargs):
+    """Splits a generated tuner's arguments into (hypermodel, oracle's, host tuner's).
+
+    Only arguments the caller gave reach the oracle, so its own defaults apply to the
+    rest; `cls._defaults` (the front end's defaults that differ) fill in after them.
+    """
+    owner = next(klass for klass in cls.__mro__ if "strategy" in klass.__dict__)
+    bound = owner.__signature__.bind(*args, **kwargs)
+    arguments = dict(bound.arguments)
+    tuner_kwargs = arguments.pop("kwargs", {})
+    hypermodel = arguments.pop("hypermodel", None)
+    for name, value in owner._defaults.items():
+        arguments.setdefault(name, value)
+    return hypermodel, arguments, tuner_kwargs
+
+
+def tuner_class(strategy):
+    """The KerasTuner tuner class of a nasplug strategy, generated if it has none yet.
+
+    Args:
+        strategy: A registered strategy name whose oracle is a `nasplug.oracles.NASOracle`
+            (KerasTuner's own strategies have their tuners in KerasTuner: `kt.RandomSearch`).
+
+    Returns:
+        A `StrategySearch` subclass.
+    """
+    record = registry.get(strategy)
+    existing = globals().get(record.tuner_name)
+    if isinstance(existing, type) and getattr(existing, "strategy", None) == strategy:
+        return existing
+    if not record.is_nasplug:
+        raise ValueError(
+            f"Strategy {strategy!r} is not one of nasplug's; use KerasTuner's own tuner "
+            f"with its oracle (keras_tuner.Tuner(oracle=make_oracle({strategy!r}, ...)))."
+        )
+    # Keyed by the record: a strategy registered again under the same name gets a new class.
+    cls = _GENERATED.get(record)
+    if cls is None:
+        cls = _GENERATED[record] = type(
+            record.tuner_name,
+            (StrategySearch,),
+            {"strategy": strategy, "__doc__": f"KerasTuner tuner of {record.summary}.",
+             "__module__": __name__},
+        )
+    return cls
+
+
+_GENERATED = {}
+
+
+def _argument_docs(oracle_class):
+    """Maps each argument to its "name: text" entry in a Google-style docstring.
+
+    An entry naming several arguments ("seed, hyperparameters: See ...") serves each.
+    """
+    entries = {}
+    for klass in oracle_class.__mro__:
+        doc = inspect.getdoc(klass) or ""
+        match = re.search(r"^Args:\n((?:[ \t]+.*\n?|\n)+)", doc, re.MULTILINE)
+        if not match:
+            continue
+        # A head naming many arguments may wrap: its lines end with a comma.
+        block = re.sub(r",\n(?=\S)", ", ", inspect.cleandoc(match.group(1)))
+        for entry in re.split(r"\n(?=\S)", block):
+            head = entry.split(":", 1)[0]
+            for name in re.split(r",\s*", head):
+                text = _one_argument(entry, name.strip(), head)
+                # "name: See `EvolutionOracle`." gives way to the base class's own entry.
+                if name.strip() not in entries or _is_reference(entries[name.strip()]):
+                    entries[name.strip()] = text
+    return entries
+
+
+def _is_reference(entry):
+    return re.fullmatch(r"[\w*]+:\s*See\s+`[\w.]+`\.?", entry.strip()) is not None
+
+
+def _one_argument(entry, name, head):
+    if "," not in head:
+        return entry
+    return name + ":" + entry.split(":", 1)[1]
+
+
+def _indent(entry):
+    lines = entry.splitlines()
+    if len(lines) == 1:
+        lines = textwrap.wrap(entry, width=84)
+    first, *rest = lines
+    return "\n".join(["    " + first] + ["        " + line.strip() for line in rest])
+
+
+class EvolutionSearch(StrategySearch):
+    """Regularized-evolution tuner: `keras_tuner.RandomSearch` with evolution.
+
+    Uses `nasplug.oracles.EvolutionOracle`.
+
+    Example:
+
+    ```python
+    tuner = nasplug.EvolutionSearch(
+        build_model, objective="val_accuracy", max_trials=30, population_size=10
+    )
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+    """
+
+    strategy = "evolution"
+
+
+class ReinforceSearch(StrategySearch):
+    """REINFORCE-controller tuner: `keras_tuner.RandomSearch` with a learned policy.
+
+    Uses `nasplug.oracles.ReinforceOracle`.
+
+    Example:
+
+    ```python
+    tuner = nasplug.ReinforceSearch(build_model, objective="val_accuracy", max_trials=30)
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+    """
+
+    strategy = "reinforce"
+
+
+class QLearningSearch(StrategySearch):
+    """Q-learning tuner (MetaQNN style): `keras_tuner.RandomSearch` with a Q-table.
+
+    Uses `nasplug.oracles.QLearningOracle`.
+
+    Example:
+
+    ```python
+    tuner = nasplug.QLearningSearch(build_model, objective="val_accuracy", max_trials=30)
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+    """
+
+    strategy = "qlearning"
+
+
+class PredictorEvolutionSearch(StrategySearch):
+    """Predictor-assisted evolution tuner: children ranked by a surrogate before training.
+
+    Uses `nasplug.oracles.PredictorEvolutionOracle`.
+
+    Example:
+
+    ```python
+    tuner = nasplug.PredictorEvolutionSearch(
+        build_model, objective="val_accuracy", max_trials=30
+    )
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+    """
+
+    strategy = "predictor"
