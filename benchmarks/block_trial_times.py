@@ -10,6 +10,10 @@ trial's network (a hint of quality only: a few trials, no refit).
 
     python benchmarks/block_trial_times.py --trials 6
     python benchmarks/block_trial_times.py --blocks cell --sets gunpoint,digits --trials 3
+
+With `--largest`, trains instead the most expensive architectures of each block's default
+space (below, `LARGEST`) once per set, for all `--epochs` epochs (no early stopping): the
+worst case of a trial.
 """
 
 import argparse
@@ -39,6 +43,31 @@ BLOCKS = {
     "cell": lambda: CellBlock(name="cell"),
     "chain": lambda: LayerChainBlock(name="chain"),
     "mlp": lambda: MLPBlock(name="mlp"),
+}
+
+
+# The costliest corners of the default spaces: the widest, deepest cell (16 channels
+# for images, see `time_largest`); four
+# bidirectional LSTMs or four self-attention layers (sequences only); the widest MLP.
+LARGEST = {
+    "cell": {
+        "cell/channels": 32, "cell/stages": 3, "cell/cells": 2,
+        **{f"cell/edge_{to}_{src}": "nor_conv_3x3" for to in (1, 2, 3) for src in range(to)},
+    },
+    "chain_lstm": {
+        "chain/num_layers": 4, "chain/reduction": "average",
+        **{f"chain/layer_{i}/{name}": value for i in (1, 2, 3, 4) for name, value in (
+            ("type", "lstm"), ("recurrent_units", 64), ("bidirectional", True), ("residual", True))},
+    },
+    "chain_attention": {
+        "chain/num_layers": 4, "chain/reduction": "average",
+        **{f"chain/layer_{i}/{name}": value for i in (1, 2, 3, 4) for name, value in (
+            ("type", "attention"), ("heads", 4), ("residual", True))},
+    },
+    "mlp": {
+        "mlp/num_layers": 3, "mlp/residual": True, "mlp/normalization": "batch", "mlp/dropout": 0.25,
+        **{f"mlp/units_{i}": 512 for i in range(3)},
+    },
 }
 
 
@@ -120,6 +149,25 @@ def run(block_name, set_name, trials, epochs, ucr_dir, directory):
     return hypermodel.times, test_accuracy, X_train.shape
 
 
+def time_largest(architecture, set_name, epochs, ucr_dir):
+    """Seconds (wall, CPU) to build and train one of `LARGEST` on a set."""
+    X_train, y_train, _, _ = load(set_name, ucr_dir)
+    block_name = architecture.split("_")[0]
+    if block_name == "mlp":
+        X_train = X_train.reshape(len(X_train), -1)
+    if architecture == "chain_lstm" and X_train.ndim != 3:
+        return None
+    hypermodel = TimedHyperModel(BLOCKS[block_name], X_train, int(y_train.max()) + 1)
+    hp = keras_tuner.HyperParameters()
+    hp.values = dict(LARGEST[architecture])
+    if architecture == "cell" and X_train.ndim == 4:
+        hp.values["cell/channels"] = 16  # the widest default for images
+    model = hypermodel.build(hp)
+    hypermodel.fit(hp, model, X_train, y_train, validation_split=0.2, epochs=epochs, batch_size=32, verbose=0)
+    wall, cpu, _, params = hypermodel.times[0]
+    return wall, cpu, params
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", default="cell,chain,mlp")
@@ -127,7 +175,18 @@ def main():
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--ucr-dir", default=UCR_DIR)
+    parser.add_argument("--largest", action="store_true")
     args = parser.parse_args()
+    if args.largest:
+        print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)
+        for architecture in LARGEST:
+            for set_name in args.sets.split(","):
+                timing = time_largest(architecture, set_name, args.epochs, args.ucr_dir)
+                if timing is not None:
+                    wall, cpu, params = timing
+                    print(f"| {architecture} | {set_name} | {wall:.1f} | {cpu:.1f} | {params} |", flush=True)
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
+        return
     print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as directory:

@@ -102,9 +102,18 @@ class NASBlock(Block):
         own = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
         return own if own else dict(values)
 
-    def value(self, values, name):
-        """A decision's value in `values`, or the argument's constant or default."""
+    def value(self, values, name, default=None):
+        """A decision's value in `values`, or the argument's constant or default.
+
+        Args:
+            values: Values keyed without the block's scope (`own_values`).
+            name: The argument, and the decision's name.
+            default: The decision's default when the argument is None (a range chosen
+                at build time).
+        """
         argument = getattr(self, name)
+        if argument is None:
+            return values.get(name, default)
         if isinstance(argument, hp_module.HyperParameter):
             return values.get(name, argument.default)
         return argument

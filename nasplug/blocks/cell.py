@@ -127,7 +127,11 @@ class CellBlock(NASBlock):
             by a reduction block (stride 2, channels doubled). Searched among 2 and 3
             by default.
         channels: Int or hyperparameter: channels of the stem and of the first stage.
-            Searched among 8, 16 and 32 by default (16 first).
+            Searched by default among 8, 16 and 32 for signals and among 8 and 16 for
+            images (16 first): the widest image cells took over a minute per trial on
+            digits on two cores, while on short signal sets the time goes to building
+            and tracing the network whatever its width
+            (`benchmarks/block_trial_times.py --largest`).
         connected: Bool. Whether the edge from each node to the next leaves out
             "none", so that every node is computed from the input and leads to the
             output, and every edge's operation shapes the network. Defaults to True.
@@ -169,9 +173,11 @@ class CellBlock(NASBlock):
         self.dimensions = dimensions
         self.cells = searched(cells, hp_module.Choice("cells", [1, 2], default=1))
         self.stages = searched(stages, hp_module.Choice("stages", [2, 3], default=3))
-        self.channels = searched(channels, hp_module.Choice("channels", [8, 16, 32], default=16))
+        # None: the default range, which depends on the input (see `channels_for`).
+        self.channels = channels
         for name in ("cells", "stages", "channels"):
-            check_count(getattr(self, name), name)
+            if getattr(self, name) is not None:
+                check_count(getattr(self, name), name)
 
     @classmethod
     def nasbench201(cls, **kwargs):
@@ -194,6 +200,13 @@ class CellBlock(NASBlock):
         }
         arguments.update(kwargs)
         return cls(**arguments)
+
+    def channels_for(self, dimensions):
+        """The `channels` argument, or its default for 1-D or 2-D inputs."""
+        if self.channels is not None:
+            return self.channels
+        widths = [8, 16, 32] if dimensions == 1 else [8, 16]
+        return hp_module.Choice("channels", widths, default=16)
 
     def edges(self):
         """The cell's edges as (to, from) pairs, in the order they are decided."""
@@ -218,7 +231,7 @@ class CellBlock(NASBlock):
     def build(self, hp, inputs=None):
         x = single_input(inputs, self.name)
         x, dimensions = spatial_input(x, self.dimensions, self.name)
-        channels = decide(hp, self.channels, "channels")
+        channels = decide(hp, self.channels_for(dimensions), "channels")
         stages = decide(hp, self.stages, "stages")
         cells = decide(hp, self.cells, "cells")
         genotype = {}
@@ -286,7 +299,7 @@ class CellBlock(NASBlock):
         )
         return {
             "block": type(self).__name__,
-            "channels": int(self.value(values, "channels")),
+            "channels": int(self.value(values, "channels", default=16)),
             "stages": int(self.value(values, "stages")),
             "cells": int(self.value(values, "cells")),
             "nodes": self.nodes,
