@@ -11,6 +11,7 @@ import pytest
 
 from nasplug import screening
 from nasplug.oracles import make_oracle
+from nasplug.oracles.evolution import default_population_size
 from nasplug.screening import CONTINUES, EPOCHS, INITIAL_EPOCH, Screening, ScreeningOracle
 from tests.synthetic import cell_score, cell_space
 
@@ -167,11 +168,13 @@ def test_a_resumed_screened_search_makes_the_same_decisions(strategy, tmp_path):
 
 
 def test_the_strategy_is_built_for_the_candidates_it_will_propose():
-    oracle = screened("qlearning", max_trials=10)
+    oracle = screened("evolution", max_trials=10)
     assert isinstance(oracle, ScreeningOracle)
     assert oracle.budget_trials == 10
-    # 39 candidates for 10 trials of 20 epochs: Q-learning explores for half of them.
-    assert oracle.strategy.exploration_trials == Screening(max_epochs=20).candidates(10) // 2
+    # 39 candidates for 10 trials of 20 epochs: the population evolution's defaults give
+    # 39 trials (10), not 10 trials (5).
+    assert Screening(max_epochs=20).candidates(10) == 39
+    assert oracle.strategy.population_size == default_population_size(39) == 10
     assert oracle.strategy.max_trials is None
 
 
