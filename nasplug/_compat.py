@@ -76,6 +76,22 @@ def max_collisions(oracle):
     return oracle._max_collisions
 
 
+def keep_state_in_memory(oracle):
+    """Stops an oracle writing its state and trials to a project directory.
+
+    `nasplug.screening.ScreeningOracle` saves the state of the oracle it wraps inside its
+    own `oracle.json`, in one atomic write. `Oracle.create_trial` and `end_trial` call
+    `save()` and the private `_save_trial()` unconditionally, and there is no public way to
+    detach an oracle from storage, so both become no-ops on this one instance.
+    """
+    oracle.save = _nothing
+    oracle._save_trial = _nothing
+
+
+def _nothing(*args, **kwargs):
+    return None
+
+
 def is_oracle_client(oracle):
     """Whether `oracle` is a distributed worker's proxy of the chief's oracle.
 

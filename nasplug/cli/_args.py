@@ -86,6 +86,54 @@ def add_strategy(parser, default="evolution"):
     )
 
 
+def add_strategy_arguments(parser):
+    """`--strategy-arg KEY=VALUE` (repeatable) and `--screening auto|on|off`."""
+    parser.add_argument(
+        "--strategy-arg", action="append", default=[], type=key_value, metavar="KEY=VALUE",
+        help="an argument of the strategy, e.g. population_size=5 (VALUE read as JSON); "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--screening", choices=SCREENING_CHOICES, default="auto",
+        help="train candidates briefly first and continue only the promising ones "
+        "(default: auto, on from 9 epochs)",
+    )
+
+
+SCREENING_CHOICES = {"auto": "auto", "on": True, "off": False}
+
+# The oracle arguments the commands set from their own flags.
+_SET_BY_COMMAND = ("objective", "max_trials", "max_epochs", "seed")
+
+
+def strategy_params(strategy, pairs):
+    """The `--strategy-arg` pairs as a dict, checked against the strategy's arguments.
+
+    Args:
+        strategy: The strategy name (`--strategy`).
+        pairs: The (KEY, VALUE) pairs of `--strategy-arg`.
+
+    Returns:
+        A dict, or None without pairs.
+
+    Raises:
+        CommandError: An argument the strategy does not take, or a value it refuses.
+    """
+    if not pairs:
+        return None
+    from nasplug.oracles import registry
+
+    params = dict(pairs)
+    record = registry.get(strategy)
+    try:
+        record.check_arguments(params, reserved=_SET_BY_COMMAND, where="--strategy-arg")
+        # A seed, as KerasTuner draws one from Python's global generator otherwise.
+        record.make(**params, seed=1)
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"--strategy-arg: {error}") from None
+    return params
+
+
 def add_budget(parser, max_trials, epochs, time_budget=False):
     """`--max-trials N`, `--epochs N` and, with `time_budget`, `--time-budget SECONDS`."""
     parser.add_argument("--max-trials", type=positive_int, default=max_trials,

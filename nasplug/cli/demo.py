@@ -16,6 +16,7 @@ from nasplug.cli import _args
 
 def add_arguments(parser):
     _args.add_strategy(parser)
+    _args.add_strategy_arguments(parser)
     _args.add_budget(parser, max_trials=8, epochs=10)
     _args.add_output(parser, os.path.join("nasplug_runs", "demo"),
                      "where the model, search and report go")
@@ -24,6 +25,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    strategy_params = _args.strategy_params(args.strategy, args.strategy_arg)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -49,6 +51,8 @@ def run(args):
         directory=search_dir,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
+        strategy_params=strategy_params,
+        screening=_args.SCREENING_CHOICES[args.screening],
     )
     start = time.perf_counter()
     classifier.fit(x_train, y_train)

@@ -34,6 +34,7 @@ def add_arguments(parser):
         "else regression",
     )
     _args.add_strategy(parser)
+    _args.add_strategy_arguments(parser)
     _args.add_budget(parser, max_trials=10, epochs=20, time_budget=True)
     _args.add_output(parser, os.path.join("nasplug_runs", "search"), "output directory")
     parser.add_argument("--test-size", type=_args.fraction, default=0.2,
@@ -43,6 +44,8 @@ def add_arguments(parser):
 
 
 def run(args):
+    # Before the data is read: a misspelt strategy argument costs nothing.
+    args.strategy_params = _args.strategy_params(args.strategy, args.strategy_arg)
     x, y, task, encoding = _read_training_data(args)
     x_train, x_test, y_train, y_test = _split(x, y, task, args.test_size, args.seed)
     estimator = _estimator(task, args)
@@ -159,6 +162,8 @@ def _estimator(task, args):
         random_state=args.seed,
         directory=os.path.join(args.output, "search"),
         verbose=0 if args.quiet else 1,
+        strategy_params=args.strategy_params,
+        screening=_args.SCREENING_CHOICES[args.screening],
     )
 
 

@@ -29,6 +29,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from nasplug import oracles, progress
 from nasplug.budget import TimeBudget
 from nasplug.distributed import roles
+from nasplug.screening import Screening
+from nasplug.screening import make_oracle as make_screened_oracle
 from nasplug.sklearn import data, prediction, results
 from nasplug.sklearn import hypermodels as search_spaces
 from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, train_network
@@ -42,6 +44,13 @@ _SEARCH_ATTRIBUTES = (
     "search_results_",
     "search_seconds_",
 )
+
+# With `screening="auto"`, screen when trials train this many epochs or more: three rungs
+# a factor 3 apart, the first of at least one epoch.
+AUTO_SCREENING_EPOCHS = 9
+# Oracle arguments the estimator sets from its own parameters (`scoring`, `max_trials`,
+# `epochs`, `random_state`), which `strategy_params` may not override.
+_SET_BY_ESTIMATOR = ("objective", "max_trials", "max_epochs", "seed")
 
 
 class _NASEstimator(BaseEstimator):
@@ -67,6 +76,8 @@ class _NASEstimator(BaseEstimator):
         random_state=None,
         verbose=0,
         time_budget=None,
+        strategy_params=None,
+        screening="auto",
     ):
         self.strategy = strategy
         self.max_trials = max_trials
@@ -84,6 +95,8 @@ class _NASEstimator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.time_budget = time_budget
+        self.strategy_params = strategy_params
+        self.screening = screening
 
     # ------------------------------------------------------------------ fit
 
@@ -179,7 +192,21 @@ class _NASEstimator(BaseEstimator):
         return self
 
     def _check_params(self):
-        oracles.get_oracle_class(self.strategy)  # raises on an unknown strategy
+        record = oracles.registry.get(self.strategy)  # raises on an unknown strategy
+        params = self.strategy_params if self.strategy_params is not None else {}
+        if not isinstance(params, dict):
+            raise ValueError(
+                "strategy_params must be a dict of the strategy's own arguments or None; got "
+                f"{type(params).__name__}."
+            )
+        record.check_arguments(params, reserved=_SET_BY_ESTIMATOR, where="strategy_params")
+        try:
+            # The oracle checks its own arguments' values; building it costs no training.
+            # (A seed, as KerasTuner draws one from Python's global generator otherwise.)
+            record.make(**params, seed=1)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"strategy_params of strategy {self.strategy!r}: {error}") from None
+        self._screening()
         for name in ("max_trials", "epochs", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
@@ -319,14 +346,38 @@ class _NASEstimator(BaseEstimator):
             )
         ]
 
+    def _screening(self):
+        """The `Screening` of this search, or None (see the `screening` parameter)."""
+        budgeted_in_trials = oracles.registry.get(self.strategy).budget == "max_trials"
+        if isinstance(self.screening, str) and self.screening == "auto":
+            on = budgeted_in_trials and self.epochs >= AUTO_SCREENING_EPOCHS
+            return Screening(max_epochs=self.epochs) if on else None
+        try:
+            screening = Screening.of(self.screening)
+        except ValueError:
+            raise ValueError(
+                'screening must be "auto", True, False, None or a nasplug.Screening; got '
+                f"{self.screening!r}."
+            ) from None
+        if screening is not None and not budgeted_in_trials:
+            raise ValueError(
+                f"strategy {self.strategy!r} schedules the epochs of its trials itself; "
+                "use screening=False (or \"auto\") with it."
+            )
+        return None if screening is None else screening.with_max_epochs(self.epochs)
+
     def _make_tuner(self, hypermodel, val, seed, directory, role):
         objective = keras_tuner.Objective(OBJECTIVE, direction="max")
-        oracle = oracles.make_oracle(
+        screening = self._screening()
+        # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
+        max_epochs = max(self.epochs, 2)
+        oracle = make_screened_oracle(
             self.strategy,
+            screening,
+            **(self.strategy_params or {}),
             objective=objective,
             max_trials=self.max_trials,
-            # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
-            max_epochs=max(self.epochs, 2),
+            max_epochs=max_epochs,
             seed=seed,
         )
         X_val_raw, y_val_raw = val[0], val[1]
@@ -351,6 +402,7 @@ class _NASEstimator(BaseEstimator):
             # In a distributed search the chief loads the best network from its trial
             # directory; a single process keeps it in memory instead.
             keep_models=role is not None,
+            full_epochs=screening.max_epochs if screening is not None else max_epochs,
             directory=directory,
             project_name="nasplug_estimator",
             # Every process of a distributed search opens the same project: none may wipe
@@ -414,7 +466,9 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
     Args:
         strategy: Search strategy: "evolution", "reinforce", "qlearning" (nasplug's),
             "random", "bayesian", "hyperband" (KerasTuner's) or "greedy" (AutoKeras's).
-        max_trials: Number of architectures tried (Hyperband budgets epochs instead).
+        max_trials: Number of architectures tried; with screening, a budget of that
+            many full trials' epochs, which screens more architectures (Hyperband
+            budgets epochs instead).
         epochs: Maximum training epochs per trial.
         search_space: None to choose one from the data (AutoKeras blocks for
             tabular, image or text input), an `autokeras.Block` or a list of them
@@ -444,6 +498,15 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             per-epoch logs.
         time_budget: Optional seconds for the search: once spent, the running trial stops
             after its current batch and no new trial starts (the refit comes after).
+        strategy_params: Optional dict of the strategy's own arguments, e.g.
+            `{"population_size": 5}` for "evolution" (`nasplug.oracles.STRATEGIES[name]
+            .own_parameters()` lists them); checked when `fit` starts.
+        screening: Multi-fidelity screening (`nasplug.screening`): each candidate trains
+            briefly first and only the promising ones continue to `epochs`, so that
+            more architectures are tried for the same training. "auto" (default): on
+            when `epochs` allows three rungs (9 epochs or more) and the strategy is
+            budgeted in trials; True / False; or a `nasplug.Screening`. When on,
+            `max_trials` is a budget of that many full trials' epochs.
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.
@@ -453,9 +516,11 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         best_params_: Its hyperparameter values.
         best_score_: Its validation score.
         search_results_: One dict per trial: `trial_id`, `hyperparameters`, `score`,
-            `status`, `seconds` (the whole trial: build, train, score) and
-            `fit_seconds` (Keras's `fit` alone); `pandas.DataFrame(search_results_)`
-            tabulates it. Failed trials have no score.
+            `status`, `seconds` (the whole trial: build, train, score),
+            `fit_seconds` (Keras's `fit` alone), `epochs` (trained when scored) and
+            `continues` (with screening, the trial whose network it trained further);
+            `pandas.DataFrame(search_results_)` tabulates it. Failed trials have no
+            score.
         search_seconds_: Wall time of the search (without refitting).
     """
 

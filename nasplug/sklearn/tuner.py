@@ -19,6 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from nasplug import screening
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
@@ -59,11 +60,22 @@ class ScoringTuner(keras_tuner.Tuner):
         max_model_size: Models with more parameters fail their trial.
         keep_models: Whether every trial's trained weights are saved in its trial
             directory, for `load_model` (a distributed search's chief needs them).
+        full_epochs: Epochs of full training when the oracle schedules epochs (screening,
+            Hyperband): a trial trained less saves its network for the trial that
+            continues it (see `nasplug.screening.training_plan`).
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, ...).
     """
 
     def __init__(
-        self, oracle, hypermodel, score_model, seed, max_model_size=None, keep_models=False, **kwargs
+        self,
+        oracle,
+        hypermodel,
+        score_model,
+        seed,
+        max_model_size=None,
+        keep_models=False,
+        full_epochs=None,
+        **kwargs,
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
         roles.wait_for_workers(self.oracle)
@@ -71,8 +83,11 @@ class ScoringTuner(keras_tuner.Tuner):
         self.seed = int(seed)
         self.max_model_size = max_model_size
         self.keep_models = keep_models
+        self.full_epochs = full_epochs
         self.best_model = None
-        self.best_score = -math.inf
+        # (epochs trained, score): a network trained longer ranks first, as the
+        # screening ranks them.
+        self.best_rank = (-math.inf, -math.inf)
 
     def run_trial(
         self,
@@ -88,20 +103,23 @@ class ScoringTuner(keras_tuner.Tuner):
     ):
         start = time.perf_counter()
         hp = trial.hyperparameters
-        # Hyperband decides each trial's number of epochs itself.
-        epochs = int(hp.values.get("tuner/epochs", epochs))
+        # Screening and Hyperband decide each trial's epochs, and which network it continues.
+        plan = screening.training_plan(trial, self.get_trial_dir, self.full_epochs)
+        if plan is None:
+            plan = screening.TrainingPlan(epochs)
         model, history, fit_seconds = train_network(
             self.hypermodel,
             hp,
             self.seed + _trial_number(trial.trial_id),
             x,
             y,
-            epochs=epochs,
+            epochs=plan.epochs,
+            initial_epoch=plan.initial_epoch,
             batch_size=batch_size,
             # Per-epoch validation only feeds callbacks (early stopping); the score is
             # computed once at the end.
             validation_data=validation_data if callbacks else None,
-            callbacks=callbacks,
+            callbacks=list(callbacks) + plan.callbacks(),
             verbose=fit_verbose,
             check=self._check_size,
         )
@@ -120,11 +138,12 @@ class ScoringTuner(keras_tuner.Tuner):
             )
         if self.keep_models:
             self.save_model(trial.trial_id, model)
-        if score > self.best_score:
-            self.best_score, self.best_model = score, model
+        rank = (plan.epochs if "tuner/epochs" in hp.values else 0, score)
+        if rank > self.best_rank:
+            self.best_rank, self.best_model = rank, model
         return {
             OBJECTIVE: float(score),
-            "epochs": float(_useful_epochs(history, callbacks)),
+            "epochs": float(plan.initial_epoch + _useful_epochs(history, callbacks)),
             "seconds": float(time.perf_counter() - start),
             "fit_seconds": float(fit_seconds),
             # Read by `nasplug.report` for its score-against-size plot.
@@ -169,6 +188,7 @@ def train_network(
     callbacks=(),
     verbose=0,
     check=None,
+    initial_epoch=0,
 ):
     """Builds a network from hyperparameter values and trains it: a trial, or the refit.
 
@@ -177,7 +197,7 @@ def train_network(
         hp: The `keras_tuner.HyperParameters` to build.
         seed: Int seeding the weights, dropout and shuffling.
         x, y: Training data.
-        epochs, batch_size: As `keras.Model.fit` takes them.
+        epochs, batch_size, initial_epoch: As `keras.Model.fit` takes them.
         validation_data: Optional, for the callbacks.
         callbacks: Keras callbacks; each call trains with fresh copies.
         verbose: Keras's `fit` verbosity.
@@ -195,7 +215,7 @@ def train_network(
             )
         if check is not None:
             check(model)
-        steps = math.ceil(len(y) / batch_size) * epochs
+        steps = math.ceil(len(y) / batch_size) * (epochs - initial_epoch)
         model.run_eagerly = steps <= EAGER_STEPS
         fit_start = time.perf_counter()
         history = model.fit(
@@ -203,6 +223,7 @@ def train_network(
             y,
             validation_data=validation_data,
             epochs=epochs,
+            initial_epoch=initial_epoch,
             batch_size=batch_size,
             callbacks=copy.deepcopy(list(callbacks)),
             verbose=verbose,
