@@ -14,7 +14,8 @@ class SearchResults:
     """What a search found, read from its oracle.
 
     Attributes:
-        trials: One dict per trial, in trial order: `trial_id`, `hyperparameters`,
+        trials: One dict per trial, in trial order: `trial` (its number, from 1, as the
+            progress line and the report show it), `trial_id`, `hyperparameters`,
             `score`, `status` (`COMPLETED` / `FAILED` / `INVALID`), `seconds` (build,
             train and score) and `fit_seconds` (Keras's `fit` alone).
         best_trial_id: The id of the trial with the highest score.
@@ -36,6 +37,7 @@ class SearchResults:
             status = str(getattr(trial.status, "value", trial.status))
             self.trials.append(
                 {
+                    "trial": _convert.trial_number(trial_id, oracle.start_order),
                     "trial_id": str(trial_id),
                     "hyperparameters": _convert.plain(trial.hyperparameters.values),
                     "score": score,

@@ -19,6 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from nasplug import _compat
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
@@ -67,12 +68,24 @@ class ScoringTuner(keras_tuner.Tuner):
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
         roles.wait_for_workers(self.oracle)
+        if roles.role() is None:
+            # A resumed project's interrupted trial has no worker to finish it here: run
+            # it again, announced like any trial.
+            _compat.requeue_running_trials(self.oracle)
         self.score_model = score_model
         self.seed = int(seed)
         self.max_model_size = max_model_size
         self.keep_models = keep_models
         self.best_model = None
         self.best_score = -math.inf
+        self.best_trial_id = None
+
+    def on_search_begin(self):
+        super().on_search_begin()
+        # KerasTuner reloads a project only if it finds this tuner's file, which it first
+        # writes when a trial ends; written now, a search stopped in its first trial
+        # resumes too.
+        self.save()
 
     def run_trial(
         self,
@@ -87,23 +100,8 @@ class ScoringTuner(keras_tuner.Tuner):
         **kwargs,
     ):
         start = time.perf_counter()
-        hp = trial.hyperparameters
-        # Hyperband decides each trial's number of epochs itself.
-        epochs = int(hp.values.get("tuner/epochs", epochs))
-        model, history, fit_seconds = train_network(
-            self.hypermodel,
-            hp,
-            self.seed + _trial_number(trial.trial_id),
-            x,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            # Per-epoch validation only feeds callbacks (early stopping); the score is
-            # computed once at the end.
-            validation_data=validation_data if callbacks else None,
-            callbacks=callbacks,
-            verbose=fit_verbose,
-            check=self._check_size,
+        model, history, fit_seconds = self._train(
+            trial, x, y, validation_data, epochs, batch_size, callbacks, fit_verbose
         )
         size = model.count_params()
         losses = history.history.get("loss") or [0.0]
@@ -121,7 +119,7 @@ class ScoringTuner(keras_tuner.Tuner):
         if self.keep_models:
             self.save_model(trial.trial_id, model)
         if score > self.best_score:
-            self.best_score, self.best_model = score, model
+            self.best_score, self.best_model, self.best_trial_id = score, model, trial.trial_id
         return {
             OBJECTIVE: float(score),
             "epochs": float(_useful_epochs(history, callbacks)),
@@ -130,6 +128,42 @@ class ScoringTuner(keras_tuner.Tuner):
             # Read by `nasplug.report` for its score-against-size plot.
             "params": float(size),
         }
+
+    def trained_model(
+        self, trial, x, y, validation_data, epochs=1, batch_size=32, callbacks=(), fit_verbose=0
+    ):
+        """The network `trial` trained, given the arguments the search was given.
+
+        The best network of this process's trials is kept in memory. A trial an earlier
+        process ran (the search was resumed) is trained again exactly as its trial
+        trained it: same values, seed, data and callbacks.
+        """
+        if trial.trial_id == self.best_trial_id and self.best_model is not None:
+            return self.best_model
+        model, _, _ = self._train(
+            trial, x, y, validation_data, epochs, batch_size, callbacks, fit_verbose
+        )
+        return model
+
+    def _train(self, trial, x, y, validation_data, epochs, batch_size, callbacks, fit_verbose):
+        hp = trial.hyperparameters
+        # Hyperband decides each trial's number of epochs itself.
+        epochs = int(hp.values.get("tuner/epochs", epochs))
+        return train_network(
+            self.hypermodel,
+            hp,
+            self.seed + _trial_number(trial.trial_id),
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            # Per-epoch validation only feeds callbacks (early stopping); the score is
+            # computed once at the end.
+            validation_data=validation_data if callbacks else None,
+            callbacks=callbacks,
+            verbose=fit_verbose,
+            check=self._check_size,
+        )
 
     def _check_size(self, model):
         size = model.count_params()
