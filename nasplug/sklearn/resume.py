@@ -89,17 +89,17 @@ class SearchInterrupted(KeyboardInterrupt):
         self.total = total
         super().__init__(self.describe("fit again with the same directory"))
 
-    def describe(self, how_to_resume):
+    def describe(self, how_to_resume, subject="Search interrupted"):
         """The interruption in one sentence, `how_to_resume` naming the way to go on."""
         if self.directory is None:
             return (
-                "Search interrupted. It ran in a temporary directory, now removed "
+                f"{subject}. It ran in a temporary directory, now removed "
                 "(directory=None): give a directory to be able to resume a search."
             )
         done = "" if self.finished is None else f": {self.finished} of {self.total} trials done"
         return (
-            f"Search interrupted{done}, saved in {self.directory}. To resume, "
-            f"{how_to_resume} (a trial cut short runs again)."
+            f"{subject}{done}, saved in {self.directory}; {how_to_resume} to resume "
+            "(a trial cut short runs again)."
         )
 
 
