@@ -295,6 +295,8 @@ def changes(saved, current):
                 f"{label} differs: the search was seeded with {old}, this fit with {new} "
                 "(random_state=None reuses the saved seed)",
             ))
+        elif key == "classes":
+            found.append((key, f"{label} were {_show(old)}, now {_show(new)}"))
         elif key == "X shape":
             found.append((key, f"{label} was {_shape(old)}, now {_shape(new)}"))
         else:
