@@ -131,9 +131,6 @@ class PredictorEvolutionTuner(StrategyTuner):
     strategy = "predictor"
 
 
-_GENERATED = {}
-
-
 def tuner_class(strategy):
     """The AutoKeras tuner class of a nasplug strategy, generated if it has none yet.
 
@@ -144,23 +141,14 @@ def tuner_class(strategy):
         A `StrategyTuner` subclass.
     """
     record = registry.get(strategy)
-    existing = globals().get(record.autokeras_tuner_name)
-    if isinstance(existing, type) and getattr(existing, "strategy", None) == strategy:
-        return existing
-    if not record.is_nasplug:
-        raise ValueError(
-            f"Strategy {strategy!r} is not one of nasplug's; AutoKeras has its own tuner "
-            "for it."
-        )
-    cls = _GENERATED.get(record)
-    if cls is None:
-        cls = _GENERATED[record] = type(
-            record.autokeras_tuner_name,
-            (StrategyTuner,),
-            {"strategy": strategy, "__doc__": f"AutoKeras tuner of {record.summary}.",
-             "__module__": __name__},
-        )
-    return cls
+    return tuners.class_for(
+        record,
+        StrategyTuner,
+        record.autokeras_tuner_name,
+        f"AutoKeras tuner of {record.summary}.",
+        globals(),
+        "AutoKeras has its own tuner for it",
+    )
 
 
 def nasplug_tuners():

@@ -208,8 +208,10 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
         A JSON-safe dict: `budget_s`, `runs`, `table`, `seed`, `optimum`, `wall_s` and
         `strategies`, which maps each name to `runs`, `valid_acc_200ep` and
         `test_acc_200ep` (`mean`, `std`, over runs), `queries` (`mean`, `std`),
-        `wall_s` and `cpu_s` (real and CPU seconds summed over runs), `published` (or None) and `curve`
-        (`time_s`, `mean`, `std` of the best-so-far test accuracy).
+        `wall_s` and `cpu_s` (real and CPU seconds summed over runs), `published` (or None),
+        `curve` (`time_s`, `mean`, `std` of the best-so-far test accuracy) and, when
+        "random" was run, for every other strategy `vs_random` (`difference` of mean test
+        accuracy and its standard error `se`, see `difference_to`).
     """
     strategies = strategy_names() if strategies is None else list(strategies)
     unknown = [s for s in strategies if s not in strategy_names()]
@@ -286,6 +288,12 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
                     "mean": published[1], "std": published[2]}},
             "curve": _curve_summary(grid, curves),
         }
+    if "random" in summary:
+        for name, entry in summary.items():
+            if name == "random":
+                continue
+            difference, se = difference_to(entry, summary["random"])
+            entry["vs_random"] = {"difference": difference, "se": se}
     return {
         "budget_s": float(budget_s),
         "runs": int(runs),
@@ -321,16 +329,18 @@ def format_table(results):
 
     Returns:
         A string: one line per strategy with mean ± std over runs of the 200-epoch
-        validation and test accuracy, the published test accuracy beside it, queries
-        per run and CPU seconds per run (the search's own cost, whatever else the
-        machine runs).
+        validation and test accuracy, the difference of its mean test accuracy to
+        random search's with the standard error of that difference (when "random" was
+        run), the published test accuracy beside it, queries per run and CPU seconds
+        per run (the search's own cost, whatever else the machine runs).
     """
     name = os.path.basename(results["table"])
+    random = results["strategies"].get("random")
     lines = [
         f"NAS-Bench-201 {name}: budget {results['budget_s']:.0f} s, seed {results['seed']}, "
         f"{results['wall_s']:.0f} s wall",
         f"{'strategy':<10} {'runs':>5} {'valid_acc_200ep':>16} {'test_acc_200ep':>16} "
-        f"{'published test':>24} {'queries':>8} {'cpu s/run':>9}",
+        f"{'vs random ± se':>15} {'published test':>24} {'queries':>8} {'cpu s/run':>9}",
     ]
     for strategy, s in results["strategies"].items():
         pub = s["published"]
@@ -339,7 +349,7 @@ def format_table(results):
             f"{pub['algorithm']}")
         lines.append(
             f"{strategy:<10} {s['runs']:>5} {_pm(s['valid_acc_200ep']):>16} "
-            f"{_pm(s['test_acc_200ep']):>16} {pub_text:>24} "
+            f"{_pm(s['test_acc_200ep']):>16} {_versus(s, random):>15} {pub_text:>24} "
             f"{s['queries']['mean']:>8.1f} {s['cpu_s'] / s['runs']:>9.3f}"
         )
     opt = results["optimum"]
@@ -347,6 +357,32 @@ def format_table(results):
         f"{'optimum':<10} {'':>5} {opt['valid_acc_200ep']:>16.2f} {opt['test_acc_200ep']:>16.2f}"
     )
     return "\n".join(lines)
+
+
+def difference_to(summary, reference):
+    """Difference of mean test accuracy to a reference strategy, with its standard error.
+
+    The runs of two strategies are independent searches (run `i` of each shares a seed,
+    but not what the seed draws), so the standard error is that of a difference of two
+    independent means, `sqrt(std_a**2 / runs_a + std_b**2 / runs_b)`.
+
+    Args:
+        summary: One strategy's entry of `run_benchmark(...)["strategies"]`.
+        reference: Another strategy's entry.
+
+    Returns:
+        (difference, standard error), in accuracy points.
+    """
+    a, b = summary["test_acc_200ep"], reference["test_acc_200ep"]
+    se = (a["std"] ** 2 / summary["runs"] + b["std"] ** 2 / reference["runs"]) ** 0.5
+    return a["mean"] - b["mean"], se
+
+
+def _versus(summary, random):
+    if random is None or summary is random:
+        return ""
+    difference, se = difference_to(summary, random)
+    return f"{difference:+.2f} ± {se:.2f}"
 
 
 def _pm(stat):
