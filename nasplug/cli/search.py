@@ -200,6 +200,7 @@ def _estimator(task, args):
 
 
 def _split(x, y, task, test_size, seed):
+    _quiet.import_tensorflow()  # nasplug.sklearn imports Keras
     from nasplug.sklearn.data import holdout
 
     if not test_size:
