@@ -5,6 +5,7 @@ import fcntl
 import io
 import json
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,13 @@ def test_search_saves_model_metadata_and_report(wine_search):
     # One progress line per trial (not a terminal here), no Keras or KerasTuner pages.
     assert len([line for line in printed.splitlines() if line.startswith("trial ")]) == 2
     assert "Search: Running Trial" not in printed and "Epoch 1/" not in printed
-    assert "Best architecture:" in printed and "Test score: accuracy" in printed
+    assert "Test score: accuracy" in printed
+    # The best trial's number is the one its progress line showed.
+    best = int(re.search(r"Best architecture \(trial (\d)\):", printed).group(1))
+    best_line = next(line for line in printed.splitlines() if line.startswith(f"trial {best}/2"))
+    score = float(re.search(r"score ([0-9.]+)", best_line).group(1))
+    metadata_score = json.loads((out / "model.json").read_text())["validation_score"]
+    assert score == pytest.approx(metadata_score, abs=1e-4)
     metadata = json.loads((out / "model.json").read_text())
     assert metadata["task"] == "classification"
     assert metadata["classes"] == sorted(WINE_NAMES.values())

@@ -162,9 +162,11 @@ def test_search_results_one_record_per_trial(fitted):
     clf, _, _ = fitted
     frame = pd.DataFrame(clf.search_results_)
     assert list(frame.columns) == [
-        "trial_id", "hyperparameters", "score", "status", "seconds", "fit_seconds"
+        "trial", "trial_id", "hyperparameters", "score", "status", "seconds", "fit_seconds"
     ]
     assert len(frame) == 2
+    # Numbered from 1, as the progress line and the report number them.
+    assert list(frame["trial"]) == [1, 2] and list(frame["trial_id"]) == ["0", "1"]
     assert set(frame["status"]) == {"COMPLETED"}
     assert (frame["fit_seconds"] > 0).all()
     assert (frame["seconds"] > frame["fit_seconds"]).all()

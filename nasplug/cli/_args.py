@@ -157,6 +157,20 @@ def add_seed(parser, what="seed of the search"):
     parser.add_argument("--seed", type=int, default=0, help=f"{what} (default: 0)")
 
 
+def add_overwrite(parser):
+    """`--overwrite`: start the search over instead of resuming the one in the output."""
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="start over, deleting a search found in the output directory (default: resume "
+        "it, as KerasTuner's overwrite=False does)",
+    )
+
+
+def plural(count, noun):
+    """`count` and `noun`, in the plural unless `count` is 1 ("1 architecture")."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def add_quiet(parser):
     """`--quiet`: no progress line."""
     parser.add_argument("--quiet", action="store_true", help="no progress line")

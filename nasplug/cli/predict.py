@@ -9,7 +9,7 @@ import os
 import sys
 
 
-from nasplug.cli import _tables
+from nasplug.cli import _quiet, _tables
 from nasplug.cli._args import CommandError
 
 
@@ -53,6 +53,7 @@ def load_model(model_path):
         raise CommandError(
             f"{meta_path} is not a model description written by `nasplug search`."
         ) from None
+    _quiet.import_tensorflow()
     # The networks use AutoKeras blocks' layers; importing AutoKeras registers them.
     import autokeras  # noqa: F401
     import keras

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from nasplug import _convert
-from nasplug.cli import _args, _tables
+from nasplug.cli import _args, _quiet, _tables
 from nasplug.cli._args import CommandError
 
 TASKS = ("classification", "regression")
@@ -40,6 +40,7 @@ def add_arguments(parser):
     parser.add_argument("--test-size", type=_args.fraction, default=0.2,
                         help="fraction held out to report a test score (0 to use all data)")
     _args.add_seed(parser, "seed of the split and the search")
+    _args.add_overwrite(parser)
     _args.add_quiet(parser)
 
 
@@ -50,11 +51,11 @@ def run(args):
     x_train, x_test, y_train, y_test = _split(x, y, task, args.test_size, args.seed)
     estimator = _estimator(task, args)
     print(
-        f"Searching {args.max_trials} architectures for {task} of {args.target!r} "
-        f"({len(y_train)} training rows, {x.shape[1]} input columns, strategy "
-        f"{args.strategy})"
+        f"Searching {_args.plural(args.max_trials, 'architecture')} for {task} of "
+        f"{args.target!r} ({len(y_train)} training rows, {x.shape[1]} input columns, "
+        f"strategy {args.strategy})"
     )
-    estimator.fit(x_train, y_train)
+    fit_resuming(estimator, x_train, y_train, "run the same command again")
 
     os.makedirs(args.output, exist_ok=True)
     model_path = os.path.join(args.output, "model.keras")
@@ -89,7 +90,7 @@ def run(args):
         model=model_path,
     )
     print()
-    print("Best architecture:")
+    print(f"Best architecture (trial {best_trial_number(estimator)}):")
     for name, value in estimator.best_params_.items():
         print(f"  {name} = {value}")
     print(f"Validation score: {estimator.best_score_:.4f}")
@@ -99,6 +100,40 @@ def run(args):
     print(f"Report saved to {report_path}")
     print(f"Predict with: nasplug predict {model_path} DATA.csv")
     return 0
+
+
+def fit_resuming(estimator, x, y, how_to_resume):
+    """Fits an estimator of the command line, resuming the search kept in its directory.
+
+    Says so when it resumes one; a changed search, or Ctrl-C, ends the command with one
+    line saying what to do (`--overwrite`, or `how_to_resume`).
+
+    Returns:
+        How many trials had ended before this run (0 for a new search).
+    """
+    from nasplug.sklearn import resume
+
+    done = None if estimator.overwrite else resume.saved_trials(estimator.directory)
+    if done is not None:
+        print(
+            f"Resuming the search in {estimator.directory}: "
+            f"{done} of {_args.plural(estimator.max_trials, 'trial')} done "
+            "(--overwrite starts over)."
+        )
+    try:
+        estimator.fit(x, y)
+        return done or 0
+    except resume.SearchChangedError as error:
+        raise CommandError(error.describe("--overwrite")) from None
+    except resume.SearchInterrupted as stop:
+        raise KeyboardInterrupt(stop.describe(how_to_resume, subject="interrupted")) from None
+
+
+def best_trial_number(estimator):
+    """The number of the estimator's best trial, as the progress line showed it."""
+    return next(
+        r["trial"] for r in estimator.search_results_ if r["trial_id"] == estimator.best_trial_id_
+    )
 
 
 def infer_task(target):
@@ -151,6 +186,7 @@ def _read_training_data(args):
 
 
 def _estimator(task, args):
+    _quiet.import_tensorflow()
     from nasplug.sklearn import NASClassifier, NASRegressor
 
     cls = NASClassifier if task == "classification" else NASRegressor
@@ -161,6 +197,7 @@ def _estimator(task, args):
         epochs=args.epochs,
         random_state=args.seed,
         directory=os.path.join(args.output, "search"),
+        overwrite=args.overwrite,
         verbose=0 if args.quiet else 1,
         strategy_params=args.strategy_params,
         screening=_args.SCREENING_CHOICES[args.screening],
@@ -168,6 +205,7 @@ def _estimator(task, args):
 
 
 def _split(x, y, task, test_size, seed):
+    _quiet.import_tensorflow()  # nasplug.sklearn imports Keras
     from nasplug.sklearn.data import holdout
 
     if not test_size:

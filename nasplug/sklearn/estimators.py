@@ -31,7 +31,7 @@ from nasplug.budget import TimeBudget
 from nasplug.distributed import roles
 from nasplug.screening import Screening
 from nasplug.screening import make_oracle as make_screened_oracle
-from nasplug.sklearn import data, prediction, results
+from nasplug.sklearn import data, prediction, results, resume
 from nasplug.sklearn import hypermodels as search_spaces
 from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, train_network
 
@@ -73,6 +73,7 @@ class _NASEstimator(BaseEstimator):
         max_model_size=None,
         refit=True,
         directory=None,
+        overwrite=False,
         random_state=None,
         verbose=0,
         time_budget=None,
@@ -92,6 +93,7 @@ class _NASEstimator(BaseEstimator):
         self.max_model_size = max_model_size
         self.refit = refit
         self.directory = directory
+        self.overwrite = overwrite
         self.random_state = random_state
         self.verbose = verbose
         self.time_budget = time_budget
@@ -117,7 +119,14 @@ class _NASEstimator(BaseEstimator):
         role = roles.role()
         X, y = self._validate_fit_data(X, y)
         y_model = self._learn_targets(y)
-        rng = np.random.default_rng(data.seed_of(self.random_state))
+        # A search kept in `directory` is resumed, unless it is another search (checked
+        # below, before any training) or `overwrite`. A distributed search's processes
+        # share their project by KerasTuner's own rules (see `_make_tuner`).
+        kept = None
+        if self.directory is not None and role is None:
+            kept = resume.KeptSearch(self.directory, self.overwrite)
+        base_seed = kept.seed(self.random_state) if kept else data.seed_of(self.random_state)
+        rng = np.random.default_rng(base_seed)
         split_seed, seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
         train, val = self._split(X, y, y_model, split_seed)
 
@@ -133,10 +142,17 @@ class _NASEstimator(BaseEstimator):
             target_scale=target_scale,
             learning_rate=self.learning_rate,
         )
+        if kept is not None:
+            definition = self._search_definition(X, y, val)
+            if kept.resuming:
+                kept.check(definition, hypermodel, base_seed)
         directory = self.directory or tempfile.mkdtemp(prefix="nasplug-")
         search_start = time.perf_counter()
+        tuner = None
         try:
             tuner = self._make_tuner(hypermodel, val, seed, directory, role)
+            if kept is not None and not kept.resuming:
+                kept.begin(definition, tuner.oracle.hyperparameters, base_seed)
             # KerasTuner prints the traceback of every failed trial (oversized models,
             # diverged training) to stderr; at verbose=0 the failures are only recorded
             # in `search_results_`.
@@ -146,20 +162,19 @@ class _NASEstimator(BaseEstimator):
             if self.time_budget is not None:
                 budget = TimeBudget(self.time_budget).attach(tuner)
                 callbacks.append(budget.callback())
+            fit_args = (self._to_model_input(train[0]), train[2])
+            fit_kwargs = dict(
+                validation_data=(self._to_model_input(val[0]), val[2]),
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                callbacks=callbacks,
+                fit_verbose=2 if self.verbose >= 2 else 0,
+            )
             # The display only shows the budget's remainder; the budget is the search's.
             with quiet, progress.attach(tuner, verbose=self.verbose, time_budget=budget) as display:
                 if self.verbose:
                     callbacks.append(display.epoch_callback())
-                tuner.search(
-                    self._to_model_input(train[0]),
-                    train[2],
-                    validation_data=(self._to_model_input(val[0]), val[2]),
-                    epochs=self.epochs,
-                    batch_size=self.batch_size,
-                    callbacks=callbacks,
-                    fit_verbose=2 if self.verbose >= 2 else 0,
-                    verbose=self.verbose,
-                )
+                tuner.search(*fit_args, verbose=self.verbose, **fit_kwargs)
             search_seconds = time.perf_counter() - search_start
             if role == roles.WORKER:
                 # The search goes on in other workers after this one is told to stop, so
@@ -168,6 +183,22 @@ class _NASEstimator(BaseEstimator):
                     self.__dict__.pop(name, None)
                 return self
             found = results.SearchResults(tuner.oracle)
+            best_trial = tuner.oracle.get_trial(found.best_trial_id)
+            if self.refit:
+                X_refit = np.concatenate([train[0], val[0]])
+                y_refit = np.concatenate([train[2], val[2]])
+                best_model = self._refit(hypermodel, best_trial, X_refit, y_refit, seed)
+            elif role == roles.CHIEF:
+                # A worker trained it and saved it in the trial's directory.
+                best_model = tuner.load_model(best_trial)
+            else:
+                # Trained in this process, or by an earlier one whose search this resumed.
+                # (Without the budget's callback: a spent budget must not cut it short.)
+                best_model = tuner.trained_model(
+                    best_trial, *fit_args, **dict(fit_kwargs, callbacks=self._trial_callbacks())
+                )
+        except KeyboardInterrupt as interrupt:
+            raise resume.interrupted(interrupt, tuner, self.directory) from None
         finally:
             if self.directory is None:
                 shutil.rmtree(directory, ignore_errors=True)
@@ -176,20 +207,39 @@ class _NASEstimator(BaseEstimator):
         self.best_trial_id_ = found.best_trial_id
         self.best_score_ = found.best_score
         self.best_params_ = found.best_params
-        best_trial = tuner.oracle.get_trial(self.best_trial_id_)
-        if self.refit:
-            X_refit = np.concatenate([train[0], val[0]])
-            y_refit = np.concatenate([train[2], val[2]])
-            self.best_model_ = self._refit(
-                hypermodel, best_trial, X_refit, y_refit, seed
-            )
-        elif role == roles.CHIEF:
-            # A worker trained it and saved it in the trial's directory.
-            self.best_model_ = tuner.load_model(best_trial)
-        else:
-            self.best_model_ = tuner.best_model
+        self.best_model_ = best_model
         self.search_seconds_ = float(search_seconds)
         return self
+
+    def _search_definition(self, X, y, val):
+        """What defines this search, for `resume.KeptSearch` to recognise it by."""
+        definition = {
+            "estimator": type(self).__name__,
+            "strategy": self.strategy,
+            "X shape": list(X.shape),
+            "X": resume.fingerprint(X),
+            "y": resume.fingerprint(y),
+            "validation data": (
+                resume.fingerprint(val[0], val[1]) if self.validation_data is not None else None
+            ),
+        }
+        if self._task == "classification":
+            definition["classes"] = resume.describe(list(self.classes_))
+        else:
+            definition["targets"] = self.n_targets_
+        for name in (
+            "epochs",
+            "batch_size",
+            "scoring",
+            "learning_rate",
+            "max_model_size",
+            "strategy_params",
+            "screening",
+        ):
+            definition[name] = resume.describe(getattr(self, name))
+        if self.validation_data is None:
+            definition["validation_split"] = resume.describe(self.validation_split)
+        return definition
 
     def _check_params(self):
         record = oracles.registry.get(self.strategy)  # raises on an unknown strategy
@@ -237,6 +287,14 @@ class _NASEstimator(BaseEstimator):
         ):
             raise ValueError(
                 f"time_budget must be a positive number of seconds or None; got {self.time_budget!r}."
+            )
+        if not isinstance(self.overwrite, (bool, np.bool_)):
+            raise ValueError(f"overwrite must be True or False; got {self.overwrite!r}.")
+        if roles.role() is not None and self.overwrite:
+            raise ValueError(
+                f"This process is {roles.tuner_id()!r} of a distributed search, where "
+                "overwrite=True would let every process wipe the project the others share. "
+                "Clear the directory before starting the search instead."
             )
         if roles.role() is not None and self.directory is None:
             raise ValueError(
@@ -393,22 +451,26 @@ class _NASEstimator(BaseEstimator):
             view.__dict__.pop("feature_names_in_", None)
             return float(scorer(view, X_val_raw, y_val_raw))
 
-        return ScoringTuner(
-            oracle,
-            hypermodel,
-            score_model,
-            seed=seed,
-            max_model_size=self.max_model_size,
-            # In a distributed search the chief loads the best network from its trial
-            # directory; a single process keeps it in memory instead.
-            keep_models=role is not None,
-            full_epochs=screening.max_epochs if screening is not None else max_epochs,
-            directory=directory,
-            project_name="nasplug_estimator",
-            # Every process of a distributed search opens the same project: none may wipe
-            # it, and a restarted chief resumes from it.
-            overwrite=role is None,
-        )
+        # KerasTuner prints "Reloading Tuner from ..." when it resumes a project.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return ScoringTuner(
+                oracle,
+                hypermodel,
+                score_model,
+                seed=seed,
+                max_model_size=self.max_model_size,
+                # In a distributed search the chief loads the best network from its trial
+                # directory; a single process keeps it in memory instead.
+                keep_models=role is not None,
+                full_epochs=screening.max_epochs if screening is not None else max_epochs,
+                directory=directory,
+                project_name=resume.PROJECT_NAME,
+                # Every process of a distributed search opens the same project: none may
+                # wipe it, and a restarted chief resumes from it. A single process resumes
+                # a kept search unless told to start over (`resume.KeptSearch` checked
+                # that it is the same search).
+                overwrite=(self.overwrite or self.directory is None) if role is None else False,
+            )
 
     def _refit(self, hypermodel, best_trial, X, y_model, seed):
         epochs = int(best_trial.metrics.get_last_value("epochs") or self.epochs)

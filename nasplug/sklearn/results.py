@@ -14,7 +14,8 @@ class SearchResults:
     """What a search found, read from its oracle.
 
     Attributes:
-        trials: One dict per trial, in trial order: `trial_id`, `hyperparameters`,
+        trials: One dict per trial, in trial order: `trial` (its number, from 1, as the
+            progress line and the report show it), `trial_id`, `hyperparameters`,
             `score`, `status` (`COMPLETED` / `FAILED` / `INVALID`), `seconds` (build,
             train and score), `fit_seconds` (Keras's `fit` alone), `epochs` (the
             epochs the network was trained for when scored) and `continues` (the trial
@@ -40,6 +41,7 @@ class SearchResults:
             values = trial.hyperparameters.values
             self.trials.append(
                 {
+                    "trial": _convert.trial_number(trial_id, oracle.start_order),
                     "trial_id": str(trial_id),
                     "hyperparameters": _convert.plain(values),
                     "score": score,

@@ -19,7 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug import screening
+from nasplug import _compat, screening
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
@@ -79,6 +79,10 @@ class ScoringTuner(keras_tuner.Tuner):
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
         roles.wait_for_workers(self.oracle)
+        if roles.role() is None:
+            # A resumed project's interrupted trial has no worker to finish it here: run
+            # it again, announced like any trial.
+            _compat.requeue_running_trials(self.oracle)
         self.score_model = score_model
         self.seed = int(seed)
         self.max_model_size = max_model_size
@@ -88,6 +92,14 @@ class ScoringTuner(keras_tuner.Tuner):
         # (epochs trained, score): a network trained longer ranks first, as the
         # screening ranks them.
         self.best_rank = (-math.inf, -math.inf)
+        self.best_trial_id = None
+
+    def on_search_begin(self):
+        super().on_search_begin()
+        # KerasTuner reloads a project only if it finds this tuner's file, which it first
+        # writes when a trial ends; written now, a search stopped in its first trial
+        # resumes too.
+        self.save()
 
     def run_trial(
         self,
@@ -102,26 +114,9 @@ class ScoringTuner(keras_tuner.Tuner):
         **kwargs,
     ):
         start = time.perf_counter()
-        hp = trial.hyperparameters
-        # Screening and Hyperband decide each trial's epochs, and which network it continues.
-        plan = screening.training_plan(trial, self.get_trial_dir, self.full_epochs)
-        if plan is None:
-            plan = screening.TrainingPlan(epochs)
-        model, history, fit_seconds = train_network(
-            self.hypermodel,
-            hp,
-            self.seed + _trial_number(trial.trial_id),
-            x,
-            y,
-            epochs=plan.epochs,
-            initial_epoch=plan.initial_epoch,
-            batch_size=batch_size,
-            # Per-epoch validation only feeds callbacks (early stopping); the score is
-            # computed once at the end.
-            validation_data=validation_data if callbacks else None,
-            callbacks=list(callbacks) + plan.callbacks(),
-            verbose=fit_verbose,
-            check=self._check_size,
+        plan = self._plan(trial, epochs)
+        model, history, fit_seconds = self._train(
+            trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose
         )
         size = model.count_params()
         losses = history.history.get("loss") or [0.0]
@@ -138,9 +133,9 @@ class ScoringTuner(keras_tuner.Tuner):
             )
         if self.keep_models:
             self.save_model(trial.trial_id, model)
-        rank = (plan.epochs if "tuner/epochs" in hp.values else 0, score)
+        rank = (plan.epochs if "tuner/epochs" in trial.hyperparameters.values else 0, score)
         if rank > self.best_rank:
-            self.best_rank, self.best_model = rank, model
+            self.best_rank, self.best_model, self.best_trial_id = rank, model, trial.trial_id
         return {
             OBJECTIVE: float(score),
             "epochs": float(plan.initial_epoch + _useful_epochs(history, callbacks)),
@@ -149,6 +144,52 @@ class ScoringTuner(keras_tuner.Tuner):
             # Read by `nasplug.report` for its score-against-size plot.
             "params": float(size),
         }
+
+    def trained_model(
+        self, trial, x, y, validation_data, epochs=1, batch_size=32, callbacks=(), fit_verbose=0
+    ):
+        """The network `trial` trained, given the arguments the search was given.
+
+        The best network of this process's trials is kept in memory. A trial an earlier
+        process ran (the search was resumed) is trained again exactly as its trial
+        trained it: same values, seed, data and callbacks.
+        """
+        if trial.trial_id == self.best_trial_id and self.best_model is not None:
+            return self.best_model
+        model, _, _ = self._train(
+            trial,
+            self._plan(trial, epochs),
+            x,
+            y,
+            validation_data,
+            batch_size,
+            callbacks,
+            fit_verbose,
+        )
+        return model
+
+    def _plan(self, trial, epochs):
+        # Screening and Hyperband decide each trial's epochs, and which network it continues.
+        plan = screening.training_plan(trial, self.get_trial_dir, self.full_epochs)
+        return plan if plan is not None else screening.TrainingPlan(epochs)
+
+    def _train(self, trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose):
+        return train_network(
+            self.hypermodel,
+            trial.hyperparameters,
+            self.seed + _trial_number(trial.trial_id),
+            x,
+            y,
+            epochs=plan.epochs,
+            initial_epoch=plan.initial_epoch,
+            batch_size=batch_size,
+            # Per-epoch validation only feeds callbacks (early stopping); the score is
+            # computed once at the end.
+            validation_data=validation_data if callbacks else None,
+            callbacks=list(callbacks) + plan.callbacks(),
+            verbose=fit_verbose,
+            check=self._check_size,
+        )
 
     def _check_size(self, model):
         size = model.count_params()
