@@ -84,6 +84,7 @@ class ScoringTuner(keras_tuner.Tuner):
         batch_size=32,
         callbacks=(),
         fit_verbose=0,
+        sample_weight=None,
         **kwargs,
     ):
         start = time.perf_counter()
@@ -104,6 +105,7 @@ class ScoringTuner(keras_tuner.Tuner):
             callbacks=callbacks,
             verbose=fit_verbose,
             check=self._check_size,
+            sample_weight=sample_weight,
         )
         size = model.count_params()
         losses = history.history.get("loss") or [0.0]
@@ -169,6 +171,7 @@ def train_network(
     callbacks=(),
     verbose=0,
     check=None,
+    sample_weight=None,
 ):
     """Builds a network from hyperparameter values and trains it: a trial, or the refit.
 
@@ -178,10 +181,11 @@ def train_network(
         seed: Int seeding the weights, dropout and shuffling.
         x, y: Training data.
         epochs, batch_size: As `keras.Model.fit` takes them.
-        validation_data: Optional, for the callbacks.
+        validation_data: Optional `(x, y)` or `(x, y, sample_weight)`, for the callbacks.
         callbacks: Keras callbacks; each call trains with fresh copies.
         verbose: Keras's `fit` verbosity.
         check: Optional callable given the built model before training (raises to fail).
+        sample_weight: Optional weight of each training sample in the loss.
 
     Returns:
         (model, history, seconds spent in Keras's `fit`).
@@ -201,6 +205,7 @@ def train_network(
         history = model.fit(
             x,
             y,
+            sample_weight=sample_weight,
             validation_data=validation_data,
             epochs=epochs,
             batch_size=batch_size,
