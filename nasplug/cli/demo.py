@@ -24,6 +24,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    _args.check_output_directory(args.output)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

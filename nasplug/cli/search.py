@@ -3,10 +3,12 @@
 Loads the table with pandas, holds out a test part, runs `NASClassifier` or `NASRegressor`
 on the rest and writes into the output directory:
 
-- `model.keras`: the best network (Keras format; inputs are the encoded feature columns,
-  outputs class probabilities or the target values);
+- `model.keras`: the best network (Keras format). It takes the raw feature columns:
+  numbers, booleans and text, with gaps; the encoding of categories and the filling of
+  missing values are layers of the model. It outputs class probabilities or the target
+  values;
 - `model.json`: what `nasplug predict` needs around it: the feature columns and their
-  one-hot encoding, the class labels, the task;
+  encoding (which are categories, the levels seen), the class labels, the task;
 - `search/`: the KerasTuner search directory;
 - `report.html`: the search report (see `nasplug.report`).
 """
@@ -43,7 +45,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    x, y, task, encoding = _read_training_data(args)
+    _args.check_output_directory(args.output)
+    x, y, task = _read_training_data(args)
     x_train, x_test, y_train, y_test = _split(x, y, task, args.test_size, args.seed)
     estimator = _estimator(task, args)
     print(
@@ -51,7 +54,12 @@ def run(args):
         f"({len(y_train)} training rows, {x.shape[1]} input columns, strategy "
         f"{args.strategy})"
     )
-    estimator.fit(x_train, y_train)
+    try:
+        estimator.fit(x_train, y_train)
+    except ValueError as error:
+        # The estimator checks the table (dates, numbers out of float32's range, ...)
+        # before any training; its message names the column.
+        raise CommandError(f"{args.data}: {_tables.first_line(error)}") from None
 
     os.makedirs(args.output, exist_ok=True)
     model_path = os.path.join(args.output, "model.keras")
@@ -59,11 +67,16 @@ def run(args):
     classes = None
     if task == "classification":
         classes = _convert.plain(list(estimator.classes_))
+    # The estimator's own description of the columns, so that predict reads a table as
+    # the search did.
+    table = estimator._input_spec_.table
     metadata = {
         "format": _tables.METADATA_FORMAT,
         "task": task,
         "target": args.target,
-        "encoding": encoding,
+        "columns": table.names,
+        "categorical": [name for name, c in zip(table.names, table.categorical) if c],
+        "table": table.get_config(),
         "classes": classes,
         "strategy": args.strategy,
         "best_params": estimator.best_params_,
@@ -114,7 +127,7 @@ def infer_task(target):
 
 
 def _read_training_data(args):
-    """Returns (x, y, task, encoding) from the CSV file, or a CommandError saying what is wrong."""
+    """Returns (features, y, task) from the CSV file, or a CommandError saying what is wrong."""
     frame = _tables.read_csv(args.data)
     if args.target not in frame.columns:
         raise CommandError(
@@ -135,8 +148,6 @@ def _read_training_data(args):
         raise CommandError(
             f"--task regression needs a numeric target; column {args.target!r} holds text."
         )
-    encoding = _tables.encoding_from(features)
-    x = _tables.encode(features, encoding, args.data)
     y = target.to_numpy()
     if task == "classification":
         y = _plain_labels(y)
@@ -144,7 +155,7 @@ def _read_training_data(args):
             raise CommandError(f"The target column {args.target!r} has a single class.")
     else:
         y = y.astype(np.float64)
-    return x, y, task, encoding
+    return features, y, task
 
 
 def _estimator(task, args):
@@ -171,7 +182,7 @@ def _split(x, y, task, test_size, seed):
         train, test = holdout(len(y), test_size, seed, y if task == "classification" else None)
     except ValueError as error:
         raise CommandError(f"Cannot hold out --test-size {test_size}: {error}") from None
-    return x[train], x[test], y[train], y[test]
+    return x.iloc[train], x.iloc[test], y[train], y[test]
 
 
 def _plain_labels(y):

@@ -111,6 +111,8 @@ class _NASEstimator(BaseEstimator):
         self._check_params()
         role = roles.role()
         X, y = self._validate_fit_data(X, y)
+        categorical = self._categorical_
+        self.is_categorical_ = np.asarray(categorical) if categorical and any(categorical) else None
         y_model = self._learn_targets(y)
         weights = self._check_sample_weight(sample_weight, y_model)
         rng = np.random.default_rng(data.seed_of(self.random_state))
@@ -699,6 +701,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         classes_: Class labels, in the column order of `predict_proba`.
         n_features_in_: Number of features (columns) of X.
         feature_names_in_: Column names, when X was a pandas DataFrame.
+        is_categorical_: Boolean mask of the columns taken as categories (a table),
+            or None when there are none.
         best_model_: The chosen `keras.Model`. It takes what `predict` takes, as Keras
             inputs: for a table with categorical columns, a dict mapping each column
             name to an array of shape (n, 1) (text for categorical columns, floats with

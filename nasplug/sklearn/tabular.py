@@ -331,6 +331,11 @@ class TableEncoding:
 
     # -- data -----------------------------------------------------------------------
 
+    def rows(self, X, what="X"):
+        """A table with the training columns, in order, as `network_input` and
+        `raw_input` take it (see `table_rows`)."""
+        return table_rows(X, self.categorical, self.names, what)
+
     def network_input(self, X):
         """What a trial's network trains on, for rows in the form of `from_data`'s X.
 
