@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
+from nasplug.sklearn.tabular import UnseenCategoryWarning  # noqa: E402
 
 
 def small_block():
@@ -324,14 +325,13 @@ def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "make_data, message",
     [
-        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y), "NaN"),
         (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y),
          "infinity"),
         (lambda X, y: (X, np.zeros_like(y)), "at least 2 classes"),
         (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
         (lambda X, y: (X[:0], y[:0]), "0 sample"),
     ],
-    ids=["nan", "inf", "one-class", "lengths", "empty"],
+    ids=["inf", "one-class", "lengths", "empty"],
 )
 def test_bad_training_data_gets_one_clear_error(make_data, message, cancer):
     X, y = make_data(*cancer)
@@ -357,8 +357,11 @@ def test_predict_errors(fitted):
         NASClassifier().predict(X)
     with pytest.raises(ValueError, match="X has 29 features, but NASClassifier is expecting 30"):
         clf.predict(X[:, :29])
-    with pytest.raises(ValueError, match="NaN"):
-        clf.predict(np.full_like(X, np.nan))
+    with pytest.raises(ValueError, match="infinity"):
+        clf.predict(np.full_like(X, np.inf))
+    # Missing values where training had none are filled, with a warning naming them.
+    with pytest.warns(UnseenCategoryWarning, match=r"Missing values .* 'x0' \(filled"):
+        assert clf.predict(np.where(np.arange(X.shape[1]) == 0, np.nan, X)).shape == (len(X),)
     with pytest.raises(ValueError, match="Unknown label type"):
         tiny(NASClassifier).fit(X, np.linspace(0, 1, len(X)))
 

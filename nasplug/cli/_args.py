@@ -12,6 +12,7 @@ Nothing here imports Keras: `nasplug --help` and argument errors stay fast.
 import argparse
 import json
 import math
+import os
 
 
 class CommandError(Exception):
@@ -150,6 +151,21 @@ def add_budget(parser, max_trials, epochs, time_budget=False):
 def add_output(parser, default, what):
     """`--output PATH`; `what` says what goes there, for the help."""
     parser.add_argument("--output", default=default, help=f"{what} (default: {default})")
+
+
+def check_output_directory(path):
+    """Raises `CommandError` when `path` cannot be the output directory: it, or a folder
+    above it, is a file. Called before any work, so nothing is lost to a bad `--output`."""
+    full = os.path.abspath(path)
+    if os.path.exists(full) and not os.path.isdir(full):
+        raise CommandError(
+            f"--output {path} is a file; give the path of a directory (created if missing)."
+        )
+    parent = os.path.dirname(full)
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        raise CommandError(f"--output {path} cannot be created: {parent} is a file.")
 
 
 def add_seed(parser, what="seed of the search"):

@@ -26,6 +26,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    _args.check_output_directory(args.output)
     strategy_params = _args.strategy_params(args.strategy, args.strategy_arg)
     _quiet.import_tensorflow()
     from sklearn.datasets import load_digits

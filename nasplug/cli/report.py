@@ -23,7 +23,7 @@ def run(args):
         _quiet.import_tensorflow()
     try:
         path = write_report(args.directory, output=args.output, title=args.title, model=args.model)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
         raise CommandError(error) from None
     print(f"Report written to {path}")
     return 0

@@ -3,10 +3,12 @@
 Loads the table with pandas, holds out a test part, runs `NASClassifier` or `NASRegressor`
 on the rest and writes into the output directory:
 
-- `model.keras`: the best network (Keras format; inputs are the encoded feature columns,
-  outputs class probabilities or the target values);
+- `model.keras`: the best network (Keras format). It takes the raw feature columns:
+  numbers, booleans and text, with gaps; the encoding of categories and the filling of
+  missing values are layers of the model. It outputs class probabilities or the target
+  values;
 - `model.json`: what `nasplug predict` needs around it: the feature columns and their
-  one-hot encoding, the class labels, the task;
+  encoding (which are categories, the levels seen), the class labels, the task;
 - `search/`: the KerasTuner search directory;
 - `report.html`: the search report (see `nasplug.report`).
 """
@@ -45,9 +47,10 @@ def add_arguments(parser):
 
 
 def run(args):
+    _args.check_output_directory(args.output)
     # Before the data is read: a misspelt strategy argument costs nothing.
     args.strategy_params = _args.strategy_params(args.strategy, args.strategy_arg)
-    x, y, task, encoding = _read_training_data(args)
+    x, y, task = _read_training_data(args)
     x_train, x_test, y_train, y_test = _split(x, y, task, args.test_size, args.seed)
     estimator = _estimator(task, args)
     print(
@@ -55,7 +58,12 @@ def run(args):
         f"{args.target!r} ({len(y_train)} training rows, {x.shape[1]} input columns, "
         f"strategy {args.strategy})"
     )
-    fit_resuming(estimator, x_train, y_train, "run the same command again")
+    try:
+        fit_resuming(estimator, x_train, y_train, "run the same command again")
+    except ValueError as error:
+        # The estimator checks the table (dates, numbers out of float32's range, ...)
+        # before any training; its message names the column.
+        raise CommandError(f"{args.data}: {_tables.first_line(error)}") from None
 
     os.makedirs(args.output, exist_ok=True)
     model_path = os.path.join(args.output, "model.keras")
@@ -63,11 +71,16 @@ def run(args):
     classes = None
     if task == "classification":
         classes = _convert.plain(list(estimator.classes_))
+    # The estimator's own description of the columns, so that predict reads a table as
+    # the search did.
+    table = estimator._input_spec_.table
     metadata = {
         "format": _tables.METADATA_FORMAT,
         "task": task,
         "target": args.target,
-        "encoding": encoding,
+        "columns": table.names,
+        "categorical": [name for name, c in zip(table.names, table.categorical) if c],
+        "table": table.get_config(),
         "classes": classes,
         "strategy": args.strategy,
         "best_params": estimator.best_params_,
@@ -152,7 +165,7 @@ def infer_task(target):
 
 
 def _read_training_data(args):
-    """Returns (x, y, task, encoding) from the CSV file, or a CommandError saying what is wrong."""
+    """Returns (features, y, task) from the CSV file, or a CommandError saying what is wrong."""
     frame = _tables.read_csv(args.data)
     if args.target not in frame.columns:
         raise CommandError(
@@ -173,8 +186,6 @@ def _read_training_data(args):
         raise CommandError(
             f"--task regression needs a numeric target; column {args.target!r} holds text."
         )
-    encoding = _tables.encoding_from(features)
-    x = _tables.encode(features, encoding, args.data)
     y = target.to_numpy()
     if task == "classification":
         y = _plain_labels(y)
@@ -182,7 +193,7 @@ def _read_training_data(args):
             raise CommandError(f"The target column {args.target!r} has a single class.")
     else:
         y = y.astype(np.float64)
-    return x, y, task, encoding
+    return features, y, task
 
 
 def _estimator(task, args):
@@ -214,7 +225,7 @@ def _split(x, y, task, test_size, seed):
         train, test = holdout(len(y), test_size, seed, y if task == "classification" else None)
     except ValueError as error:
         raise CommandError(f"Cannot hold out --test-size {test_size}: {error}") from None
-    return x[train], x[test], y[train], y[test]
+    return x.iloc[train], x.iloc[test], y[train], y[test]
 
 
 def _plain_labels(y):

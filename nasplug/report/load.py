@@ -86,9 +86,16 @@ def load_search(directory):
 
     Raises:
         FileNotFoundError: `directory` does not exist.
+        NotADirectoryError: `directory` is a file.
         ValueError: No project is found, or a state file is not valid JSON.
     """
     directory = os.fspath(directory)
+    if os.path.isfile(directory):
+        raise NotADirectoryError(
+            f"{directory} is a file; a report reads a search directory (a KerasTuner, "
+            "AutoKeras or nasplug project holding oracle.json and trial_* folders, or a "
+            "folder of such projects), e.g. the search/ folder `nasplug search` writes."
+        )
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"Search directory not found: {directory}")
     roots = _find_projects(directory)

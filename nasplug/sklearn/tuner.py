@@ -111,12 +111,13 @@ class ScoringTuner(keras_tuner.Tuner):
         batch_size=32,
         callbacks=(),
         fit_verbose=0,
+        sample_weight=None,
         **kwargs,
     ):
         start = time.perf_counter()
         plan = self._plan(trial, epochs)
         model, history, fit_seconds = self._train(
-            trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose
+            trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose, sample_weight
         )
         size = model.count_params()
         losses = history.history.get("loss") or [0.0]
@@ -146,7 +147,16 @@ class ScoringTuner(keras_tuner.Tuner):
         }
 
     def trained_model(
-        self, trial, x, y, validation_data, epochs=1, batch_size=32, callbacks=(), fit_verbose=0
+        self,
+        trial,
+        x,
+        y,
+        validation_data,
+        epochs=1,
+        batch_size=32,
+        callbacks=(),
+        fit_verbose=0,
+        sample_weight=None,
     ):
         """The network `trial` trained, given the arguments the search was given.
 
@@ -165,6 +175,7 @@ class ScoringTuner(keras_tuner.Tuner):
             batch_size,
             callbacks,
             fit_verbose,
+            sample_weight,
         )
         return model
 
@@ -173,7 +184,9 @@ class ScoringTuner(keras_tuner.Tuner):
         plan = screening.training_plan(trial, self.get_trial_dir, self.full_epochs)
         return plan if plan is not None else screening.TrainingPlan(epochs)
 
-    def _train(self, trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose):
+    def _train(
+        self, trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose, sample_weight
+    ):
         return train_network(
             self.hypermodel,
             trial.hyperparameters,
@@ -189,6 +202,7 @@ class ScoringTuner(keras_tuner.Tuner):
             callbacks=list(callbacks) + plan.callbacks(),
             verbose=fit_verbose,
             check=self._check_size,
+            sample_weight=sample_weight,
         )
 
     def _check_size(self, model):
@@ -230,6 +244,7 @@ def train_network(
     verbose=0,
     check=None,
     initial_epoch=0,
+    sample_weight=None,
 ):
     """Builds a network from hyperparameter values and trains it: a trial, or the refit.
 
@@ -239,10 +254,11 @@ def train_network(
         seed: Int seeding the weights, dropout and shuffling.
         x, y: Training data.
         epochs, batch_size, initial_epoch: As `keras.Model.fit` takes them.
-        validation_data: Optional, for the callbacks.
+        validation_data: Optional `(x, y)` or `(x, y, sample_weight)`, for the callbacks.
         callbacks: Keras callbacks; each call trains with fresh copies.
         verbose: Keras's `fit` verbosity.
         check: Optional callable given the built model before training (raises to fail).
+        sample_weight: Optional weight of each training sample in the loss.
 
     Returns:
         (model, history, seconds spent in Keras's `fit`).
@@ -262,6 +278,7 @@ def train_network(
         history = model.fit(
             x,
             y,
+            sample_weight=sample_weight,
             validation_data=validation_data,
             epochs=epochs,
             initial_epoch=initial_epoch,
