@@ -39,10 +39,10 @@ def main():
 
     train = ScoringTuner._train
 
-    def train_holding(self, trial, x, y, validation_data, epochs, batch_size, callbacks, verbose):
+    def train_holding(self, trial, plan, x, y, validation_data, batch_size, callbacks, *rest):
         if trial.trial_id == trial_id:
             callbacks = list(callbacks) + [Hold()]
-        return train(self, trial, x, y, validation_data, epochs, batch_size, callbacks, verbose)
+        return train(self, trial, plan, x, y, validation_data, batch_size, callbacks, *rest)
 
     ScoringTuner._train = train_holding
     if command[0] == "nasplug":

@@ -163,7 +163,8 @@ def test_search_results_one_record_per_trial(fitted):
     clf, _, _ = fitted
     frame = pd.DataFrame(clf.search_results_)
     assert list(frame.columns) == [
-        "trial", "trial_id", "hyperparameters", "score", "status", "seconds", "fit_seconds"
+        "trial", "trial_id", "hyperparameters", "score", "status", "seconds", "fit_seconds",
+        "epochs", "continues",
     ]
     assert len(frame) == 2
     # Numbered from 1, as the progress line and the report number them.

@@ -51,7 +51,7 @@ def _cases():
     table, labels = customer_table(60)
     return [
         ("verbose", lambda d, X, y: tiny(verbose="yes", directory=d).fit(X, y),
-         "verbose must be 0 (silent), 1 (one progress line) or 2"),
+         r"verbose must be 0 \(silent\), 1 \(one progress line\) or 2"),
         ("refit", lambda d, X, y: tiny(refit="no", directory=d).fit(X, y),
          "refit must be True .* or False; got 'no'"),
         ("roc_auc_3_classes",
@@ -62,8 +62,8 @@ def _cases():
              X, X["mean area"]),
          "scoring='accuracy' cannot score a regression of 1 target"),
         ("float32_overflow", lambda d, X, y: tiny(directory=d).fit(X * 1e36, y),
-         "X has values beyond float32's range .* in column\\(s\\) 'mean radius', "
-         "'mean texture'"),
+         "X has values beyond float32's range .* in column\\(s\\) 'mean area', "
+         "'worst area'"),
         ("unknown_categorical_column",
          lambda d, X, y: tiny(directory=d, categorical_features=["town"]).fit(table, labels),
          "categorical_features names the column 'town', which X does not have"),

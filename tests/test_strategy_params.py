@@ -51,7 +51,7 @@ def test_strategy_params_follow_scikit_learn_parameter_rules():
         ("qlearning", {"max_trials": 3}, "'max_trials' cannot be given in strategy_params"),
         ("evolution", {"population_size": 0},
          "strategy_params of strategy 'evolution': population_size must be a positive integer"),
-        ("evolution", {"population_size": 2},
+        ("evolution", {"population_size": 2, "sample_size": 3},
          "sample_size \\(3\\) cannot exceed population_size \\(2\\)"),
         ("evolution", [("population_size", 3)], "strategy_params must be a dict"),
     ],
