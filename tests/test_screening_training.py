@@ -187,9 +187,10 @@ def test_estimator_screens_and_refits_the_network_trained_fully():
 
 
 def test_estimator_screening_auto_is_on_from_nine_epochs_and_off_for_hyperband():
-    assert NASClassifier(epochs=9)._screening() == Screening(max_epochs=9)
-    assert NASClassifier(epochs=8)._screening() is None
-    assert NASClassifier(epochs=20, strategy="hyperband")._screening() is None
+    assert NASClassifier(epochs=20)._screening() is None  # off by default
+    assert NASClassifier(epochs=9, screening="auto")._screening() == Screening(max_epochs=9)
+    assert NASClassifier(epochs=8, screening="auto")._screening() is None
+    assert NASClassifier(epochs=20, strategy="hyperband", screening="auto")._screening() is None
     assert NASClassifier(epochs=5, screening=True)._screening() == Screening(max_epochs=5)
     with pytest.raises(ValueError, match="'hyperband' schedules the epochs"):
         NASClassifier(strategy="hyperband", screening=True)._screening()

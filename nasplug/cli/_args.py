@@ -95,9 +95,9 @@ def add_strategy_arguments(parser):
         "repeatable",
     )
     parser.add_argument(
-        "--screening", choices=SCREENING_CHOICES, default="auto",
+        "--screening", choices=SCREENING_CHOICES, default="off",
         help="train candidates briefly first and continue only the promising ones "
-        "(default: auto, on from 9 epochs)",
+        "(default: off; auto: on from 9 epochs)",
     )
 
 

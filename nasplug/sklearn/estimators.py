@@ -81,7 +81,7 @@ class _NASEstimator(BaseEstimator):
         verbose=0,
         time_budget=None,
         strategy_params=None,
-        screening="auto",
+        screening=False,
         categorical_features="auto",
     ):
         self.strategy = strategy
@@ -809,10 +809,11 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             .own_parameters()` lists them); checked when `fit` starts.
         screening: Multi-fidelity screening (`nasplug.screening`): each candidate trains
             briefly first and only the promising ones continue to `epochs`, so that
-            more architectures are tried for the same training. "auto" (default): on
-            when `epochs` allows three rungs (9 epochs or more) and the strategy is
-            budgeted in trials; True / False; or a `nasplug.Screening`. When on,
-            `max_trials` is a budget of that many full trials' epochs.
+            more architectures are tried for the same training. False (default): every
+            trial trains to `epochs`; True; "auto": on when `epochs` allows three rungs
+            (9 epochs or more) and the strategy is budgeted in trials; or a
+            `nasplug.Screening`. When on, `max_trials` is a budget of that many full
+            trials' epochs, and `search_results_` has one record per rung trained.
         categorical_features: Which columns of a table are categories, encoded inside
             the model (one-hot, or embeddings for columns of more than 10 levels when
             the search picks them): "auto" (default) takes columns of pandas
