@@ -7,6 +7,12 @@ the list to check.
 
 import os
 
+from keras_tuner.src.engine.objective import MultiObjective  # noqa: F401
+
+# `MultiObjective` above is KerasTuner's class for a list of objectives (not exported by
+# `keras_tuner`); `Oracle` and `Tuner` test for it to check that every objective is
+# reported, so nasplug's Pareto objective subclasses it.
+
 # -- KerasTuner ---------------------------------------------------------------------------
 
 # What `keras_tuner.Oracle.end_trial` raises at `max_consecutive_failed_trials`; in a
@@ -62,6 +68,15 @@ def is_duplicate(oracle, values):
 def max_collisions(oracle):
     """How many duplicate proposals `Oracle` allows before it gives up on a trial."""
     return oracle._max_collisions
+
+
+def local_oracle(oracle):
+    """The oracle a tuner was built with, also behind a distributed worker's proxy.
+
+    A worker's `OracleClient` forwards only a few attributes (`objective`, ...) to the
+    oracle the worker built; nasplug's tuners read its measurement settings from it.
+    """
+    return oracle._oracle if is_oracle_client(oracle) else oracle
 
 
 def is_oracle_client(oracle):

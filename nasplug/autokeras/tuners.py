@@ -59,6 +59,11 @@ class StrategyTuner(AutoTuner):
         oracle = registry.get(self.strategy).make(**oracle_kwargs)
         super().__init__(oracle=oracle, hypermodel=hypermodel, **tuner_kwargs)
 
+    def run_trial(self, trial, *args, **kwargs):
+        # Parameters, FLOPs or latency, when the objectives or constraints need them.
+        tuners.add_measurement(self.oracle, kwargs)
+        return super().run_trial(trial, *args, **kwargs)
+
 
 class EvolutionTuner(StrategyTuner):
     """AutoKeras tuner searching by regularized evolution.

@@ -28,6 +28,8 @@ class QLearningOracle(NASOracle):
     a neutral prior. A trial that failed for good (after its retries) is an episode with
     reward 0, the lowest rank, and does not enter the ranking: without it, a choice that
     always fails would keep `initial_q` and the greedy policy would return to it.
+    In Pareto mode or with constraints, the reward is `NASOracle.reward`, the trial's
+    rank by (constrained) dominance, also in [0, 1].
 
     Args:
         objective: A string, `keras_tuner.Objective`, or a list of them.
@@ -168,9 +170,17 @@ class QLearningOracle(NASOracle):
         episode = self._episodes.get(trial_id)
         if episode is None:
             episode = self._episodes[trial_id] = self._episode(trial.hyperparameters.values)
-        reward = self.reward(trial) if trial.status == "COMPLETED" else None
         if episode:
-            self._update(episode, self._rank(reward), sizes)
+            self._update(episode, self._final_reward(trial), sizes)
+
+    def _final_reward(self, trial):
+        """The reward of an episode's last step, in [0, 1]; 0 for a failure."""
+        if trial.status != "COMPLETED":
+            return 0.0
+        if self.ranked:
+            # In Pareto mode or with constraints the reward is a rank in [0, 1] already.
+            return self.reward(trial)
+        return self._rank(self.reward(trial))
 
     def _episode(self, values):
         values = self.space.active(values)
