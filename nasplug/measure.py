@@ -71,13 +71,22 @@ def latency_ms(model, batch_size=1, repeats=20, warmup=3):
         A float.
     """
     inputs = sample_inputs(model, batch_size)
-    for _ in range(warmup):
-        model.predict_on_batch(inputs)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict_on_batch(inputs)
-        times.append(time.perf_counter() - start)
+    # Deployed networks predict through the compiled function; a trial may train eagerly
+    # (small searches do), which would time Python instead of the network.
+    run_eagerly = model.run_eagerly
+    model.run_eagerly = False
+    model.make_predict_function(force=True)
+    try:
+        for _ in range(warmup):
+            model.predict_on_batch(inputs)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.predict_on_batch(inputs)
+            times.append(time.perf_counter() - start)
+    finally:
+        model.run_eagerly = run_eagerly
+        model.make_predict_function(force=True)
     return float(statistics.median(times) * 1000.0)
 
 

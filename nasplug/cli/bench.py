@@ -24,8 +24,10 @@ def add_arguments(parser):
     p.add_argument("--budget", type=float, default=12000.0,
                    help="simulated seconds per search (default 12000)")
     p.add_argument("--runs", type=int, default=500, help="runs per strategy (default 500)")
-    p.add_argument("--strategies", default=",".join(benchmark.strategy_names()),
-                   help="comma-separated strategy names (default: %(default)s)")
+    p.add_argument("--strategies", default=None,
+                   help="comma-separated strategy names (default: "
+                   f"{','.join(benchmark.strategy_names())}; with --objectives: "
+                   f"{','.join(benchmark.multi_objective_strategy_names())})")
     p.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--plot", metavar="OUT.png",
@@ -37,6 +39,12 @@ def add_arguments(parser):
                    help="run counts that override --runs for some strategies; the default "
                    f"{default_caps!r} caps KerasTuner's Gaussian process, which takes "
                    "seconds per trial ('' for no cap, NAME=0 leaves NAME out)")
+    p.add_argument("--objectives", metavar="NAME,NAME",
+                   help="multi-objective benchmark: two or more of test_acc, valid_acc, "
+                   "latency, params (e.g. test_acc,latency); each run is scored by the "
+                   "hypervolume of the front it found over the true front's. Strategies: "
+                   "nasplug's (pareto=True), random and optuna_nsga2 (Optuna's NSGA-II, "
+                   "pip install 'nasplug[bench]')")
     p.add_argument("--oracle-arg", action="append", default=[], metavar="NAME.ARG=VALUE",
                    help="oracle constructor argument for one strategy, e.g. "
                    "evolution.population_size=20 (VALUE read as JSON); repeatable")
@@ -71,7 +79,8 @@ def run(args):
     from nasplug.bench.nasbench201 import TableError
 
     try:
-        strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+        strategies = None if args.strategies is None else [
+            s.strip() for s in args.strategies.split(",") if s.strip()]
         results = benchmark.run_benchmark(
             args.table,
             strategies=strategies,
@@ -82,6 +91,7 @@ def run(args):
             oracle_kwargs=_parse_oracle_args(args.oracle_arg),
             workers=args.workers,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
+            objectives=args.objectives,
         )
     except (TableError, ValueError) as e:
         print(f"nasplug bench: error: {e}", file=sys.stderr)

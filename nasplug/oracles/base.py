@@ -150,6 +150,7 @@ class NASOracle(keras_tuner.Oracle):
         # trial_id -> objective values, all minimised (a trial's metrics do not change
         # once it has ended); derived from the trials, so not in the state.
         self._values = {}
+        self._keys_cache = None
         # keras_tuner.Oracle draws a random seed for a falsy one, 0 included.
         if seed is not None:
             self.seed = int(seed)
@@ -261,11 +262,42 @@ class NASOracle(keras_tuner.Oracle):
         trials = list(trials)
         if not self.ranked:
             return {t.trial_id: (-self.reward(t),) for t in trials}
-        if not trials:
-            return {}
+        # A strategy asks again for the same trials while it breeds many children.
+        ids = tuple(t.trial_id for t in trials)
+        if self._keys_cache is not None and self._keys_cache[0] == ids:
+            return self._keys_cache[1]
+        keys = {}
+        if trials:
+            points, violations = self._points(trials)
+            ranked = pareto_module.selection_keys(points, violations)
+            keys = {t.trial_id: key for t, key in zip(trials, ranked)}
+        self._keys_cache = (ids, keys)
+        return keys
+
+    def scalarised_rewards(self, trials, weights):
+        """Chebyshev-scalarised rewards of completed trials for one weighting (ParEGO).
+
+        Each objective is scaled to [0, 1] over `trials` and the reward is minus the
+        weighted Chebyshev distance to the best value of each
+        (`pareto.chebyshev`); drawing new weights for every proposal aims each one at
+        another part of the front. Infeasible trials get less than every feasible one,
+        the more so the larger their violation.
+
+        Args:
+            trials: Completed trials.
+            weights: Array of one non-negative weight per objective.
+
+        Returns:
+            A float array, higher is better.
+        """
         points, violations = self._points(trials)
-        keys = pareto_module.selection_keys(points, violations)
-        return {t.trial_id: key for t, key in zip(trials, keys)}
+        ideal = points.min(axis=0)
+        rewards = -pareto_module.chebyshev(points, weights, ideal, points.max(axis=0) - ideal)
+        infeasible = violations > 0
+        if infeasible.any():
+            floor = rewards[~infeasible].min() if (~infeasible).any() else 0.0
+            rewards[infeasible] = floor - 1.0 - violations[infeasible] / violations.max()
+        return rewards
 
     @property
     def observed_trials(self):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from nasplug import _compat
+from nasplug.oracles import pareto
 from nasplug.oracles.base import check_number, check_positive_int
 from nasplug.oracles.evolution import EvolutionOracle
 
@@ -29,6 +30,12 @@ class PredictorEvolutionOracle(EvolutionOracle):
     Rewards are standardised; the length scale is chosen by marginal likelihood on every
     fit. Until `population_size` trials have completed, proposals are random (or the
     `initial_hps`), as in `EvolutionOracle`.
+
+    In Pareto mode every proposal draws random weights for the objectives and aims at
+    that direction of the front: the tournament picks parents by the weighted Chebyshev
+    scalarisation of their objectives, and the surrogate models the same scalarisation
+    of all completed trials (ParEGO, Knowles 2006); the population keeps its spread by
+    front and crowding as in `EvolutionOracle`.
 
     Args:
         objective: A string, `keras_tuner.Objective`, or a list of them.
@@ -92,10 +99,15 @@ class PredictorEvolutionOracle(EvolutionOracle):
         self.candidates = int(candidates)
         self.exploration = check_number("exploration", exploration, low=0)
         self.noise = check_number("noise", noise, low=1e-6)
+        self._weights = None
 
     def propose(self):
         if len(self.trials) < self.population_size or len(self.population) < 2:
             return super().propose()
+        if self.pareto:
+            # ParEGO: every proposal ranks the children for another random weighting of
+            # the objectives, so that successive trials aim at the whole front.
+            self._weights = pareto.random_weights(self._rng, len(self.objectives))
         pool, seen = [], set()
         for _ in range(self.candidates):
             child = super().propose()
@@ -105,8 +117,20 @@ class PredictorEvolutionOracle(EvolutionOracle):
                 pool.append(child)
         if len(pool) <= 1:
             # Every child bred was tried before; the base class explores from here.
-            return pool[0] if pool else super().propose()
-        return pool[int(np.argmax(self.acquisition(pool)))]
+            chosen = pool[0] if pool else super().propose()
+        else:
+            chosen = pool[int(np.argmax(self.acquisition(pool)))]
+        self._weights = None
+        return chosen
+
+    def selection_keys(self, trials):
+        if self._weights is None:
+            return super().selection_keys(trials)
+        # While a proposal aims at one direction of the front, the tournament picks the
+        # parents best in that direction.
+        trials = list(trials)
+        rewards = self.scalarised_rewards(trials, self._weights)
+        return {t.trial_id: (-float(r),) for t, r in zip(trials, rewards)}
 
     def acquisition(self, candidates):
         """Ranks candidate values by the surrogate's upper confidence bound.
@@ -120,7 +144,13 @@ class PredictorEvolutionOracle(EvolutionOracle):
         """
         trials = self.completed_trials
         x = self._encode([t.hyperparameters.values for t in trials])
-        rewards = np.array([self.reward(t) for t in trials])
+        if self.pareto:
+            weights = self._weights
+            if weights is None:
+                weights = np.full(len(self.objectives), 1.0 / len(self.objectives))
+            rewards = self.scalarised_rewards(trials, weights)
+        else:
+            rewards = np.array([self.reward(t) for t in trials])
         scale = rewards.std()
         y = (rewards - rewards.mean()) / (scale if scale > 0 else 1.0)
         mean, std = _fit_predict(x, y, self._encode(candidates), self.noise)

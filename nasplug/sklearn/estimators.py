@@ -31,6 +31,7 @@ from nasplug.budget import TimeBudget
 from nasplug.distributed import roles
 from nasplug.sklearn import data, prediction, results
 from nasplug.sklearn import hypermodels as search_spaces
+from nasplug.sklearn.objectives import ObjectiveSpec
 from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, train_network
 
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
@@ -39,6 +40,7 @@ _SEARCH_ATTRIBUTES = (
     "best_params_",
     "best_score_",
     "best_trial_id_",
+    "pareto_front_",
     "search_results_",
     "search_seconds_",
 )
@@ -67,6 +69,10 @@ class _NASEstimator(BaseEstimator):
         random_state=None,
         verbose=0,
         time_budget=None,
+        objectives=None,
+        max_params=None,
+        max_latency_ms=None,
+        constraints=None,
     ):
         self.strategy = strategy
         self.max_trials = max_trials
@@ -84,6 +90,10 @@ class _NASEstimator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.time_budget = time_budget
+        self.objectives = objectives
+        self.max_params = max_params
+        self.max_latency_ms = max_latency_ms
+        self.constraints = constraints
 
     # ------------------------------------------------------------------ fit
 
@@ -101,6 +111,7 @@ class _NASEstimator(BaseEstimator):
             self.
         """
         self._check_params()
+        spec = ObjectiveSpec(self)
         role = roles.role()
         X, y = self._validate_fit_data(X, y)
         y_model = self._learn_targets(y)
@@ -123,7 +134,7 @@ class _NASEstimator(BaseEstimator):
         directory = self.directory or tempfile.mkdtemp(prefix="nasplug-")
         search_start = time.perf_counter()
         try:
-            tuner = self._make_tuner(hypermodel, val, seed, directory, role)
+            tuner = self._make_tuner(hypermodel, val, seed, directory, role, spec)
             # KerasTuner prints the traceback of every failed trial (oversized models,
             # diverged training) to stderr; at verbose=0 the failures are only recorded
             # in `search_results_`.
@@ -154,12 +165,23 @@ class _NASEstimator(BaseEstimator):
                 for name in _SEARCH_ATTRIBUTES:
                     self.__dict__.pop(name, None)
                 return self
-            found = results.SearchResults(tuner.oracle)
+            found = results.SearchResults(tuner.oracle, spec)
+            found.choose(self.refit)
+            chosen = None
+            if spec.ranked and not self.refit and role is None:
+                # The chosen front member need not be the network of the highest score
+                # kept in memory; every trial saved its own (read before a temporary
+                # directory goes).
+                chosen = tuner.load_model(tuner.oracle.get_trial(found.best_trial_id))
         finally:
             if self.directory is None:
                 shutil.rmtree(directory, ignore_errors=True)
 
         self.search_results_ = found.trials
+        if found.pareto_front is not None:
+            self.pareto_front_ = found.pareto_front
+        else:
+            self.__dict__.pop("pareto_front_", None)
         self.best_trial_id_ = found.best_trial_id
         self.best_score_ = found.best_score
         self.best_params_ = found.best_params
@@ -170,6 +192,8 @@ class _NASEstimator(BaseEstimator):
             self.best_model_ = self._refit(
                 hypermodel, best_trial, X_refit, y_refit, seed
             )
+        elif chosen is not None:
+            self.best_model_ = chosen
         elif role == roles.CHIEF:
             # A worker trained it and saved it in the trial's directory.
             self.best_model_ = tuner.load_model(best_trial)
@@ -319,18 +343,19 @@ class _NASEstimator(BaseEstimator):
             )
         ]
 
-    def _make_tuner(self, hypermodel, val, seed, directory, role):
-        objective = keras_tuner.Objective(OBJECTIVE, direction="max")
+    def _make_tuner(self, hypermodel, val, seed, directory, role, spec):
+        arguments = spec.oracle_arguments()
         oracle = oracles.make_oracle(
             self.strategy,
-            objective=objective,
             max_trials=self.max_trials,
             # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
             max_epochs=max(self.epochs, 2),
             seed=seed,
+            **arguments,
         )
         X_val_raw, y_val_raw = val[0], val[1]
         scorer = check_scoring(self, scoring=self.scoring)
+        other_scorers = spec.score_functions(self)
 
         def score_model(model):
             # The scorer calls predict / predict_proba of an estimator; a shallow copy
@@ -340,7 +365,12 @@ class _NASEstimator(BaseEstimator):
             view.__dict__.update(self.__dict__, best_model_=model)
             # The validation rows are already an array; column names were checked.
             view.__dict__.pop("feature_names_in_", None)
-            return float(scorer(view, X_val_raw, y_val_raw))
+            if not other_scorers:
+                return float(scorer(view, X_val_raw, y_val_raw))
+            scores = {OBJECTIVE: float(scorer(view, X_val_raw, y_val_raw))}
+            for name, other in other_scorers.items():
+                scores[name] = float(other(view, X_val_raw, y_val_raw))
+            return scores
 
         return ScoringTuner(
             oracle,
@@ -350,7 +380,8 @@ class _NASEstimator(BaseEstimator):
             max_model_size=self.max_model_size,
             # In a distributed search the chief loads the best network from its trial
             # directory; a single process keeps it in memory instead.
-            keep_models=role is not None,
+            # So does a search whose chosen network is picked among a front.
+            keep_models=role is not None or (spec.ranked and not self.refit),
             directory=directory,
             project_name="nasplug_estimator",
             # Every process of a distributed search opens the same project: none may wipe

@@ -19,6 +19,8 @@ import keras
 import keras_tuner
 import numpy as np
 
+from nasplug import _compat, measure
+
 OBJECTIVE = "score"
 
 # Up to this many optimizer steps in one trial, eager execution beats tracing a
@@ -52,7 +54,8 @@ class ScoringTuner(keras_tuner.Tuner):
     Args:
         oracle: A `keras_tuner.Oracle` maximizing the objective "score".
         hypermodel: A `keras_tuner.HyperModel` returning compiled models.
-        score_model: Callable `(model) -> float`, the validation score of a model.
+        score_model: Callable `(model) -> float`, the validation score of a model, or
+            `(model) -> dict` of named validation scores, "score" among them.
         seed: Integer seed; trial `i` trains with a seed derived from it.
         max_model_size: Models with more parameters fail their trial.
         keep_models: Whether every trial's trained weights are saved in its trial
@@ -109,8 +112,11 @@ class ScoringTuner(keras_tuner.Tuner):
             raise keras_tuner.errors.FailedTrialError(
                 f"Training diverged: the loss is {losses[-1]}."
             )
-        score = self.score_model(model)
-        if not np.isfinite(score):
+        scores = self.score_model(model)
+        if not isinstance(scores, dict):
+            scores = {OBJECTIVE: scores}
+        score = scores[OBJECTIVE]
+        if not all(np.isfinite(value) for value in scores.values()):
             raise keras_tuner.errors.FailedTrialError(
                 f"The validation score is {score}; the network diverged or the "
                 "validation data is too small for this scoring."
@@ -119,8 +125,15 @@ class ScoringTuner(keras_tuner.Tuner):
             self.save_model(trial.trial_id, model)
         if score > self.best_score:
             self.best_score, self.best_model = score, model
+        oracle = _compat.local_oracle(self.oracle)
+        measured = measure.measure(
+            model,
+            [name for name in getattr(oracle, "measures", ()) if name != "params"],
+            batch_size=getattr(oracle, "latency_batch_size", batch_size),
+        )
         return {
-            OBJECTIVE: float(score),
+            **{name: float(value) for name, value in scores.items()},
+            **measured,
             "epochs": float(_useful_epochs(history, callbacks)),
             "seconds": float(time.perf_counter() - start),
             "fit_seconds": float(fit_seconds),
