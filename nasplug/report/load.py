@@ -153,8 +153,17 @@ def _load_project(root):
 
 def _trial_record(trial_id, position, trial, trial_dir):
     metrics = (trial.get("metrics") or {}).get("metrics") or {}
-    best_metrics = {}
+    best_metrics, at_best_step = {}, {}
     for name, metric in metrics.items():
+        observations = [
+            (obs.get("step"), v) for obs in metric.get("observations", [])
+            for v in obs.get("value", []) if _finite(v)
+        ]
+        if observations:
+            # What a multi-objective search ranked a trial by: every metric at the step
+            # its first objective was best (the trial's best step), else the last value.
+            at_step = [v for step, v in observations if step == trial.get("best_step")]
+            at_best_step[name] = at_step[-1] if at_step else observations[-1][1]
         values = [
             v for obs in metric.get("observations", []) for v in obs.get("value", [])
             if _finite(v)
@@ -181,6 +190,7 @@ def _trial_record(trial_id, position, trial, trial_dir):
         "values": dict(hp.get("values") or {}),
         "space": hp.get("space") or [],
         "metrics": best_metrics,
+        "metrics_at_best_step": at_best_step,
         "params": params,
         "message": trial.get("message"),
         "dir": trial_dir,

@@ -10,6 +10,7 @@ import os
 from datetime import datetime
 
 from nasplug.report.analysis import (
+    aimed_front,
     choice_shares,
     controller_preferences,
     hyperparameter_importance,
@@ -24,6 +25,7 @@ from nasplug.report.load import (
     weights_layers,
 )
 from nasplug.report.plots import (
+    plot_aimed_front,
     plot_importance,
     plot_policy_history,
     plot_preferences,
@@ -33,7 +35,7 @@ from nasplug.report.plots import (
 )
 
 
-def write_report(directory, output=None, title=None, model=None):
+def write_report(directory, output=None, title=None, model=None, chosen=None):
     """Writes a self-contained HTML report for a search directory.
 
     Args:
@@ -44,6 +46,9 @@ def write_report(directory, output=None, title=None, model=None):
         model: Optional path of the best model saved as a `.keras` file, whose layers are
             listed with the best architecture. `.keras` files inside `directory` are
             listed anyway.
+        chosen: Optional trial id of the network kept from a multi-objective search (an
+            estimator's `best_trial_id_`), starred on its front. Defaults to the front
+            member best in the first objective.
 
     Returns:
         The path of the written file.
@@ -59,6 +64,7 @@ def write_report(directory, output=None, title=None, model=None):
             plot_scores(projects),
             "Dots are trials; the line is the best score so far, one colour per project.",
         ))
+        sections += [_front_section(p, chosen) for p in projects]
         sections.append(_size_section(projects))
         sections.append(_importance_section(projects))
     sections += _controller_sections(projects)
@@ -102,6 +108,34 @@ def _figure_section(heading, png, caption):
         f"src=\"data:image/png;base64,{png}\"><figcaption>{html.escape(caption)}</figcaption>"
         "</figure>"
     )
+
+
+def _front_section(project, chosen):
+    front = aimed_front(project, chosen)
+    if front is None:
+        return ""
+    names = [name for name, _ in front["objectives"]]
+    limits = ", ".join(
+        f"{c['name']} {c['limit']:g}" if c.get("limit") is not None else c["name"]
+        for c in front["constraints"]
+    )
+    caption = (
+        "The front the search aimed at: circled, the trials no other trial beats in every "
+        "objective" + (f" among those within the constraints ({limits}; crosses break them)"
+                       if limits else "")
+        + "; the star is the network kept."
+    )
+    png = plot_aimed_front(front, project.name) if len(names) >= 2 else None
+    rows = [
+        [("★ " if r["trial_id"] == front["chosen"] else "") + r["trial_id"]]
+        + [_fmt(r["values"][n]) for n in names] + [_fmt(r["violation"])]
+        for r in front["front"]
+    ]
+    table = _table(["trial"] + names + ["constraint violation"], rows)
+    heading = f"Pareto front: {' vs '.join(names)}" + (f" ({project.name})" if project.name else "")
+    if png is None:
+        return f"<h2>{html.escape(heading)}</h2><p>{html.escape(caption)}</p>" + table
+    return _figure_section(heading, png, caption) + table
 
 
 def _size_section(projects):

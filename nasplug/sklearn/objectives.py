@@ -41,6 +41,9 @@ class ObjectiveSpec:
         metrics: The trial metric of each name.
         scorers: Names of the scikit-learn scorers computed for each trial besides
             `scoring` (their metric is their name).
+        constrained: Measured names a limit applies to that are not objectives
+            ("params" under `max_params`, "latency" under `max_latency_ms`); their
+            values are listed with the objectives.
         ranked: Whether trials are ranked by dominance (several objectives or any
             constraint), which `pareto_front_` and the `refit` rule then serve.
 
@@ -97,6 +100,10 @@ class ObjectiveSpec:
             raise ValueError(
                 f"max_latency_ms must be a positive number or None; got {self.max_latency_ms!r}."
             )
+        self.constrained = tuple(
+            name for name, limit in (("params", self.max_params), ("latency", self.max_latency_ms))
+            if limit is not None and MEASURED[name] not in self.metrics
+        )
         self.ranked = len(self.names) > 1 or any(
             c is not None for c in (self.max_params, self.max_latency_ms, self.constraints)
         )

@@ -115,6 +115,10 @@ def _ranked_values(trial, spec):
         if trial.metrics.get_last_value(name) is not None
     }
     values = spec.values(metrics)
+    # What the constraints limit, when it is not an objective already ("params" under
+    # max_params, "latency" under max_latency_ms).
+    for name in spec.constrained:
+        values.setdefault(name, metrics.get(objectives_module.MEASURED[name]))
     values[VIOLATION] = metrics.get(VIOLATION, 0.0 if trial.status == "COMPLETED" else None)
     return values
 
