@@ -67,6 +67,17 @@ def add_arguments(parser, command_name):
                         help="fraction held out to report a test score (0 to use all data)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the search")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument(
+        "--objectives", type=_names, metavar="NAME,NAME",
+        help="search a Pareto front of several objectives: scikit-learn scorer names "
+        "(accuracy, f1_macro, r2, ...; maximised on validation data) and measured costs "
+        "(params, flops, latency, batch_latency; minimised), e.g. accuracy,latency; the "
+        "most accurate network of the front (the first objective) is kept",
+    )
+    parser.add_argument("--max-params", type=positive_int, metavar="N",
+                        help="networks with more parameters break a constraint")
+    parser.add_argument("--max-latency-ms", type=_positive_float, metavar="MS",
+                        help="networks slower than this to predict one row break a constraint")
 
 
 def positive_int(text):
@@ -91,6 +102,15 @@ def _positive_float(text):
     if not value > 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
+
+
+def _names(text):
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
 
 
 def _fraction(text):
@@ -244,6 +264,12 @@ def _search(args):
 
     x_train, x_test, y_train, y_test = _split(x, y, task, args.test_size, args.seed)
     estimator = _estimator(task, args)
+    try:
+        from nasplug.sklearn.objectives import ObjectiveSpec
+
+        ObjectiveSpec(estimator)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     print(
         f"Searching {args.max_trials} architectures for {task} of {args.target!r} "
         f"({len(y_train)} training rows, {x.shape[1]} input columns, strategy "
@@ -264,6 +290,9 @@ def _search(args):
         "best_params": estimator.best_params_,
         "validation_score": estimator.best_score_,
     }
+    if hasattr(estimator, "pareto_front_"):
+        metadata["pareto_front"] = estimator.pareto_front_
+        metadata["best_trial_id"] = estimator.best_trial_id_
     test_line = ""
     if x_test is not None:
         score = float(estimator.score(x_test, y_test))
@@ -278,12 +307,20 @@ def _search(args):
         os.path.join(args.output, "search"), output=os.path.join(args.output, "report.html"),
         title=f"nasplug search: {os.path.basename(args.data)} → {args.target}",
         model=model_path,
+        chosen=getattr(estimator, "best_trial_id_", None),
     )
     print()
     print("Best architecture:")
     for name, value in estimator.best_params_.items():
         print(f"  {name} = {value}")
     print(f"Validation score: {estimator.best_score_:.4f}")
+    if hasattr(estimator, "pareto_front_"):
+        names = list(estimator.pareto_front_[0])[2:]
+        print(f"Pareto front ({', '.join(names)}); kept: trial {estimator.best_trial_id_}")
+        for member in estimator.pareto_front_:
+            mark = "*" if member["trial_id"] == estimator.best_trial_id_ else " "
+            values = "  ".join(f"{n} {member[n]:.4g}" for n in names if member[n] is not None)
+            print(f" {mark} trial {member['trial_id']}: {values}")
     if test_line:
         print(f"Test score: {test_line}")
     print(f"Model saved to {model_path} (and {_metadata_path(model_path)})")
@@ -304,6 +341,9 @@ def _estimator(task, args):
         random_state=args.seed,
         directory=os.path.join(args.output, "search"),
         verbose=0 if args.quiet else 1,
+        objectives=args.objectives,
+        max_params=args.max_params,
+        max_latency_ms=args.max_latency_ms,
     )
 
 def _split(x, y, task, test_size, seed):
