@@ -4,8 +4,12 @@ Every test starts KerasTuner's own chief (the oracle behind gRPC) and workers as
 processes through `nasplug.distributed.LocalCluster`, for each of nasplug's strategies, and
 bounds every wait. Where training is not the point, the processes run this module as a
 script: a search whose `run_trial` scores the hyperparameter values with a fixed formula,
-sleeps a little so that a test can strike mid-trial, and leaves a marker file at the start
-and end of every evaluation so that a test can count evaluations.
+can hold a trial until the test releases it, so that a test strikes mid-trial whatever the
+machine's load, and leaves a marker file at the start and end of every evaluation so that a
+test can count evaluations.
+
+The bounds on waits are generous: they only keep a broken search from hanging the suite,
+and a loaded machine may be several times slower than a quiet one.
 """
 
 import argparse
@@ -76,18 +80,27 @@ class SyntheticTuner(keras_tuner.Tuner):
             `{trial_id}.{start|end}.{pid}.{time_ns}`.
         trial_seconds: How long each evaluation takes.
         fail_trials: Trial IDs whose evaluation raises, like an invalid architecture.
+        hold_trials: Trial IDs whose evaluation waits, once started, for `release_file`.
+        release_file: The file a test creates to let the held trials end.
         **kwargs: Passed to `keras_tuner.Tuner`.
     """
 
-    def __init__(self, oracle, markers, trial_seconds=0.0, fail_trials=(), **kwargs):
+    def __init__(
+        self, oracle, markers, trial_seconds=0.0, fail_trials=(), hold_trials=(),
+        release_file=None, **kwargs
+    ):
         super().__init__(oracle, **kwargs)
         self.markers = markers
         self.trial_seconds = trial_seconds
         self.fail_trials = set(fail_trials)
+        self.hold_trials = set(hold_trials)
+        self.release_file = release_file
 
     def run_trial(self, trial, *args, **kwargs):
         self._mark(trial, "start")
         time.sleep(self.trial_seconds)
+        while trial.trial_id in self.hold_trials and not os.path.exists(self.release_file):
+            time.sleep(0.05)
         if trial.trial_id in self.fail_trials:
             raise ValueError(f"invalid architecture: trial {trial.trial_id} cannot be built")
         loss = synthetic_loss(trial.hyperparameters.values)
@@ -105,6 +118,7 @@ def build_tuner(
     max_trials,
     trial_seconds=0.0,
     fail_trials=(),
+    hold_trials=(),
     max_retries_per_trial=0,
     max_consecutive_failed_trials=3,
     seed=7,
@@ -134,6 +148,8 @@ def build_tuner(
         markers=markers,
         trial_seconds=trial_seconds,
         fail_trials=fail_trials,
+        hold_trials=hold_trials,
+        release_file=release_file(directory),
         directory=directory,
         project_name="search",
         overwrite=False,
@@ -147,6 +163,7 @@ def main(argv=None):
     parser.add_argument("--max-trials", type=int, required=True)
     parser.add_argument("--trial-seconds", type=float, default=0.0)
     parser.add_argument("--fail-trials", default="")
+    parser.add_argument("--hold-trials", default="")
     parser.add_argument("--max-retries-per-trial", type=int, default=0)
     parser.add_argument("--max-consecutive-failed-trials", type=int, default=3)
     parser.add_argument("--pareto", type=int, default=0)
@@ -157,11 +174,17 @@ def main(argv=None):
         args.max_trials,
         trial_seconds=args.trial_seconds,
         fail_trials=[t for t in args.fail_trials.split(",") if t],
+        hold_trials=[t for t in args.hold_trials.split(",") if t],
         max_retries_per_trial=args.max_retries_per_trial,
         max_consecutive_failed_trials=args.max_consecutive_failed_trials,
         pareto=bool(args.pareto),
     )
     tuner.search(verbose=0)
+
+
+def release_file(directory):
+    """The file that lets held trials end (see `SyntheticTuner`)."""
+    return os.path.join(directory, "release")
 
 
 # The tests.
@@ -237,12 +260,13 @@ def uninterrupted_values(directory, strategy, max_trials, pareto=False):
 def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
     max_trials = 6
     directory = tmp_path / "cluster"
-    with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.3) as cluster:
-        wait_for(lambda: "2" in dict(evaluations(directory, "start")), 120, "trial 2 to start")
+    with synthetic_cluster(directory, strategy, 1, max_trials, hold_trials="2") as cluster:
+        wait_for(lambda: "2" in dict(evaluations(directory, "start")), 600, "trial 2 to start")
         os.kill(cluster.pid("chief"), signal.SIGKILL)
-        cluster.processes["chief"].popen.wait(timeout=10)
+        cluster.processes["chief"].popen.wait(timeout=60)
         _, before = read_search(directory)
-        assert cluster.wait(timeout=120) == 0
+        open(release_file(directory), "w").close()
+        assert cluster.wait(timeout=600) == 0
     assert cluster.processes["chief"].restarts == 1
     assert cluster.processes["tuner0"].restarts == 0
 
@@ -263,11 +287,13 @@ def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
 def test_worker_killed_mid_trial_search_completes(tmp_path, strategy):
     max_trials = 5
     directory = tmp_path / "cluster"
-    with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.3) as cluster:
-        wait_for(lambda: "1" in dict(evaluations(directory, "start")), 120, "trial 1 to start")
+    with synthetic_cluster(directory, strategy, 1, max_trials, hold_trials="1") as cluster:
+        wait_for(lambda: "1" in dict(evaluations(directory, "start")), 600, "trial 1 to start")
         victim_pid = cluster.pid("tuner0")
         os.kill(victim_pid, signal.SIGKILL)
-        assert cluster.wait(timeout=120) == 0
+        cluster.processes["tuner0"].popen.wait(timeout=60)
+        open(release_file(directory), "w").close()
+        assert cluster.wait(timeout=600) == 0
     assert cluster.processes["tuner0"].restarts == 1
     assert cluster.processes["chief"].restarts == 0
 
@@ -291,7 +317,7 @@ def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strateg
     with LocalCluster(command, workers=2, echo=False, stop_grace=5.0) as cluster:
         # Workers leave when the chief tells them the search is over. The chief itself then
         # sleeps up to 20 s in KerasTuner before it returns, which this test does not wait for.
-        wait_for(lambda: all(p.returncode is not None for p in cluster.workers), 150, "the workers")
+        wait_for(lambda: all(p.returncode is not None for p in cluster.workers), 600, "the workers")
         assert [p.returncode for p in cluster.workers] == [0, 0]
         assert cluster.chief.returncode in (None, 0)
     assert sum(p.restarts for p in cluster.processes.values()) == 0
@@ -325,7 +351,7 @@ def test_failed_trials_are_recorded_and_consecutive_failures_stop_the_search(tmp
         max_consecutive_failed_trials=3,
     ) as cluster:
         with pytest.raises(ClusterError) as raised:
-            cluster.wait(timeout=120)
+            cluster.wait(timeout=600)
     message = str(raised.value)
     assert "max_consecutive_failed_trials" in message
     assert "ValueError: invalid architecture: trial 5 cannot be built" in message.splitlines()[0]
@@ -372,7 +398,7 @@ def test_chief_with_a_corrupted_state_stops_the_cluster_with_the_error(tmp_path,
 
     with synthetic_cluster(tmp_path, "evolution", 1, 4) as cluster:
         with pytest.raises(ClusterError) as raised:
-            cluster.wait(timeout=120)
+            cluster.wait(timeout=600)
     assert "chief exited with code 1 while starting" in str(raised.value)
     assert str(fname) in str(raised.value)
     assert "corrupted or truncated" in str(raised.value)

@@ -3,11 +3,16 @@
 Run as a script, this module is what every process runs: a tiny `NASClassifier` search on
 part of scikit-learn's breast-cancer data in a shared directory. Each process writes what
 its estimator ended with to `results/<tuner ID>.json` there.
+
+One worker, `LATE`, starts its search only after the other has run every trial and left:
+the worker that a loaded machine starts last. It must still be told the search is over and
+leave cleanly, however late it comes.
 """
 
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -15,6 +20,10 @@ import pytest
 from nasplug.distributed import ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_TUNER_ID, LocalCluster
 
 MAX_TRIALS = 3
+LATE, PROMPT = "tuner0", "tuner1"
+# KerasTuner's chief checks once a second whether it may stop serving; the late worker
+# waits longer than that, so that a chief that did not wait for it would be gone.
+CHIEF_CHECK_SECONDS = 1.0
 
 
 def make_data():
@@ -55,7 +64,11 @@ def main(directory):
     from sklearn.exceptions import NotFittedError
 
     X, y = make_data()
-    classifier = make_classifier(directory).fit(X, y)
+    classifier = make_classifier(directory)
+    if os.environ[ENV_TUNER_ID] == LATE:
+        wait_for_file(os.path.join(directory, "results", f"{PROMPT}.json"))
+        time.sleep(2 * CHIEF_CHECK_SECONDS)
+    classifier.fit(X, y)
     result = {}
     try:
         result["predictions"] = classifier.predict(X).tolist()
@@ -70,9 +83,21 @@ def main(directory):
         json.dump(result, f)
 
 
+def wait_for_file(path, timeout=300):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} did not appear within {timeout} s")
+        time.sleep(0.1)
+
+
 def test_chief_estimator_predicts_with_the_model_a_worker_trained(tmp_path):
     with LocalCluster([sys.executable, __file__, str(tmp_path)], workers=2, echo=False) as cluster:
-        assert cluster.wait(timeout=180) == 0
+        assert cluster.wait(timeout=600) == 0
+    # Every process left by itself, the late worker too: none was stopped or restarted.
+    assert {t: p.returncode for t, p in cluster.processes.items()} == {
+        "chief": 0, LATE: 0, PROMPT: 0
+    }, "\n".join(cluster.output(t) for t in cluster.processes)
     assert sum(p.restarts for p in cluster.processes.values()) == 0
 
     results = {}
@@ -96,9 +121,10 @@ def test_chief_estimator_predicts_with_the_model_a_worker_trained(tmp_path):
         oracle = json.load(f)
     assert sorted(oracle["end_order"]) == [str(i) for i in range(MAX_TRIALS)]
     for trial in trials:
-        assert (tmp_path / "nasplug_estimator" / f"trial_{trial['trial_id']}" / "checkpoint.weights.h5").exists()
+        trial_dir = tmp_path / "nasplug_estimator" / f"trial_{trial['trial_id']}"
+        assert (trial_dir / "checkpoint.weights.h5").exists()
 
-    for worker in ["tuner0", "tuner1"]:
+    for worker in [LATE, PROMPT]:
         assert "workers only train" in results[worker]["not_fitted"]
 
 

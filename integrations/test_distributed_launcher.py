@@ -25,21 +25,26 @@ ROLE_SCRIPT = textwrap.dedent(
     behaviour, out = sys.argv[1], sys.argv[2]
     role = os.environ["KERASTUNER_TUNER_ID"]
     ip, port = os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"])
-    with open(os.path.join(out, role), "a") as f:
-        f.write(f"{ip}:{port} {os.getpid()}\\n")
+    path = os.path.join(out, role)
+    restarted = os.path.exists(path)
+    with open(path, "a") as f:
+        f.write(f"{ip}:{port} {os.getpid()} {os.environ.get('NASPLUG_WORKER_IDS', '-')}\\n")
     if role == "chief":
         server = socket.socket()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind((ip, port))
         server.listen()
         print("chief serving")
-        time.sleep(1.0 if behaviour == "finish" else 600)
+        # "restart-finishes": the search ends in a restarted chief.
+        ends = behaviour == "finish" or (behaviour == "restart-finishes" and restarted)
+        time.sleep(1.0 if ends else 600)
         sys.exit(0)
     print(f"{role} working")
     if behaviour == "failing-worker":
         print("RuntimeError: worker cannot start")
         sys.exit(1)
-    time.sleep(0.2 if behaviour == "finish" else 600)
+    leaves = behaviour == "finish" or (behaviour == "restart-finishes" and role == "tuner0")
+    time.sleep(0.2 if leaves else 600)
     """
 )
 
@@ -72,6 +77,36 @@ def test_cli_starts_a_chief_and_workers_with_their_roles(role_script, capsys):
     assert f"chief on {address[0]}, 3 worker(s)" in printed
 
 
+def waited_for(out, role):
+    """Returns the workers each start of `role` was told to wait for (NASPLUG_WORKER_IDS)."""
+    return [line.split()[2] for line in (out / role).read_text().splitlines()]
+
+
+def test_the_chief_waits_for_the_workers_still_there(role_script):
+    script, out = role_script
+    command = [sys.executable, str(script), "restart-finishes", str(out)]
+    with LocalCluster(command, workers=3, echo=False, stop_grace=1.0) as cluster:
+        wait_until(lambda: cluster.processes["tuner0"].returncode == 0, "tuner0 to leave")
+        wait_until(lambda: "chief serving" in cluster.output("chief"), "the chief to serve")
+        os.kill(cluster.pid("chief"), signal.SIGKILL)
+        assert cluster.wait(timeout=60) == 0
+    # The first chief waits for every worker; the restarted one not for tuner0, which left
+    # cleanly (as a worker does once the chief told it the search is over).
+    assert waited_for(out, "chief") == ["tuner0,tuner1,tuner2", "tuner1,tuner2"]
+    for worker in ["tuner0", "tuner1", "tuner2"]:
+        assert waited_for(out, worker) == ["-"]
+    # The workers the chief did not wait for (this chief is no KerasTuner one) were stopped.
+    assert [p.returncode for p in cluster.workers] == [0, -signal.SIGTERM, -signal.SIGTERM]
+    assert "still running 1 s after the chief finished: stopped" in cluster.output("tuner1")
+
+
+def wait_until(predicate, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
 def test_a_worker_that_keeps_failing_stops_the_cluster_after_max_restarts(role_script):
     script, out = role_script
     command = [sys.executable, str(script), "failing-worker", str(out)]
@@ -90,16 +125,11 @@ def test_a_worker_that_keeps_failing_stops_the_cluster_after_max_restarts(role_s
 
 def test_a_killed_chief_restarts_on_the_same_port(role_script):
     script, out = role_script
-    command = [sys.executable, str(script), "forever", str(out)]
-    with LocalCluster(command, workers=1, echo=False) as cluster:
-        deadline = time.monotonic() + 30
-        while "chief serving" not in cluster.output("chief"):
-            assert time.monotonic() < deadline, "the chief did not start serving"
-            time.sleep(0.05)
+    command = [sys.executable, str(script), "restart-finishes", str(out)]
+    with LocalCluster(command, workers=1, echo=False, stop_grace=1.0) as cluster:
+        wait_until(lambda: "chief serving" in cluster.output("chief"), "the chief to serve")
         os.kill(cluster.pid("chief"), signal.SIGKILL)
-        cluster.processes["chief"].popen.wait(timeout=10)
-        with pytest.raises(ClusterError, match="did not finish within 3 seconds"):
-            cluster.wait(timeout=3)
+        assert cluster.wait(timeout=60) == 0
     chief_starts = starts(out, "chief")
     assert len(chief_starts) == 2 and chief_starts[0] == chief_starts[1]
     assert cluster.chief.restarts == 1 and cluster.workers[0].restarts == 0
@@ -119,7 +149,8 @@ def test_timeout_stops_every_process(role_script):
 def test_sigterm_to_the_launcher_stops_its_processes(role_script):
     script, out = role_script
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "nasplug", "distributed", "--workers", "2", str(script), "forever", str(out)],
+        [sys.executable, "-m", "nasplug", "distributed", "--workers", "2", str(script), "forever",
+         str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

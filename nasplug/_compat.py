@@ -7,12 +7,6 @@ the list to check.
 
 import os
 
-from keras_tuner.src.engine.objective import MultiObjective  # noqa: F401
-
-# `MultiObjective` above is KerasTuner's class for a list of objectives (not exported by
-# `keras_tuner`); `Oracle` and `Tuner` test for it to check that every objective is
-# reported, so nasplug's Pareto objective subclasses it.
-
 # -- KerasTuner ---------------------------------------------------------------------------
 
 # What `keras_tuner.Oracle.end_trial` raises at `max_consecutive_failed_trials`; in a
@@ -24,6 +18,18 @@ CONSECUTIVE_FAILURES = "Number of consecutive failures exceeded the limit"
 def is_consecutive_failures(error_text):
     """Whether an error (or a line of a process's output) is KerasTuner's failure limit."""
     return CONSECUTIVE_FAILURES in str(error_text)
+
+
+def expect_workers(oracle, tuner_ids):
+    """Makes a distributed chief's oracle wait for the workers `tuner_ids` before it stops.
+
+    KerasTuner's chief (`oracle_chief.start_server`) stops serving once a worker was told
+    the search is over and `oracle.tuner_ids`, the workers that asked for a trial and were
+    not yet told so, is empty (`Oracle.create_trial` adds a worker there and removes it
+    when it answers STOPPED). There is no public way to name workers that have not asked
+    yet; a worker added here is told STOPPED when it asks, like any other.
+    """
+    oracle.tuner_ids.update(tuner_ids)
 
 
 def value_count(hp):
@@ -68,6 +74,18 @@ def is_duplicate(oracle, values):
 def max_collisions(oracle):
     """How many duplicate proposals `Oracle` allows before it gives up on a trial."""
     return oracle._max_collisions
+
+
+def multi_objective_class():
+    """KerasTuner's class for a list of objectives, `MultiObjective`.
+
+    `keras_tuner` does not export it, but `Oracle` and `Tuner` test for it to check that
+    every objective is reported, so nasplug's Pareto objective subclasses it. Imported on
+    demand: the command line's help and argument errors load no KerasTuner.
+    """
+    from keras_tuner.src.engine.objective import MultiObjective
+
+    return MultiObjective
 
 
 def local_oracle(oracle):

@@ -19,6 +19,7 @@ import textwrap
 import keras_tuner
 
 from nasplug import _compat, measure
+from nasplug.distributed import roles
 from nasplug.oracles import registry
 
 _PARAMETER = inspect.Parameter
@@ -48,6 +49,7 @@ class StrategySearch(keras_tuner.Tuner):
         hypermodel, oracle_kwargs, tuner_kwargs = split_arguments(type(self), args, kwargs)
         oracle = registry.get(self.strategy).make(**oracle_kwargs)
         super().__init__(oracle, hypermodel, **tuner_kwargs)
+        roles.wait_for_workers(self.oracle)
 
     def run_trial(self, trial, *args, **kwargs):
         add_measurement(self.oracle, kwargs)
@@ -157,24 +159,45 @@ def tuner_class(strategy):
         A `StrategySearch` subclass.
     """
     record = registry.get(strategy)
-    existing = globals().get(record.tuner_name)
-    if isinstance(existing, type) and getattr(existing, "strategy", None) == strategy:
+    return class_for(
+        record,
+        StrategySearch,
+        record.tuner_name,
+        f"KerasTuner tuner of {record.summary}.",
+        globals(),
+        f"use KerasTuner's own tuner with its oracle "
+        f"(keras_tuner.Tuner(oracle=make_oracle({strategy!r}, ...)))",
+    )
+
+
+def class_for(record, base, name, doc, namespace, alternative):
+    """A strategy's tuner class of a front end: the one `namespace` defines, or a new one.
+
+    Args:
+        record: The strategy's `registry.Strategy`.
+        base: The front end's tuner base class (it completes its subclasses).
+        name: The class name.
+        doc: The docstring of a generated class.
+        namespace: The front end module's globals, where its own classes are.
+        alternative: What to use instead, for a strategy that is not nasplug's.
+
+    Returns:
+        A subclass of `base` whose `strategy` is `record.name`.
+    """
+    existing = namespace.get(name)
+    if isinstance(existing, type) and getattr(existing, "strategy", None) == record.name:
         return existing
     if not record.is_nasplug:
-        raise ValueError(
-            f"Strategy {strategy!r} is not one of nasplug's; use KerasTuner's own tuner "
-            f"with its oracle (keras_tuner.Tuner(oracle=make_oracle({strategy!r}, ...)))."
-        )
+        raise ValueError(f"Strategy {record.name!r} is not one of nasplug's; {alternative}.")
     # Keyed by the record: a strategy registered again under the same name gets a new class.
-    cls = _GENERATED.get(record)
-    if cls is None:
-        cls = _GENERATED[record] = type(
-            record.tuner_name,
-            (StrategySearch,),
-            {"strategy": strategy, "__doc__": f"KerasTuner tuner of {record.summary}.",
-             "__module__": __name__},
+    key = (base, record)
+    if key not in _GENERATED:
+        _GENERATED[key] = type(
+            name,
+            (base,),
+            {"strategy": record.name, "__doc__": doc, "__module__": namespace["__name__"]},
         )
-    return cls
+    return _GENERATED[key]
 
 
 _GENERATED = {}

@@ -235,6 +235,16 @@ def test_best_so_far_curve():
     assert list(curve[1:]) == [80.0, 80.0, 85.0]
 
 
+def test_difference_to_random_and_its_standard_error():
+    a = {"runs": 100, "test_acc_200ep": {"mean": 94.0, "std": 0.3}}
+    b = {"runs": 400, "test_acc_200ep": {"mean": 93.5, "std": 0.4}}
+    difference, se = benchmark.difference_to(a, b)
+    assert difference == pytest.approx(0.5)
+    assert se == pytest.approx((0.09 / 100 + 0.16 / 400) ** 0.5)
+    line = benchmark._versus(a, b)
+    assert line == "+0.50 ± 0.04"
+
+
 def test_run_benchmark_checks_its_arguments(table_path):
     with pytest.raises(ValueError, match="Unknown strategy 'nope'"):
         benchmark.run_benchmark(table_path, strategies=["nope"], runs=1)
@@ -256,6 +266,7 @@ def test_cli_writes_table_json_and_plot(table_path, tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "evolution" in printed and "random" in printed and "optimum" in printed
+    assert "vs random ± se" in printed
     results = json.loads(out.read_text())
     assert results["budget_s"] == 3000 and results["runs"] == 3
     assert results["table"].endswith("synthetic.csv")
@@ -267,6 +278,10 @@ def test_cli_writes_table_json_and_plot(table_path, tmp_path, capsys):
         assert s["queries"]["mean"] > 10
         # Not the CIFAR-10 table: no published numbers to compare with.
         assert s["published"] is None
+    evo, rnd = results["strategies"]["evolution"], results["strategies"]["random"]
+    assert evo["vs_random"]["difference"] == pytest.approx(
+        evo["test_acc_200ep"]["mean"] - rnd["test_acc_200ep"]["mean"])
+    assert "vs_random" not in rnd
     assert png.stat().st_size > 10_000
 
 

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
-from nasplug.cli import search as cli_search
 from nasplug.cli import main
+from nasplug.cli import predict as cli_predict
+from nasplug.cli import search as cli_search
 
 WINE_NAMES = {0: "barolo", 1: "grignolino", 2: "barbera"}
 
@@ -93,8 +94,8 @@ def test_predict_applies_the_saved_model(wine_search, tmp_path, capsys):
     assert (pred["target"] == pred.filter(like="proba_").idxmax(axis=1).str[6:]).all()
     assert (pred["target"] == frame["target"]).mean() > 0.6
 
-    model, metadata = cli_search.load_model(str(out / "model.keras"))
-    again = cli_search.predict_frame(model, metadata, features, "new.csv")
+    model, metadata = cli_predict.load_model(str(out / "model.keras"))
+    again = cli_predict.predict_frame(model, metadata, features, "new.csv")
     assert (again["target"] == pred["target"]).all()
 
     # Columns in another order still line up by name; a missing one is an error.

@@ -9,6 +9,7 @@ own tuners have them: `objective="val_loss"` and `initial_hps="auto"`.
 
 from nasplug import _compat, tuners
 from nasplug.autokeras.starting_points import starting_points
+from nasplug.distributed import roles
 from nasplug.oracles import registry
 
 AutoTuner = _compat.autokeras_auto_tuner()
@@ -58,6 +59,7 @@ class StrategyTuner(AutoTuner):
             oracle_kwargs["initial_hps"] = starting_points(hypermodel)
         oracle = registry.get(self.strategy).make(**oracle_kwargs)
         super().__init__(oracle=oracle, hypermodel=hypermodel, **tuner_kwargs)
+        roles.wait_for_workers(self.oracle)
 
     def run_trial(self, trial, *args, **kwargs):
         # Parameters, FLOPs or latency, when the objectives or constraints need them.
@@ -134,9 +136,6 @@ class PredictorEvolutionTuner(StrategyTuner):
     strategy = "predictor"
 
 
-_GENERATED = {}
-
-
 def tuner_class(strategy):
     """The AutoKeras tuner class of a nasplug strategy, generated if it has none yet.
 
@@ -147,23 +146,14 @@ def tuner_class(strategy):
         A `StrategyTuner` subclass.
     """
     record = registry.get(strategy)
-    existing = globals().get(record.autokeras_tuner_name)
-    if isinstance(existing, type) and getattr(existing, "strategy", None) == strategy:
-        return existing
-    if not record.is_nasplug:
-        raise ValueError(
-            f"Strategy {strategy!r} is not one of nasplug's; AutoKeras has its own tuner "
-            "for it."
-        )
-    cls = _GENERATED.get(record)
-    if cls is None:
-        cls = _GENERATED[record] = type(
-            record.autokeras_tuner_name,
-            (StrategyTuner,),
-            {"strategy": strategy, "__doc__": f"AutoKeras tuner of {record.summary}.",
-             "__module__": __name__},
-        )
-    return cls
+    return tuners.class_for(
+        record,
+        StrategyTuner,
+        record.autokeras_tuner_name,
+        f"AutoKeras tuner of {record.summary}.",
+        globals(),
+        "AutoKeras has its own tuner for it",
+    )
 
 
 def nasplug_tuners():

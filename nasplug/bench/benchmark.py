@@ -294,11 +294,14 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
         A JSON-safe dict: `budget_s`, `runs`, `table`, `seed`, `optimum`, `wall_s` and
         `strategies`, which maps each name to `runs`, `valid_acc_200ep` and
         `test_acc_200ep` (`mean`, `std`, over runs), `queries` (`mean`, `std`),
-        `wall_s` and `cpu_s` (real and CPU seconds summed over runs), `published` (or None) and `curve`
-        (`time_s`, `mean`, `std` of the best-so-far test accuracy). With `objectives`:
+        `wall_s` and `cpu_s` (real and CPU seconds summed over runs), `published` (or None),
+        `curve` (`time_s`, `mean`, `std` of the best-so-far test accuracy) and, when
+        "random" was run, for every other strategy `vs_random` (`difference` of mean test
+        accuracy and its standard error `se`, see `difference_to`). With `objectives`:
         `objectives`, `reference_point` and `true_front_hypervolume`, and per strategy
         `hypervolume_ratio` and `front_size` (`mean`, `std`) instead of the accuracies,
-        its curve being the ratio over time.
+        its curve and `vs_random` being those of the ratio (and `vs_optuna_nsga2` beside
+        `vs_random` when Optuna's NSGA-II was run).
     """
     if objectives is not None:
         objectives = mo.parse_objectives(objectives)
@@ -387,6 +390,14 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
                     "mean": published[1], "std": published[2]}},
             "curve": _curve_summary(grid, curves),
         }
+    score = "test_acc_200ep" if objectives is None else "hypervolume_ratio"
+    for baseline in ("random", mo.OPTUNA_NSGA2):
+        if baseline not in summary:
+            continue
+        for name, entry in summary.items():
+            if name != baseline:
+                difference, se = difference_to(entry, summary[baseline], score)
+                entry[f"vs_{baseline}"] = {"difference": difference, "se": se}
     results = {
         "budget_s": float(budget_s),
         "runs": int(runs),
@@ -433,18 +444,20 @@ def format_table(results):
 
     Returns:
         A string: one line per strategy with mean ± std over runs of the 200-epoch
-        validation and test accuracy, the published test accuracy beside it, queries
-        per run and CPU seconds per run (the search's own cost, whatever else the
-        machine runs).
+        validation and test accuracy, the difference of its mean test accuracy to
+        random search's with the standard error of that difference (when "random" was
+        run), the published test accuracy beside it, queries per run and CPU seconds
+        per run (the search's own cost, whatever else the machine runs).
     """
     name = os.path.basename(results["table"])
     if "objectives" in results:
         return _format_multi_objective(results, name)
+    random = results["strategies"].get("random")
     lines = [
         f"NAS-Bench-201 {name}: budget {results['budget_s']:.0f} s, seed {results['seed']}, "
         f"{results['wall_s']:.0f} s wall",
         f"{'strategy':<10} {'runs':>5} {'valid_acc_200ep':>16} {'test_acc_200ep':>16} "
-        f"{'published test':>24} {'queries':>8} {'cpu s/run':>9}",
+        f"{'vs random ± se':>15} {'published test':>24} {'queries':>8} {'cpu s/run':>9}",
     ]
     for strategy, s in results["strategies"].items():
         pub = s["published"]
@@ -453,7 +466,7 @@ def format_table(results):
             f"{pub['algorithm']}")
         lines.append(
             f"{strategy:<10} {s['runs']:>5} {_pm(s['valid_acc_200ep']):>16} "
-            f"{_pm(s['test_acc_200ep']):>16} {pub_text:>24} "
+            f"{_pm(s['test_acc_200ep']):>16} {_versus(s, random):>15} {pub_text:>24} "
             f"{s['queries']['mean']:>8.1f} {s['cpu_s'] / s['runs']:>9.3f}"
         )
     opt = results["optimum"]
@@ -471,17 +484,50 @@ def _format_multi_objective(results, name):
         f"{results['budget_s']:.0f} s, seed {results['seed']}, {results['wall_s']:.0f} s wall",
         f"front scored in {' vs '.join(columns)}; reference point ({reference}); true front "
         f"{results['true_front_size']} cells, hypervolume {results['true_front_hypervolume']:.6g}",
-        f"{'strategy':<13} {'runs':>5} {'hypervolume ratio':>18} {'front size':>12} "
-        f"{'queries':>8} {'cpu s/run':>9}",
+        f"{'strategy':<13} {'runs':>5} {'hypervolume ratio':>18} {'vs random ± se':>16} "
+        f"{'vs NSGA-II ± se':>16} {'front size':>10} {'queries':>8} {'cpu s/run':>9}",
     ]
     for strategy, s in results["strategies"].items():
         ratio = s["hypervolume_ratio"]
         lines.append(
             f"{strategy:<13} {s['runs']:>5} {ratio['mean']:>9.4f} ± {ratio['std']:.4f} "
-            f"{s['front_size']['mean']:>12.1f} {s['queries']['mean']:>8.1f} "
+            f"{_difference(s.get('vs_random')):>16} {_difference(s.get('vs_optuna_nsga2')):>16} "
+            f"{s['front_size']['mean']:>10.1f} {s['queries']['mean']:>8.1f} "
             f"{s['cpu_s'] / s['runs']:>9.3f}"
         )
     return "\n".join(lines)
+
+
+def difference_to(summary, reference, score="test_acc_200ep"):
+    """Difference of a mean score to a reference strategy's, with its standard error.
+
+    The runs of two strategies are independent searches (run `i` of each shares a seed,
+    but not what the seed draws), so the standard error is that of a difference of two
+    independent means, `sqrt(std_a**2 / runs_a + std_b**2 / runs_b)`.
+
+    Args:
+        summary: One strategy's entry of `run_benchmark(...)["strategies"]`.
+        reference: Another strategy's entry.
+        score: The entry's key of the score compared ("hypervolume_ratio" in a
+            multi-objective benchmark).
+
+    Returns:
+        (difference, standard error), in the score's units.
+    """
+    a, b = summary[score], reference[score]
+    se = (a["std"] ** 2 / summary["runs"] + b["std"] ** 2 / reference["runs"]) ** 0.5
+    return a["mean"] - b["mean"], se
+
+
+def _versus(summary, random):
+    if random is None or summary is random:
+        return ""
+    difference, se = difference_to(summary, random)
+    return f"{difference:+.2f} ± {se:.2f}"
+
+
+def _difference(entry):
+    return "" if entry is None else f"{entry['difference']:+.4f} ± {entry['se']:.4f}"
 
 
 def _pm(stat):

