@@ -443,11 +443,12 @@ def test_bad_launcher_arguments_are_one_clear_error(tmp_path, capsys, argv, erro
 def test_pareto_search_with_a_constraint_survives_a_chief_restart_exactly(tmp_path, strategy):
     max_trials = 7
     directory = tmp_path / "cluster"
-    with synthetic_cluster(directory, strategy, 1, max_trials, trial_seconds=0.3, pareto=1) as cluster:
-        wait_for(lambda: "3" in dict(evaluations(directory, "start")), 120, "trial 3 to start")
+    with synthetic_cluster(directory, strategy, 1, max_trials, hold_trials="3", pareto=1) as cluster:
+        wait_for(lambda: "3" in dict(evaluations(directory, "start")), 600, "trial 3 to start")
         os.kill(cluster.pid("chief"), signal.SIGKILL)
-        cluster.processes["chief"].popen.wait(timeout=10)
-        assert cluster.wait(timeout=120) == 0
+        cluster.processes["chief"].popen.wait(timeout=60)
+        open(release_file(directory), "w").close()
+        assert cluster.wait(timeout=600) == 0
     assert cluster.processes["chief"].restarts == 1
 
     oracle, trials = assert_completed_once(directory, max_trials)
@@ -461,8 +462,8 @@ def test_pareto_search_with_a_constraint_survives_a_chief_restart_exactly(tmp_pa
         metrics = trial["metrics"]["metrics"]
         violation = metrics["constraint_violation"]["observations"][0]["value"][0]
         assert violation == max(0.0, synthetic_size(values) - 64.0)
-    assert values_of(trials) == uninterrupted_values(tmp_path / "reference", strategy, max_trials,
-                                                     pareto=True)
+    reference = uninterrupted_values(tmp_path / "reference", strategy, max_trials, pareto=True)
+    assert values_of(trials) == reference
 
 
 if __name__ == "__main__":

@@ -465,7 +465,13 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             validation loss, restoring the best weights; `[]` turns it off.
         max_model_size: Trials whose network has more parameters fail.
         refit: Retrain the best architecture on all data (training + validation) for
-            the number of epochs that served it best.
+            the number of epochs that served it best. With several objectives or a
+            constraint it also says which member of `pareto_front_` becomes
+            `best_model_`, as `GridSearchCV(refit=...)` does: True (or False, without
+            retraining) keeps the first, the best in the first objective among the
+            networks that meet the constraints; an objective name keeps the best in
+            that objective; a callable `pareto_front_ -> index` chooses itself
+            (retraining it).
         directory: Where KerasTuner keeps the search (kept after fit). None uses a
             temporary directory removed after fit. Required in a KerasTuner distributed
             search (KERASTUNER_ORACLE_IP set), shared by all its processes: only the
@@ -475,6 +481,20 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             per-epoch logs.
         time_budget: Optional seconds for the search: once spent, the running trial stops
             after its current batch and no new trial starts (the refit comes after).
+        objectives: None (search `scoring` alone) or a list of names searched for
+            their Pareto front: scikit-learn scorer names or "score" (maximised on the
+            validation data) and measured costs of the network (minimised): "params",
+            "flops", "latency" (ms to predict one sample on this machine) and
+            "batch_latency" (ms for a batch of `batch_size`). E.g.
+            `("accuracy", "latency")`. Not every strategy has a Pareto mode; the error
+            names those that do.
+        max_params: Optional int: networks with more parameters break a constraint.
+        max_latency_ms: Optional float: networks slower than this to predict one sample
+            break a constraint.
+        constraints: Optional list of callables `metrics -> violation` (`<= 0` when
+            satisfied), given a trial's metrics by name. A network that breaks a
+            constraint is recorded with its violation (`constraint_violation`) and ranks
+            after every network that meets them all, instead of failing.
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.
@@ -488,6 +508,12 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             `fit_seconds` (Keras's `fit` alone); `pandas.DataFrame(search_results_)`
             tabulates it. Failed trials have no score.
         search_seconds_: Wall time of the search (without refitting).
+        pareto_front_: With several objectives or a constraint: the non-dominated
+            trials, best first in the first objective, one dict each with `trial_id`,
+            `hyperparameters`, a value per objective (by its name), the constrained
+            quantities and `constraint_violation`; `pandas.DataFrame(pareto_front_)`
+            tabulates it. `search_results_` then carries the same values per trial.
+        best_trial_id_: The trial of `best_model_`.
     """
 
     _task = "classification"
