@@ -68,7 +68,7 @@ def write_report(directory, output=None, title=None, model=None, chosen=None):
         sections.append(_size_section(projects))
         sections.append(_importance_section(projects))
     sections += _controller_sections(projects)
-    sections.append(_best_section(projects, directory, model))
+    sections.append(_best_section(projects, directory, model, chosen))
     sections.append(_failures_section(projects))
     page = _PAGE.format(
         title=html.escape(title),
@@ -233,13 +233,17 @@ def _first(panels, count=12):
     return dict(list(panels.items())[:count])
 
 
-def _best_section(projects, directory, model=None):
+def _best_section(projects, directory, model=None, chosen=None):
     candidates = [(p, p.best()) for p in projects if p.best()]
     if not candidates:
         return "<h2>Best architecture</h2><p class=note>No trial completed with a score.</p>"
     directions = {p.direction for p, _ in candidates}
     sign = 1.0 if directions == {"max"} else -1.0
     project, best = max(candidates, key=lambda pb: sign * pb[1]["score"])
+    kept = [(p, t) for p in projects for t in p.scored if chosen is not None and t["trial_id"] == str(chosen)]
+    if len(kept) == 1:
+        # The network the user kept from a front, which need not have the best score.
+        project, best = kept[0]
     out = [
         "<h2>Best architecture</h2>",
         f"<p>Trial <b>{html.escape(str(best['trial_id']))}</b> of "
