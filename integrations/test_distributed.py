@@ -443,7 +443,8 @@ def test_bad_launcher_arguments_are_one_clear_error(tmp_path, capsys, argv, erro
 def test_pareto_search_with_a_constraint_survives_a_chief_restart_exactly(tmp_path, strategy):
     max_trials = 7
     directory = tmp_path / "cluster"
-    with synthetic_cluster(directory, strategy, 1, max_trials, hold_trials="3", pareto=1) as cluster:
+    cluster = synthetic_cluster(directory, strategy, 1, max_trials, hold_trials="3", pareto=1)
+    with cluster:
         wait_for(lambda: "3" in dict(evaluations(directory, "start")), 600, "trial 3 to start")
         os.kill(cluster.pid("chief"), signal.SIGKILL)
         cluster.processes["chief"].popen.wait(timeout=60)

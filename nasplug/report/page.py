@@ -240,7 +240,10 @@ def _best_section(projects, directory, model=None, chosen=None):
     directions = {p.direction for p, _ in candidates}
     sign = 1.0 if directions == {"max"} else -1.0
     project, best = max(candidates, key=lambda pb: sign * pb[1]["score"])
-    kept = [(p, t) for p in projects for t in p.scored if chosen is not None and t["trial_id"] == str(chosen)]
+    kept = [
+        (p, t) for p in projects for t in p.scored
+        if chosen is not None and t["trial_id"] == str(chosen)
+    ]
     if len(kept) == 1:
         # The network the user kept from a front, which need not have the best score.
         project, best = kept[0]
