@@ -61,6 +61,16 @@ def synthetic_loss(values):
     )
 
 
+def synthetic_size(values):
+    """A second objective at odds with the loss: wide, deep networks are large."""
+    return float(values["units"] * values["layers"])
+
+
+def size_limit(metrics):
+    """A user constraint, evaluated by the chief: at most 64 units x layers."""
+    return metrics["size"] - 64.0
+
+
 class SyntheticTuner(keras_tuner.Tuner):
     """A tuner that scores values with `synthetic_loss` instead of training a model.
 
@@ -95,7 +105,7 @@ class SyntheticTuner(keras_tuner.Tuner):
             raise ValueError(f"invalid architecture: trial {trial.trial_id} cannot be built")
         loss = synthetic_loss(trial.hyperparameters.values)
         self._mark(trial, "end")
-        return {"loss": loss}
+        return {"loss": loss, "size": synthetic_size(trial.hyperparameters.values)}
 
     def _mark(self, trial, event):
         name = f"{trial.trial_id}.{event}.{os.getpid()}.{time.time_ns()}"
@@ -112,12 +122,20 @@ def build_tuner(
     max_retries_per_trial=0,
     max_consecutive_failed_trials=3,
     seed=7,
+    pareto=False,
 ):
     markers = os.path.join(directory, "markers")
     os.makedirs(markers, exist_ok=True)
+    multi_objective = {}
+    if pareto:
+        multi_objective = {
+            "objective": [keras_tuner.Objective("loss", "min"), keras_tuner.Objective("size", "min")],
+            "pareto": True,
+            "constraints": [size_limit],
+        }
     oracle = make_oracle(
         strategy,
-        objective=keras_tuner.Objective("loss", "min"),
+        **(multi_objective or {"objective": keras_tuner.Objective("loss", "min")}),
         max_trials=max_trials,
         seed=seed,
         hyperparameters=search_space(),
@@ -148,6 +166,7 @@ def main(argv=None):
     parser.add_argument("--hold-trials", default="")
     parser.add_argument("--max-retries-per-trial", type=int, default=0)
     parser.add_argument("--max-consecutive-failed-trials", type=int, default=3)
+    parser.add_argument("--pareto", type=int, default=0)
     args = parser.parse_args(argv)
     tuner = build_tuner(
         args.strategy,
@@ -158,6 +177,7 @@ def main(argv=None):
         hold_trials=[t for t in args.hold_trials.split(",") if t],
         max_retries_per_trial=args.max_retries_per_trial,
         max_consecutive_failed_trials=args.max_consecutive_failed_trials,
+        pareto=bool(args.pareto),
     )
     tuner.search(verbose=0)
 
@@ -230,9 +250,9 @@ def assert_completed_once(directory, max_trials):
     return oracle, trials
 
 
-def uninterrupted_values(directory, strategy, max_trials):
+def uninterrupted_values(directory, strategy, max_trials, pareto=False):
     """The values of each trial of the same search run straight through, in this process."""
-    build_tuner(strategy, str(directory), max_trials).search(verbose=0)
+    build_tuner(strategy, str(directory), max_trials, pareto=pareto).search(verbose=0)
     return values_of(read_search(directory)[1])
 
 
@@ -417,6 +437,34 @@ def test_bad_launcher_arguments_are_one_clear_error(tmp_path, capsys, argv, erro
     argv = [str(script) if a == "SCRIPT" else str(tmp_path / "missing.py") if a == "MISSING" else a for a in argv]
     assert cli.main(["distributed"] + argv) == 2
     assert error in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("strategy", ["evolution", "reinforce"])
+def test_pareto_search_with_a_constraint_survives_a_chief_restart_exactly(tmp_path, strategy):
+    max_trials = 7
+    directory = tmp_path / "cluster"
+    cluster = synthetic_cluster(directory, strategy, 1, max_trials, hold_trials="3", pareto=1)
+    with cluster:
+        wait_for(lambda: "3" in dict(evaluations(directory, "start")), 600, "trial 3 to start")
+        os.kill(cluster.pid("chief"), signal.SIGKILL)
+        cluster.processes["chief"].popen.wait(timeout=60)
+        open(release_file(directory), "w").close()
+        assert cluster.wait(timeout=600) == 0
+    assert cluster.processes["chief"].restarts == 1
+
+    oracle, trials = assert_completed_once(directory, max_trials)
+    assert oracle["pareto"] is True
+    assert [o["name"] for o in oracle["objectives"]] == ["loss", "size"]
+    assert oracle["constraints"] == [{"name": "size_limit", "metric": None, "limit": None}]
+    for trial in trials.values():
+        # The chief scored each trial by its first objective and recorded the violation
+        # of the user's constraint, worker-reported metrics and all.
+        values = trial["hyperparameters"]["values"]
+        metrics = trial["metrics"]["metrics"]
+        violation = metrics["constraint_violation"]["observations"][0]["value"][0]
+        assert violation == max(0.0, synthetic_size(values) - 64.0)
+    reference = uninterrupted_values(tmp_path / "reference", strategy, max_trials, pareto=True)
+    assert values_of(trials) == reference
 
 
 if __name__ == "__main__":

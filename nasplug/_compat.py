@@ -105,6 +105,25 @@ def requeue_running_trials(oracle):
         if trial.trial_id not in oracle._retry_queue:
             oracle._retry_queue.append(trial.trial_id)
     oracle.ongoing_trials = {}
+def multi_objective_class():
+    """KerasTuner's class for a list of objectives, `MultiObjective`.
+
+    `keras_tuner` does not export it, but `Oracle` and `Tuner` test for it to check that
+    every objective is reported, so nasplug's Pareto objective subclasses it. Imported on
+    demand: the command line's help and argument errors load no KerasTuner.
+    """
+    from keras_tuner.src.engine.objective import MultiObjective
+
+    return MultiObjective
+
+
+def local_oracle(oracle):
+    """The oracle a tuner was built with, also behind a distributed worker's proxy.
+
+    A worker's `OracleClient` forwards only a few attributes (`objective`, ...) to the
+    oracle the worker built; nasplug's tuners read its measurement settings from it.
+    """
+    return oracle._oracle if is_oracle_client(oracle) else oracle
 
 
 def is_oracle_client(oracle):

@@ -156,6 +156,14 @@ def make_oracle(strategy, screening=None, **kwargs):
             f"Strategy {strategy!r} schedules the epochs of its trials itself; screening "
             "applies to strategies budgeted in trials. Use screening=None with it."
         )
+    if kwargs.get("pareto") or any(
+        kwargs.get(name) for name in ("max_params", "max_latency_ms", "constraints")
+    ):
+        raise ValueError(
+            "Screening does not combine with Pareto mode or constraints yet: scores after "
+            "different numbers of epochs cannot be ranked on one front. Use screening=None "
+            "with them."
+        )
     budget = kwargs.get("max_trials", _default(record, "max_trials"))
     if budget is not None:
         # Sized for the candidates it will propose, which a strategy whose defaults follow

@@ -18,6 +18,7 @@ import textwrap
 
 import keras_tuner
 
+from nasplug import _compat, measure
 from nasplug import screening as screening_module
 from nasplug.distributed import roles
 from nasplug.oracles import registry
@@ -31,6 +32,11 @@ class StrategySearch(screening_module.ScreenedTuner, keras_tuner.Tuner):
     A subclass sets `strategy` (a name of `nasplug.oracles.STRATEGIES`); its constructor
     signature and the "Args:" part of its docstring are then generated from the oracle's,
     plus `screening` (see `nasplug.screening`).
+
+    When the oracle's objectives or constraints need measured metrics (parameters,
+    FLOPs, latency: `NASOracle.measures`), every trial's network is measured once as
+    its training begins (`nasplug.measure.MeasureCallback`) and the values are
+    reported with each epoch's metrics. A `run_trial` of your own reports them itself.
     """
 
     strategy = None
@@ -47,6 +53,26 @@ class StrategySearch(screening_module.ScreenedTuner, keras_tuner.Tuner):
         oracle = screening_module.make_oracle(self.strategy, self.screening, **oracle_kwargs)
         super().__init__(oracle, hypermodel, **tuner_kwargs)
         roles.wait_for_workers(self.oracle)
+
+    def run_trial(self, trial, *args, **kwargs):
+        add_measurement(self.oracle, kwargs)
+        return super().run_trial(trial, *args, **kwargs)
+
+
+def add_measurement(oracle, fit_kwargs):
+    """Adds the callback measuring what `oracle` needs to `fit` keyword arguments.
+
+    Args:
+        oracle: The tuner's oracle (a distributed worker's proxy included).
+        fit_kwargs: The keyword arguments `Tuner.run_trial` passes on to `fit`; changed
+            in place.
+    """
+    local = _compat.local_oracle(oracle)
+    names = getattr(local, "measures", ())
+    if names:
+        callback = measure.MeasureCallback(names, batch_size=local.latency_batch_size)
+        # Before KerasTuner's own callback, which reports each epoch's logs.
+        fit_kwargs["callbacks"] = [callback] + list(fit_kwargs.get("callbacks") or [])
 
 
 _HYPERMODEL_DOC = (

@@ -70,7 +70,10 @@ def drive(oracle, score_fn, n_trials, directory, metric="score", fail=None, conc
             trial.status = "FAILED"
             trial.message = "synthetic failure"
         else:
-            oracle.update_trial(trial.trial_id, {metric: score_fn(values)})
+            result = score_fn(values)
+            # A dict reports several metrics (a multi-objective search), a number one.
+            metrics = result if isinstance(result, dict) else {metric: result}
+            oracle.update_trial(trial.trial_id, metrics)
             trial.status = "COMPLETED"
         oracle.end_trial(trial)
     return proposed

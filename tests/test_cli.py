@@ -218,3 +218,35 @@ def test_demo_runs_a_real_search_on_digits(tmp_path, capsys):
     assert f"Report saved to {out / 'report.html'}" in printed
     assert (out / "model.keras").stat().st_size > 0
     assert "Best architecture" in (out / "report.html").read_text()
+
+
+def test_search_for_a_pareto_front_with_a_size_limit(tmp_path, capsys):
+    frame = load_wine(as_frame=True).frame
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+    out = tmp_path / "out"
+    argv = [
+        "search", str(tmp_path / "wine.csv"), "--target", "target", "--max-trials", "3",
+        "--epochs", "1", "--output", str(out), "--objectives", "accuracy,params",
+        "--max-params", "5000", "--quiet",
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Pareto front (accuracy, params, constraint_violation); kept: trial" in printed
+    metadata = json.loads((out / "model.json").read_text())
+    front = metadata["pareto_front"]
+    kept = next(m for m in front if m["trial_id"] == metadata["best_trial_id"])
+    assert kept["accuracy"] == max(m["accuracy"] for m in front)
+    assert all(m["params"] <= 5000 for m in front if m["constraint_violation"] == 0)
+    assert "Pareto front: accuracy vs params" in (out / "report.html").read_text()
+
+
+def test_bad_objectives_get_one_clear_line(tmp_path, capsys):
+    load_wine(as_frame=True).frame.to_csv(tmp_path / "wine.csv", index=False)
+    argv = ["search", str(tmp_path / "wine.csv"), "--target", "target", "--objectives",
+            "accuracy,speed", "--output", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nasplug search: error: Unknown objective 'speed'")
+    argv[-3:-2] = ["accuracy,latency"]
+    assert main(argv + ["--strategy", "random"]) == 2
+    assert "Strategy 'random' has no multi-objective mode" in capsys.readouterr().err

@@ -316,3 +316,35 @@ def test_controller_panels_follow_the_saved_state_not_its_strategy_name(searches
     assert "softmax of its logits" in text
     assert "How the controller&#x27;s preferences moved" in text
     assert "the replay ends exactly at the saved state" in text
+
+
+def test_a_constrained_pareto_search_reports_its_first_objective_and_the_kept_network(tmp_path):
+    """The estimators' trials also carry "score", a metric KerasTuner records as minimised."""
+    from synthetic import cell_score, cell_space, drive
+
+    def metrics(values):
+        # Convolutions make a cell better and larger: accuracy and size are at odds.
+        convs = sum(
+            values[f"cell{c}_{e}"].startswith("conv") for c in range(values["depth"]) for e in "ab"
+        )
+        size = float(values["width"] * (1 + convs))
+        return {"score": cell_score(values), "accuracy": cell_score(values), "params": size}
+
+    oracle = make_oracle(
+        "evolution", objective=[keras_tuner.Objective("accuracy", "max"), "params"],
+        pareto=True, max_params=100, max_trials=20, seed=0, hyperparameters=cell_space(),
+    )
+    drive(oracle, metrics, 20, tmp_path)
+    [project] = report.load_search(tmp_path)
+    assert (project.objective, project.direction) == ("accuracy", "max")
+    feasible = [t for t in project.scored if t["metrics"]["params"] <= 100]
+    infeasible = [t for t in project.scored if t["metrics"]["params"] > 100]
+    assert feasible and infeasible
+    # The best trial meets the size limit, whatever a larger network scored.
+    assert project.best()["score"] == max(t["score"] for t in feasible)
+    # An estimator may keep the front's other end, the smallest network.
+    kept = oracle.pareto_front()[-1].trial_id
+    assert kept != project.best()["trial_id"]
+    text = open(report.write_report(tmp_path, chosen=kept), encoding="utf-8").read()
+    assert f"<p>Trial <b>{kept}</b> of" in text
+    assert f"★ {kept}" in text

@@ -62,6 +62,11 @@ class StrategyTuner(screening.ScreenedTuner, AutoTuner):
         super().__init__(oracle=oracle, hypermodel=hypermodel, **tuner_kwargs)
         roles.wait_for_workers(self.oracle)
 
+    def run_trial(self, trial, *args, **kwargs):
+        # Parameters, FLOPs or latency, when the objectives or constraints need them.
+        tuners.add_measurement(self.oracle, kwargs)
+        return super().run_trial(trial, *args, **kwargs)
+
 
 class EvolutionTuner(StrategyTuner):
     """AutoKeras tuner searching by regularized evolution.

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from nasplug.bench import multi_objective as mo
 from nasplug.bench import nasbench201 as nb
 from nasplug.bench.protocol import TableTuner
 from nasplug.space import SearchSpace
@@ -59,8 +60,15 @@ def _scratch_root():
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
-def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, directory=None):
+def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, directory=None,
+               objectives=None):
     """Runs one search of one strategy on a table.
+
+    With `objectives` (names of `multi_objective.OBJECTIVES`, e.g. ("test_acc",
+    "latency")) the search is multi-objective: nasplug's oracles run with `pareto=True`
+    on the objectives' search columns, random search samples as it always does, and
+    "optuna_nsga2" is Optuna's NSGA-II; the result is scored by the hypervolume of the
+    front found (see `nasplug.bench.multi_objective`).
 
     Args:
         table: A `nasbench201.Table`.
@@ -70,16 +78,21 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
         oracle_kwargs: Extra constructor arguments for the oracle.
         directory: Where the run's KerasTuner project directory goes (deleted after the
             run). Defaults to tmpfs when there is one, else the system temporary folder.
+        objectives: Optional names of `multi_objective.OBJECTIVES` (two or more).
 
     Returns:
         A dict: `arch`, `valid_acc_12ep`, `valid_acc_200ep`, `test_acc_200ep` of the cell
         with the best search signal, `queries`, `elapsed_s` (simulated), `history` (one
         row per query, see `TableTuner.history`), `wall_s` and `cpu_s` (seconds the run
-        took, in real and in CPU time).
+        took, in real and in CPU time). With `objectives`: `hypervolume_ratio` and
+        `front_size` (the architectures of the found front) instead of the accuracies.
     """
     import keras_tuner
 
     start, cpu_start = time.perf_counter(), time.process_time()
+    if objectives is not None:
+        return _run_multi_objective(table, strategy, seed, budget_s, oracle_kwargs, directory,
+                                    mo.parse_objectives(objectives), start, cpu_start)
     kwargs = dict(
         objective=keras_tuner.Objective(table.objective, "max"),
         # The simulated budget ends the search, as in the paper: no trial limit.
@@ -126,6 +139,70 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
     }
 
 
+def _run_multi_objective(table, strategy, seed, budget_s, oracle_kwargs, directory, names,
+                         start, cpu_start):
+    import keras_tuner
+
+    mo.check_table(table, names)
+    if strategy == mo.OPTUNA_NSGA2:
+        history, elapsed = mo.run_optuna_search(table, seed, budget_s, names, oracle_kwargs)
+    else:
+        columns = [mo.OBJECTIVES[n].search for n in names]
+        kwargs = dict(
+            objective=[keras_tuner.Objective(c, mo.OBJECTIVES[n].direction)
+                       for n, c in zip(names, columns)],
+            max_trials=None,
+            seed=int(seed),
+            hyperparameters=table.search_space(),
+        )
+        from nasplug.oracles import registry
+
+        record = registry.get(strategy)
+        if record.multi_objective:
+            kwargs["pareto"] = True
+        elif strategy == "random":
+            # Random search ignores its objective; KerasTuner's list of objectives would
+            # also expect a "multi_objective" value in every result.
+            kwargs["objective"] = kwargs["objective"][0]
+        else:
+            raise ValueError(
+                f"Strategy {strategy!r} has no multi-objective mode; with --objectives choose "
+                f"among {', '.join(multi_objective_strategy_names())}."
+            )
+        kwargs.update(oracle_kwargs or {})
+        oracle = _make_oracle(strategy, kwargs)
+        oracle.verbose = 0
+        workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
+        try:
+            tuner = TableTuner(oracle, table, budget_s=budget_s, metrics=columns,
+                               directory=workdir, project_name=strategy, overwrite=True)
+            tuner.search()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        history, elapsed = tuner.history, tuner.elapsed_s
+    if not history:
+        raise RuntimeError(f"{strategy}: no query fits a budget of {budget_s} s.")
+    return {
+        "hypervolume_ratio": mo.hypervolume_ratio(history, table, names),
+        "front_size": len(mo.found_front(history, names)),
+        "queries": len(history),
+        "elapsed_s": elapsed,
+        "history": history,
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": time.process_time() - cpu_start,
+    }
+
+
+def multi_objective_strategy_names():
+    """Strategies a multi-objective benchmark accepts: ours, random search, Optuna's NSGA-II."""
+    from nasplug.oracles import registry
+
+    return [
+        s.name for s in registry.strategies()
+        if s.tabular_benchmark and (s.multi_objective or s.name == "random")
+    ] + [mo.OPTUNA_NSGA2]
+
+
 def _make_oracle(strategy, kwargs):
     from nasplug.oracles import make_oracle
 
@@ -170,12 +247,17 @@ def _worker_init():
     threadpool_limits(1)
 
 
-def _run_chunk(table_path, strategy, indices, seeds, budget_s, oracle_kwargs, grid):
+def _run_chunk(table_path, strategy, indices, seeds, budget_s, oracle_kwargs, grid,
+               objectives=None):
     table = _table(table_path)
     out = []
     for index, seed in zip(indices, seeds):
-        result = run_search(table, strategy, seed, budget_s, oracle_kwargs)
-        curve = best_so_far_curve(result.pop("history"), grid)
+        result = run_search(table, strategy, seed, budget_s, oracle_kwargs, objectives=objectives)
+        history = result.pop("history")
+        if objectives is None:
+            curve = best_so_far_curve(history, grid)
+        else:
+            curve = mo.ratio_curve(history, table, objectives, grid)
         out.append((index, result, curve))
     return strategy, out
 
@@ -187,7 +269,8 @@ def run_seeds(seed, runs):
 
 
 def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
-                  seed=0, runs_for=None, oracle_kwargs=None, workers=None, progress=None):
+                  seed=0, runs_for=None, oracle_kwargs=None, workers=None, progress=None,
+                  objectives=None):
     """Runs every strategy `runs` times on a table and summarises the results.
 
     Args:
@@ -203,6 +286,9 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
             Workers are started with `spawn`, so a script calling this with more than
             one worker needs the `if __name__ == "__main__":` guard.
         progress: Optional callable taking a line of text, called as strategies finish.
+        objectives: Optional names of `multi_objective.OBJECTIVES` ("test_acc,latency"):
+            a multi-objective benchmark, scored by hypervolume ratio (see
+            `nasplug.bench.multi_objective`); None runs the single-objective protocol.
 
     Returns:
         A JSON-safe dict: `budget_s`, `runs`, `table`, `seed`, `optimum`, `wall_s` and
@@ -211,13 +297,20 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
         `wall_s` and `cpu_s` (real and CPU seconds summed over runs), `published` (or None),
         `curve` (`time_s`, `mean`, `std` of the best-so-far test accuracy) and, when
         "random" was run, for every other strategy `vs_random` (`difference` of mean test
-        accuracy and its standard error `se`, see `difference_to`).
+        accuracy and its standard error `se`, see `difference_to`). With `objectives`:
+        `objectives`, `reference_point` and `true_front_hypervolume`, and per strategy
+        `hypervolume_ratio` and `front_size` (`mean`, `std`) instead of the accuracies,
+        its curve and `vs_random` being those of the ratio (and `vs_optuna_nsga2` beside
+        `vs_random` when Optuna's NSGA-II was run).
     """
-    strategies = strategy_names() if strategies is None else list(strategies)
-    unknown = [s for s in strategies if s not in strategy_names()]
+    if objectives is not None:
+        objectives = mo.parse_objectives(objectives)
+    known = strategy_names() if objectives is None else multi_objective_strategy_names()
+    strategies = known if strategies is None else list(strategies)
+    unknown = [s for s in strategies if s not in known]
     if unknown:
         raise ValueError(
-            f"Unknown strategy {unknown[0]!r}; choose from {', '.join(strategy_names())}."
+            f"Unknown strategy {unknown[0]!r}; choose from {', '.join(known)}."
         )
     if runs < 1 or budget_s <= 0:
         raise ValueError(f"runs must be >= 1 and budget_s > 0, got {runs} and {budget_s}.")
@@ -229,6 +322,16 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
     oracle_kwargs = oracle_kwargs or {}
     table_path = os.path.abspath(os.fspath(table_path))
     table = _table(table_path)
+    if objectives is not None:
+        mo.check_table(table, objectives)
+        if mo.OPTUNA_NSGA2 in strategies:
+            try:
+                import optuna  # noqa: F401
+            except ImportError:
+                raise ValueError(
+                    "optuna_nsga2 needs Optuna, an optional dependency: "
+                    "pip install 'nasplug[bench]'."
+                ) from None
     seeds = run_seeds(seed, runs)
     grid = np.linspace(0.0, budget_s, CURVE_POINTS)
     workers = workers or os.cpu_count() or 1
@@ -243,7 +346,7 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
         for lo in range(0, n, size):
             idx = list(range(lo, min(n, lo + size)))
             tasks.append((table_path, strategy, idx, [seeds[i] for i in idx], budget_s,
-                          oracle_kwargs.get(strategy, {}), grid))
+                          oracle_kwargs.get(strategy, {}), grid, objectives))
     # Slowest first, so the pool does not end waiting on one long task.
     tasks.sort(key=lambda t: t[1] != "bayesian")
 
@@ -275,12 +378,11 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
         results = [r for _, r, _ in out]
         curves = np.array([c for _, _, c in out])
         published = PUBLISHED.get(table.name, {}).get(strategy)
+        keys = ("valid_acc_200ep", "test_acc_200ep", "queries") if objectives is None else (
+            "hypervolume_ratio", "front_size", "queries")
         summary[strategy] = {
             "runs": len(results),
-            **{
-                key: _mean_std([r[key] for r in results])
-                for key in ("valid_acc_200ep", "test_acc_200ep", "queries")
-            },
+            **{key: _mean_std([r[key] for r in results]) for key in keys},
             "wall_s": float(sum(r["wall_s"] for r in results)),
             "cpu_s": float(sum(r["cpu_s"] for r in results)),
             "published": None if published is None else {
@@ -288,13 +390,15 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
                     "mean": published[1], "std": published[2]}},
             "curve": _curve_summary(grid, curves),
         }
-    if "random" in summary:
+    score = "test_acc_200ep" if objectives is None else "hypervolume_ratio"
+    for baseline in ("random", mo.OPTUNA_NSGA2):
+        if baseline not in summary:
+            continue
         for name, entry in summary.items():
-            if name == "random":
-                continue
-            difference, se = difference_to(entry, summary["random"])
-            entry["vs_random"] = {"difference": difference, "se": se}
-    return {
+            if name != baseline:
+                difference, se = difference_to(entry, summary[baseline], score)
+                entry[f"vs_{baseline}"] = {"difference": difference, "se": se}
+    results = {
         "budget_s": float(budget_s),
         "runs": int(runs),
         "table": table_path,
@@ -303,6 +407,17 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
         "wall_s": time.perf_counter() - start,
         "strategies": summary,
     }
+    if objectives is not None:
+        front, reference, volume = mo.true_front(table, objectives)
+        signs = [-1.0 if mo.OBJECTIVES[n].direction == "max" else 1.0 for n in objectives]
+        results.update({
+            "objectives": list(objectives),
+            "reported_columns": [mo.OBJECTIVES[n].reported for n in objectives],
+            "reference_point": [float(r * s) for r, s in zip(reference, signs)],
+            "true_front_size": int(len(front)),
+            "true_front_hypervolume": float(volume),
+        })
+    return results
 
 
 def _curve_summary(grid, curves):
@@ -335,6 +450,8 @@ def format_table(results):
         per run (the search's own cost, whatever else the machine runs).
     """
     name = os.path.basename(results["table"])
+    if "objectives" in results:
+        return _format_multi_objective(results, name)
     random = results["strategies"].get("random")
     lines = [
         f"NAS-Bench-201 {name}: budget {results['budget_s']:.0f} s, seed {results['seed']}, "
@@ -359,8 +476,30 @@ def format_table(results):
     return "\n".join(lines)
 
 
-def difference_to(summary, reference):
-    """Difference of mean test accuracy to a reference strategy, with its standard error.
+def _format_multi_objective(results, name):
+    columns = results["reported_columns"]
+    reference = ", ".join(f"{c} {v:g}" for c, v in zip(columns, results["reference_point"]))
+    lines = [
+        f"NAS-Bench-201 {name}: objectives {', '.join(results['objectives'])}, budget "
+        f"{results['budget_s']:.0f} s, seed {results['seed']}, {results['wall_s']:.0f} s wall",
+        f"front scored in {' vs '.join(columns)}; reference point ({reference}); true front "
+        f"{results['true_front_size']} cells, hypervolume {results['true_front_hypervolume']:.6g}",
+        f"{'strategy':<13} {'runs':>5} {'hypervolume ratio':>18} {'vs random ± se':>16} "
+        f"{'vs NSGA-II ± se':>16} {'front size':>10} {'queries':>8} {'cpu s/run':>9}",
+    ]
+    for strategy, s in results["strategies"].items():
+        ratio = s["hypervolume_ratio"]
+        lines.append(
+            f"{strategy:<13} {s['runs']:>5} {ratio['mean']:>9.4f} ± {ratio['std']:.4f} "
+            f"{_difference(s.get('vs_random')):>16} {_difference(s.get('vs_optuna_nsga2')):>16} "
+            f"{s['front_size']['mean']:>10.1f} {s['queries']['mean']:>8.1f} "
+            f"{s['cpu_s'] / s['runs']:>9.3f}"
+        )
+    return "\n".join(lines)
+
+
+def difference_to(summary, reference, score="test_acc_200ep"):
+    """Difference of a mean score to a reference strategy's, with its standard error.
 
     The runs of two strategies are independent searches (run `i` of each shares a seed,
     but not what the seed draws), so the standard error is that of a difference of two
@@ -369,11 +508,13 @@ def difference_to(summary, reference):
     Args:
         summary: One strategy's entry of `run_benchmark(...)["strategies"]`.
         reference: Another strategy's entry.
+        score: The entry's key of the score compared ("hypervolume_ratio" in a
+            multi-objective benchmark).
 
     Returns:
-        (difference, standard error), in accuracy points.
+        (difference, standard error), in the score's units.
     """
-    a, b = summary["test_acc_200ep"], reference["test_acc_200ep"]
+    a, b = summary[score], reference[score]
     se = (a["std"] ** 2 / summary["runs"] + b["std"] ** 2 / reference["runs"]) ** 0.5
     return a["mean"] - b["mean"], se
 
@@ -383,6 +524,10 @@ def _versus(summary, random):
         return ""
     difference, se = difference_to(summary, random)
     return f"{difference:+.2f} ± {se:.2f}"
+
+
+def _difference(entry):
+    return "" if entry is None else f"{entry['difference']:+.4f} ± {entry['se']:.4f}"
 
 
 def _pm(stat):
@@ -410,12 +555,18 @@ def plot(results, path):
         std = np.array(s["curve"]["std"], dtype=float)
         (line,) = ax.plot(t, mean, label=f"{strategy} ({s['runs']} runs)")
         ax.fill_between(t, mean - std, mean + std, color=line.get_color(), alpha=0.15)
-    opt = results["optimum"]["test_acc_200ep"]
-    ax.axhline(opt, color="black", linestyle=":", linewidth=1, label=f"optimum {opt:.2f}")
-    finals = [s["test_acc_200ep"]["mean"] for s in results["strategies"].values()]
-    ax.set_ylim(min(finals) - 2.0, opt + 0.5)
     ax.set_xlabel("simulated search time (s)")
-    ax.set_ylabel("test accuracy, 200 epochs (%)")
+    if "objectives" in results:
+        ax.axhline(1.0, color="black", linestyle=":", linewidth=1, label="true front")
+        finals = [s["hypervolume_ratio"]["mean"] for s in results["strategies"].values()]
+        ax.set_ylim(min(finals) - 0.1, 1.01)
+        ax.set_ylabel(f"hypervolume ratio ({' vs '.join(results['reported_columns'])})")
+    else:
+        opt = results["optimum"]["test_acc_200ep"]
+        ax.axhline(opt, color="black", linestyle=":", linewidth=1, label=f"optimum {opt:.2f}")
+        finals = [s["test_acc_200ep"]["mean"] for s in results["strategies"].values()]
+        ax.set_ylim(min(finals) - 2.0, opt + 0.5)
+        ax.set_ylabel("test accuracy, 200 epochs (%)")
     ax.set_title(f"NAS-Bench-201 {os.path.basename(results['table'])}: best so far")
     ax.legend(loc="lower right", fontsize="small")
     ax.grid(alpha=0.3)

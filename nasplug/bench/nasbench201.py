@@ -38,6 +38,8 @@ REQUIRED_COLUMNS = (
     "valid_acc_200ep",
     "test_acc_200ep",
 )
+# Columns a multi-objective benchmark reads (`--objectives latency,params`); optional.
+COST_COLUMNS = ("params_mb", "latency_s")
 # One validation pass costs about 0.35 of one training epoch (the paper's protocol).
 VALIDATION_OVERHEAD = 0.35 / 12
 
@@ -136,6 +138,8 @@ class Table(TabularBenchmark):
         name: Short name of the table (the file name without extension), e.g. "cifar10".
         valid_acc_12ep, query_cost_s, valid_acc_200ep, test_acc_200ep: Arrays over the
             15,625 cells, indexed like `OPERATIONS` digits of the six edges in `HP_NAMES`.
+        columns: Dict from column name to such an array, for those above and the
+            `COST_COLUMNS` the table has (`params_mb`, `latency_s`).
     """
 
     objective = OBJECTIVE
@@ -151,6 +155,14 @@ class Table(TabularBenchmark):
         )
         self.valid_acc_200ep = frame["valid_acc_200ep"].to_numpy(dtype=float)
         self.test_acc_200ep = frame["test_acc_200ep"].to_numpy(dtype=float)
+        self.columns = {
+            "valid_acc_12ep": self.valid_acc_12ep,
+            "valid_acc_200ep": self.valid_acc_200ep,
+            "test_acc_200ep": self.test_acc_200ep,
+        }
+        for column in COST_COLUMNS:
+            if column in frame.columns:
+                self.columns[column] = frame[column].to_numpy(dtype=float)
 
     def lookup(self, values):
         """Returns the table row of a cell as plain Python values.
@@ -160,16 +172,12 @@ class Table(TabularBenchmark):
 
         Returns:
             A dict with `arch`, `valid_acc_12ep`, `query_cost_s`, `valid_acc_200ep`,
-            `test_acc_200ep`.
+            `test_acc_200ep`, and `params_mb` and `latency_s` when the table has them.
         """
         i = _cell_index(values)
-        return {
-            "arch": str(self.arch[i]),
-            "valid_acc_12ep": float(self.valid_acc_12ep[i]),
-            "query_cost_s": float(self.query_cost_s[i]),
-            "valid_acc_200ep": float(self.valid_acc_200ep[i]),
-            "test_acc_200ep": float(self.test_acc_200ep[i]),
-        }
+        row = {"arch": str(self.arch[i]), "query_cost_s": float(self.query_cost_s[i])}
+        row.update({name: float(column[i]) for name, column in self.columns.items()})
+        return row
 
     def search_space(self):
         return search_space()
@@ -215,7 +223,7 @@ def load_table(path):
             f"Table {path!r} lacks the column(s) {', '.join(missing)}; a NAS-Bench-201 "
             f"table needs {', '.join(REQUIRED_COLUMNS)}."
         )
-    for column in REQUIRED_COLUMNS[1:]:
+    for column in REQUIRED_COLUMNS[1:] + tuple(c for c in COST_COLUMNS if c in frame.columns):
         numbers = pd.to_numeric(frame[column], errors="coerce")
         if numbers.isna().any() or not np.isfinite(numbers).all():
             row = int(np.flatnonzero(~np.isfinite(numbers.fillna(np.inf)))[0])

@@ -62,6 +62,8 @@ class TableTuner(base_tuner.BaseTuner):
             objective is `table.objective` (max).
         table: A `TabularBenchmark`.
         budget_s: Simulated seconds the search may spend.
+        metrics: Table columns each trial reports; defaults to `[table.objective]`. A
+            multi-objective search reports every objective's column.
         **kwargs: Passed to `keras_tuner.engine.base_tuner.BaseTuner` (`directory`,
             `project_name`, `overwrite`).
 
@@ -70,10 +72,11 @@ class TableTuner(base_tuner.BaseTuner):
         history: One row (`Table.lookup` plus `elapsed_s` after it) per query, in order.
     """
 
-    def __init__(self, oracle, table, budget_s=12000.0, **kwargs):
+    def __init__(self, oracle, table, budget_s=12000.0, metrics=None, **kwargs):
         super().__init__(oracle=oracle, hypermodel=None, **kwargs)
         self.table = table
         self.budget_s = float(budget_s)
+        self.metrics = list(metrics or [table.objective])
         self.elapsed_s = 0.0
         self.history = []
 
@@ -81,7 +84,7 @@ class TableTuner(base_tuner.BaseTuner):
         row = self.table.lookup(trial.hyperparameters.values)
         self.elapsed_s += row["query_cost_s"]
         self.history.append({**row, "elapsed_s": self.elapsed_s})
-        return {self.table.objective: row[self.table.objective]}
+        return {name: row[name] for name in self.metrics}
 
     def search(self):
         self.on_search_begin()

@@ -55,6 +55,25 @@ def seconds(text):
     return value
 
 
+def positive_number(text):
+    """Argument type: a positive, finite number (a limit such as `--max-latency-ms`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def names(text):
+    """Argument type: comma-separated names (`accuracy,latency`), as a tuple."""
+    found = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not found:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return found
+
+
 def key_value(text):
     """Argument type of a repeatable `KEY=VALUE` option, such as `--oracle-arg`.
 

@@ -3,7 +3,7 @@
     nasplug bench nasbench201 --table PATH [--budget 12000] [--runs 500]
         [--strategies evolution,reinforce,qlearning,random,bayesian,greedy] [--seed 0]
         [--json OUT] [--plot OUT.png] [--workers N] [--runs-for NAME=N,...]
-        [--oracle-arg NAME.ARG=VALUE ...]
+        [--oracle-arg NAME.ARG=VALUE ...] [--objectives test_acc,latency]
 
 The benchmark itself (`nasplug.bench`) loads KerasTuner; it is imported only once the
 arguments are read.
@@ -34,7 +34,8 @@ def add_arguments(parser):
                    help="runs per strategy (default 500)")
     tabular = ", ".join(s.name for s in registry.strategies() if s.tabular_benchmark)
     p.add_argument("--strategies", metavar="NAME,...",
-                   help=f"comma-separated strategy names (default: {tabular})")
+                   help=f"comma-separated strategy names (default: {tabular}); with "
+                   "--objectives, those with a Pareto mode, random and optuna_nsga2")
     _args.add_seed(p, "benchmark seed")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--plot", metavar="OUT.png",
@@ -46,6 +47,12 @@ def add_arguments(parser):
                    "NAME=0 leaves NAME out). The default, the benchmark's DEFAULT_RUNS_FOR, "
                    "caps KerasTuner's Gaussian process ('bayesian'), which takes seconds per "
                    "trial")
+    p.add_argument("--objectives", metavar="NAME,NAME",
+                   help="multi-objective benchmark: two or more of test_acc, valid_acc, "
+                   "latency, params (e.g. test_acc,latency); each run is scored by the "
+                   "hypervolume of the front it found over the true front's. Strategies: "
+                   "nasplug's (pareto=True), random and optuna_nsga2 (Optuna's NSGA-II, "
+                   "pip install 'nasplug[bench]')")
     p.add_argument("--oracle-arg", action="append", default=[], type=_args.key_value,
                    metavar="NAME.ARG=VALUE",
                    help="oracle constructor argument for one strategy, e.g. "
@@ -74,6 +81,7 @@ def run(args):
             oracle_kwargs=oracle_kwargs,
             workers=args.workers,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
+            objectives=args.objectives,
         )
     except (TableError, ValueError) as error:
         raise CommandError(error) from None

@@ -44,6 +44,17 @@ def add_arguments(parser):
     _args.add_seed(parser, "seed of the split and the search")
     _args.add_overwrite(parser)
     _args.add_quiet(parser)
+    parser.add_argument(
+        "--objectives", type=_args.names, metavar="NAME,NAME",
+        help="search a Pareto front of several objectives: scikit-learn scorer names "
+        "(accuracy, f1_macro, r2, ...; maximised on validation data) and measured costs "
+        "(params, flops, latency, batch_latency; minimised), e.g. accuracy,latency; the "
+        "most accurate network of the front (the first objective) is kept",
+    )
+    parser.add_argument("--max-params", type=_args.positive_int, metavar="N",
+                        help="networks with more parameters break a constraint")
+    parser.add_argument("--max-latency-ms", type=_args.positive_number, metavar="MS",
+                        help="networks slower than this to predict one row break a constraint")
 
 
 def run(args):
@@ -53,6 +64,12 @@ def run(args):
     x, y, task = _read_training_data(args)
     x_train, x_test, y_train, y_test = _split(x, y, task, args.test_size, args.seed)
     estimator = _estimator(task, args)
+    try:
+        from nasplug.sklearn.objectives import ObjectiveSpec
+
+        ObjectiveSpec(estimator)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     print(
         f"Searching {_args.plural(args.max_trials, 'architecture')} for {task} of "
         f"{args.target!r} ({len(y_train)} training rows, {x.shape[1]} input columns, "
@@ -86,6 +103,9 @@ def run(args):
         "best_params": estimator.best_params_,
         "validation_score": estimator.best_score_,
     }
+    if hasattr(estimator, "pareto_front_"):
+        metadata["pareto_front"] = estimator.pareto_front_
+        metadata["best_trial_id"] = estimator.best_trial_id_
     test_line = ""
     if x_test is not None:
         score = float(estimator.score(x_test, y_test))
@@ -101,12 +121,20 @@ def run(args):
         os.path.join(args.output, "search"), output=os.path.join(args.output, "report.html"),
         title=f"nasplug search: {os.path.basename(args.data)} → {args.target}",
         model=model_path,
+        chosen=getattr(estimator, "best_trial_id_", None),
     )
     print()
     print(f"Best architecture (trial {best_trial_number(estimator)}):")
     for name, value in estimator.best_params_.items():
         print(f"  {name} = {value}")
     print(f"Validation score: {estimator.best_score_:.4f}")
+    if hasattr(estimator, "pareto_front_"):
+        names = list(estimator.pareto_front_[0])[2:]
+        print(f"Pareto front ({', '.join(names)}); kept: trial {estimator.best_trial_id_}")
+        for member in estimator.pareto_front_:
+            mark = "*" if member["trial_id"] == estimator.best_trial_id_ else " "
+            values = "  ".join(f"{n} {member[n]:.4g}" for n in names if member[n] is not None)
+            print(f" {mark} trial {member['trial_id']}: {values}")
     if test_line:
         print(f"Test score: {test_line}")
     print(f"Model saved to {model_path} (and {_tables.metadata_path(model_path)})")
@@ -212,6 +240,9 @@ def _estimator(task, args):
         verbose=0 if args.quiet else 1,
         strategy_params=args.strategy_params,
         screening=_args.SCREENING_CHOICES[args.screening],
+        objectives=args.objectives,
+        max_params=args.max_params,
+        max_latency_ms=args.max_latency_ms,
     )
 
 

@@ -19,6 +19,12 @@ class EvolutionOracle(NASOracle):
     Failed trials never join the population, so no parent is drawn from them. Several
     trials may run at once: the tournament then draws from the trials completed so far.
 
+    With constraints, the tournament prefers feasible members, then the least violation.
+    In Pareto mode (`pareto=True`) the tournament compares members by front and crowding
+    within the population (NSGA-II's crowded comparison), and a full population drops
+    its member with the worst front and most crowded place instead of its oldest, so
+    that it spreads along the front (steady-state NSGA-II).
+
     Args:
         objective: A string, `keras_tuner.Objective`, or a list of them.
         max_trials: Int. The total number of trials to run at most. Defaults to 10.
@@ -99,10 +105,15 @@ class EvolutionOracle(NASOracle):
     def propose(self):
         if not self.population or len(self.trials) < self.population_size:
             return self.space.random_values(self._rng)
+        return self._child()
+
+    def _child(self):
+        """A mutation of the tournament's winner among members drawn from the population."""
         size = min(self.sample_size, len(self.population))
         picked = self._rng.choice(len(self.population), size=size, replace=False)
         contestants = [self.trials[self.population[int(i)]] for i in sorted(picked)]
-        parent = max(contestants, key=self.reward)
+        keys = self.selection_keys(self.trials[i] for i in self.population)
+        parent = min(contestants, key=lambda t: keys[t.trial_id])
         child = self.space.mutate(parent.hyperparameters.values, self._rng, self.mutations)
         self._bred[_compat.values_hash(self, child)] = parent.trial_id
         return child
@@ -121,7 +132,14 @@ class EvolutionOracle(NASOracle):
     def observe(self, trial):
         self.population.append(trial.trial_id)
         if len(self.population) > self.population_size:
-            self.population.pop(0)
+            self.population.pop(self._leaving())
+
+    def _leaving(self):
+        """Index of the member that leaves a full population: the oldest, as aging says."""
+        if not self.pareto:
+            return 0
+        keys = self.selection_keys(self.trials[i] for i in self.population)
+        return max(range(len(self.population)), key=lambda i: keys[self.population[i]])
 
     def get_state(self):
         state = super().get_state()

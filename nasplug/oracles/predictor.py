@@ -3,6 +3,7 @@
 import numpy as np
 
 from nasplug import _compat
+from nasplug.oracles import pareto
 from nasplug.oracles.base import check_number, check_positive_int
 from nasplug.oracles.evolution import EvolutionOracle
 
@@ -30,6 +31,12 @@ class PredictorEvolutionOracle(EvolutionOracle):
     fit. The first `random_trials` proposals are random (or the `initial_hps`); from
     then on the tournament draws from the population as it is, which fills up to
     `population_size` as trials complete.
+
+    In Pareto mode every proposal draws random weights for the objectives and aims at
+    that direction of the front: the tournament picks parents by the weighted Chebyshev
+    scalarisation of their objectives, and the surrogate models the same scalarisation
+    of all completed trials (ParEGO, Knowles 2006); the population keeps its spread by
+    front and crowding as in `EvolutionOracle`.
 
     Args:
         objective: A string, `keras_tuner.Objective`, or a list of them.
@@ -106,10 +113,15 @@ class PredictorEvolutionOracle(EvolutionOracle):
         self.random_trials = int(random_trials)
         self.exploration = check_number("exploration", exploration, low=0)
         self.noise = check_number("noise", noise, low=1e-6)
+        self._weights = None
 
     def propose(self):
         if len(self.trials) < self.random_trials or len(self.population) < 2:
             return self.space.random_values(self._rng)
+        if self.pareto:
+            # ParEGO: every proposal ranks the children for another random weighting of
+            # the objectives, so that successive trials aim at the whole front.
+            self._weights = pareto.random_weights(self._rng, len(self.objectives))
         pool, seen = [], set()
         for _ in range(self.candidates):
             child = self._child()
@@ -119,19 +131,21 @@ class PredictorEvolutionOracle(EvolutionOracle):
                 pool.append(child)
         if len(pool) <= 1:
             # Every child bred was tried before; the base class explores from here.
-            return pool[0] if pool else self._child()
-        return pool[int(np.argmax(self.acquisition(pool)))]
+            chosen = pool[0] if pool else self._child()
+        else:
+            chosen = pool[int(np.argmax(self.acquisition(pool)))]
+        self._weights = None
+        return chosen
 
-    def _child(self):
-        # EvolutionOracle.propose, without its random start: the tournament draws from
-        # the population as it is, full or not.
-        size = min(self.sample_size, len(self.population))
-        picked = self._rng.choice(len(self.population), size=size, replace=False)
-        contestants = [self.trials[self.population[int(i)]] for i in sorted(picked)]
-        parent = max(contestants, key=self.reward)
-        child = self.space.mutate(parent.hyperparameters.values, self._rng, self.mutations)
-        self._bred[_compat.values_hash(self, child)] = parent.trial_id
-        return child
+    def selection_keys(self, trials):
+        if self._weights is None:
+            return super().selection_keys(trials)
+        # While a proposal aims at one direction of the front, the tournament picks the
+        # parents best in that direction.
+        trials = list(trials)
+        rewards = self.scalarised_rewards(trials, self._weights)
+        return {t.trial_id: (-float(r),) for t, r in zip(trials, rewards)}
+
 
     def acquisition(self, candidates):
         """Ranks candidate values by the surrogate's upper confidence bound.
@@ -145,7 +159,13 @@ class PredictorEvolutionOracle(EvolutionOracle):
         """
         trials = self.completed_trials
         x = self._encode([t.hyperparameters.values for t in trials])
-        rewards = np.array([self.reward(t) for t in trials])
+        if self.pareto:
+            weights = self._weights
+            if weights is None:
+                weights = np.full(len(self.objectives), 1.0 / len(self.objectives))
+            rewards = self.scalarised_rewards(trials, weights)
+        else:
+            rewards = np.array([self.reward(t) for t in trials])
         scale = rewards.std()
         y = (rewards - rewards.mean()) / (scale if scale > 0 else 1.0)
         mean, std = _fit_predict(x, y, self._encode(candidates), self.noise)

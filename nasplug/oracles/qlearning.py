@@ -53,6 +53,10 @@ class QLearningOracle(NASOracle):
     reward, -0.5, and does not enter the ranking: without it, a choice that always fails
     would keep `initial_q` and the greedy policy would return to it.
 
+    In Pareto mode or with constraints, the rank is `NASOracle.reward`, the trial's rank
+    by (constrained) dominance among the trials learned from, centred and weighted by the
+    evidence in the same way.
+
     Args:
         objective: A string, `keras_tuner.Objective`, or a list of them.
         max_trials: Int. The total number of trials to run at most. Defaults to 10.
@@ -197,10 +201,15 @@ class QLearningOracle(NASOracle):
     def observe_failure(self, trial):
         self._learn(trial)
 
-    def _reward(self, reward, evidence):
-        """A reward's centred rank among the completed trials, times the evidence; -0.5 for a failure."""
-        if reward is None:
+    def _reward(self, trial, evidence):
+        """A trial's centred rank times the evidence; -0.5 for a failure."""
+        if trial.status != "COMPLETED":
             return -0.5
+        reward = self.reward(trial)
+        if self.ranked:
+            # In Pareto mode or with constraints the reward is a dominance rank in [0, 1]
+            # already, among the trials learned from so far.
+            return (reward - 0.5) * evidence
         if len(self._seen_rewards) < 2:
             return 0.0
         below = bisect.bisect_left(self._seen_rewards, reward)
@@ -229,9 +238,8 @@ class QLearningOracle(NASOracle):
         episode = self._episodes.get(trial_id)
         if episode is None:
             episode = self._episodes[trial_id] = self._episode(trial.hyperparameters.values)
-        reward = self.reward(trial) if trial.status == "COMPLETED" else None
         if episode:
-            self._update(episode, self._reward(reward, evidence), actions)
+            self._update(episode, self._reward(trial, evidence), actions)
 
     def _episode(self, values):
         values = self.space.active(values)

@@ -34,6 +34,18 @@ SHARED_ARGUMENTS = (
     "max_choices",
 )
 
+# The multi-objective mode and the constraints, which every nasplug oracle takes from
+# `NASOracle`; a front end passes them only when they are used, so that a strategy
+# without them (KerasTuner's) gets a clear error instead of silently ignoring them.
+MULTI_OBJECTIVE_ARGUMENTS = (
+    "pareto",
+    "max_params",
+    "max_latency_ms",
+    "constraints",
+    "measure",
+    "latency_batch_size",
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class Strategy:
@@ -90,8 +102,16 @@ class Strategy:
         return constructor_parameters(self.oracle_class())
 
     def own_parameters(self):
-        """The strategy's own arguments: its parameters that are not `SHARED_ARGUMENTS`."""
-        return [p for p in self.parameters() if p.name not in SHARED_ARGUMENTS]
+        """The strategy's own arguments: not `SHARED_ARGUMENTS` nor `MULTI_OBJECTIVE_ARGUMENTS`."""
+        return [
+            p for p in self.parameters()
+            if p.name not in SHARED_ARGUMENTS and p.name not in MULTI_OBJECTIVE_ARGUMENTS
+        ]
+
+    @property
+    def multi_objective(self):
+        """Whether the strategy has the Pareto mode and constraints (`pareto=True`)."""
+        return self.accepts("pareto")
 
     def accepts(self, argument):
         """Whether the oracle's constructor takes `argument`."""

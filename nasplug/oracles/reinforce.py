@@ -33,6 +33,10 @@ class ReinforceOracle(NASOracle):
     avoid a duplicate) are learned from the same way: the update only needs the
     decisions taken. Failed trials teach nothing: the controller gets no fake reward.
 
+    In Pareto mode or with constraints the reward is `NASOracle.reward`: the trial's rank
+    by (constrained) dominance among the trials so far, equal for every trial on the
+    front, so the policy is drawn towards the whole front rather than one end of it.
+
     Args:
         objective: A string, `keras_tuner.Objective`, or a list of them.
         max_trials: Int. The total number of trials to run at most. Defaults to 10.

@@ -6,6 +6,8 @@ holding several of them (one per strategy, say). The page is one self-contained 
 with PNG plots embedded, so it can be mailed or attached to an issue:
 
 - score by trial and best score so far, one colour per project (strategy);
+- for a multi-objective or constrained nasplug search, the front it aimed at: its first
+  objective against its second, the kept network starred, the limits drawn;
 - score against model size (parameters) with the Pareto front marked;
 - which decisions mattered: each hyperparameter's share of the score's variance, from a
   random forest fitted on the trial table (a fANOVA-style main-effect analysis);
@@ -25,6 +27,7 @@ One module per job, each using only the ones before it: `load` reads the project
 """
 
 from nasplug.report.analysis import (
+    aimed_front,
     choice_shares,
     controller_preferences,
     hyperparameter_importance,
@@ -36,6 +39,7 @@ from nasplug.report.analysis import (
 from nasplug.report.load import Project, load_search, models_of_projects
 from nasplug.report.page import write_report
 from nasplug.report.plots import (
+    plot_aimed_front,
     plot_importance,
     plot_lineage,
     plot_policy_history,
@@ -47,6 +51,7 @@ from nasplug.report.plots import (
 
 __all__ = [
     "Project",
+    "aimed_front",
     "choice_shares",
     "controller_preferences",
     "hyperparameter_importance",
@@ -54,6 +59,7 @@ __all__ = [
     "load_search",
     "models_of_projects",
     "pareto_front",
+    "plot_aimed_front",
     "plot_importance",
     "plot_lineage",
     "plot_policy_history",

@@ -416,3 +416,60 @@ def _inferred_parents(trials, state, direction):
         if best is not None and best[0][0] + best[0][1] > 0 and best[0][0] <= mutations:
             parents[trial["trial_id"]] = best[1]
     return parents
+
+
+def aimed_front(project, chosen=None):
+    """The front a multi-objective or constrained nasplug search aimed at.
+
+    Read from what the oracle saved (`objectives`, `pareto`, `constraints` in
+    `oracle.json`) and each trial's metrics at its best step, ranked as the oracle ranks
+    them (`nasplug.oracles.pareto`, constrained dominance).
+
+    Args:
+        project: A `Project`.
+        chosen: Optional trial id of the network the user kept (an estimator's
+            `best_trial_id_`); defaults to the oracle's rule, the front member best in
+            the first objective.
+
+    Returns:
+        None for a search without several objectives or constraints; otherwise a dict:
+        `objectives` (list of (name, direction)), `constraints` (the saved limits:
+        dicts with `name`, `metric`, `limit`), `trials` (per completed trial: `trial_id`,
+        `values` by objective name, `violation`, `on_front`), `front` (those on the front,
+        best first in the first objective) and `chosen` (a trial id or None).
+    """
+    from nasplug.oracles import pareto as pareto_module
+
+    state = project.state
+    objectives = [(o["name"], o["direction"]) for o in state.get("objectives") or []]
+    constraints = state.get("constraints") or []
+    if not objectives or (not state.get("pareto") and not constraints):
+        return None
+    rows = []
+    for trial in project.scored:
+        metrics = trial.get("metrics_at_best_step") or {}
+        if any(name not in metrics for name, _ in objectives):
+            continue
+        rows.append({
+            "trial_id": trial["trial_id"],
+            "values": {name: float(metrics[name]) for name, _ in objectives},
+            "violation": float(metrics.get("constraint_violation", 0.0)),
+        })
+    if not rows:
+        return None
+    signs = [-1.0 if direction == "max" else 1.0 for _, direction in objectives]
+    points = [[s * row["values"][name] for s, (name, _) in zip(signs, objectives)] for row in rows]
+    mask = pareto_module.pareto_mask(points, [row["violation"] for row in rows])
+    for row, on_front in zip(rows, mask):
+        row["on_front"] = bool(on_front)
+    first, sign = objectives[0][0], signs[0]
+    front = sorted((r for r in rows if r["on_front"]), key=lambda r: sign * r["values"][first])
+    if chosen is None and front:
+        chosen = front[0]["trial_id"]
+    return {
+        "objectives": objectives,
+        "constraints": constraints,
+        "trials": rows,
+        "front": front,
+        "chosen": None if chosen is None else str(chosen),
+    }

@@ -15,6 +15,10 @@ import zipfile
 
 from nasplug._convert import trial_key, trial_number
 
+# The metric where nasplug's oracles record a constrained trial's total violation
+# (`nasplug.oracles.base.VIOLATION`; 0 when it meets every constraint).
+VIOLATION = "constraint_violation"
+
 # How far below the given directory projects are looked for.
 _MAX_DEPTH = 4
 
@@ -66,10 +70,17 @@ class Project:
         return [t for t in self.trials if t["status"] == "COMPLETED" and _finite(t["score"])]
 
     def best(self):
-        """The completed trial with the best score, or None when no trial has one."""
+        """The completed trial with the best score, or None when no trial has one.
+
+        In a constrained search, the best among the trials that meet the constraints (or,
+        when none does, among those that violate them least), as the oracle ranks them.
+        """
         scored = self.scored
         if not scored:
             return None
+        violations = [t["metrics_at_best_step"].get(VIOLATION, 0.0) for t in scored]
+        least = min(violations)
+        scored = [t for t, v in zip(scored, violations) if v == least]
         pick = max if self.direction == "max" else min
         return pick(scored, key=lambda t: t["score"])
 
@@ -152,6 +163,11 @@ def _load_project(root):
             trial_id = str(trial.get("trial_id", name[len("trial_"):]))
             raw[trial_id] = (trial, os.path.join(root, name))
     direction, objective = _infer_objective(t for t, _ in raw.values())
+    if state.get("pareto") and state.get("objectives"):
+        # A Pareto search scores each trial by its first objective, whose value other
+        # metrics may share (the estimators' "score", of unknown direction to KerasTuner).
+        first = state["objectives"][0]
+        direction, objective = first["direction"], first["name"]
     order = [i for i in state.get("end_order", []) if i in raw]
     order += sorted((i for i in raw if i not in order), key=trial_key)
     trials = []
@@ -167,8 +183,17 @@ def _load_project(root):
 
 def _trial_record(trial_id, position, trial, trial_dir):
     metrics = (trial.get("metrics") or {}).get("metrics") or {}
-    best_metrics = {}
+    best_metrics, at_best_step = {}, {}
     for name, metric in metrics.items():
+        observations = [
+            (obs.get("step"), v) for obs in metric.get("observations", [])
+            for v in obs.get("value", []) if _finite(v)
+        ]
+        if observations:
+            # What a multi-objective search ranked a trial by: every metric at the step
+            # its first objective was best (the trial's best step), else the last value.
+            at_step = [v for step, v in observations if step == trial.get("best_step")]
+            at_best_step[name] = at_step[-1] if at_step else observations[-1][1]
         values = [
             v for obs in metric.get("observations", []) for v in obs.get("value", [])
             if _finite(v)
@@ -195,6 +220,7 @@ def _trial_record(trial_id, position, trial, trial_dir):
         "values": dict(hp.get("values") or {}),
         "space": hp.get("space") or [],
         "metrics": best_metrics,
+        "metrics_at_best_step": at_best_step,
         "params": params,
         "message": trial.get("message"),
         "dir": trial_dir,

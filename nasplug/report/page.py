@@ -12,6 +12,7 @@ import os
 from datetime import datetime
 
 from nasplug.report.analysis import (
+    aimed_front,
     choice_shares,
     controller_preferences,
     hyperparameter_importance,
@@ -27,6 +28,7 @@ from nasplug.report.load import (
     weights_layers,
 )
 from nasplug.report.plots import (
+    plot_aimed_front,
     plot_importance,
     plot_lineage,
     plot_policy_history,
@@ -37,7 +39,7 @@ from nasplug.report.plots import (
 )
 
 
-def write_report(directory, output=None, title=None, model=None):
+def write_report(directory, output=None, title=None, model=None, chosen=None):
     """Writes a self-contained HTML report for a search directory.
 
     Args:
@@ -49,6 +51,10 @@ def write_report(directory, output=None, title=None, model=None):
         model: Optional path of the best model saved as a `.keras` file, whose layers are
             listed with its project's best architecture. `.keras` files inside
             `directory` are listed anyway, each with the project it belongs to.
+        chosen: Optional trial id of the network kept from a multi-objective search (an
+            estimator's `best_trial_id_`), starred on its front and shown as its
+            project's best architecture. Defaults to the front member best in the first
+            objective.
 
     Returns:
         The path of the written file.
@@ -65,12 +71,13 @@ def write_report(directory, output=None, title=None, model=None):
             "Dots are trials, numbered as the progress line numbered them; the line is the "
             "best score so far, one colour per project.",
         ))
+        sections += [_front_section(p, chosen) for p in projects]
         sections.append(_size_section(projects))
         sections.append(_importance_section(projects))
     owned, unowned = models_of_projects(projects, directory, model)
     several = len(projects) > 1
     for index, project in enumerate(projects, start=1):
-        sections.append(_project_section(project, owned[project.path], several, index))
+        sections.append(_project_section(project, owned[project.path], several, index, chosen))
     if unowned:
         sections.append(
             "<h2>Other saved models</h2><p class=note>Models above several projects, so "
@@ -134,6 +141,34 @@ def _figure_section(heading, png, caption, level="h2"):
     )
 
 
+def _front_section(project, chosen):
+    front = aimed_front(project, chosen)
+    if front is None:
+        return ""
+    names = [name for name, _ in front["objectives"]]
+    limits = ", ".join(
+        f"{c['name']} {c['limit']:g}" if c.get("limit") is not None else c["name"]
+        for c in front["constraints"]
+    )
+    caption = (
+        "The front the search aimed at: circled, the trials no other trial beats in every "
+        "objective" + (f" among those within the constraints ({limits}; crosses break them)"
+                       if limits else "")
+        + "; the star is the network kept."
+    )
+    png = plot_aimed_front(front, project.name) if len(names) >= 2 else None
+    rows = [
+        [("★ " if r["trial_id"] == front["chosen"] else "") + r["trial_id"]]
+        + [_fmt(r["values"][n]) for n in names] + [_fmt(r["violation"])]
+        for r in front["front"]
+    ]
+    table = _table(["trial"] + names + ["constraint violation"], rows)
+    heading = f"Pareto front: {' vs '.join(names)}" + (f" ({project.name})" if project.name else "")
+    if png is None:
+        return f"<h2>{html.escape(heading)}</h2><p>{html.escape(caption)}</p>" + table
+    return _figure_section(heading, png, caption) + table
+
+
 def _size_section(projects):
     if not any(t["params"] for p in projects for t in p.scored):
         return (
@@ -185,14 +220,14 @@ def _importance_section(projects):
     )
 
 
-def _project_section(project, models, several, index):
+def _project_section(project, models, several, index, chosen=None):
     """One project's own part: its best architecture with its models, its strategy panels.
 
     With several projects each gets a headed section, so that a project's
     hyperparameters are never shown beside another project's model.
     """
     level = "h3" if several else "h2"
-    parts = [_best_architecture(project, models, level)]
+    parts = [_best_architecture(project, models, level, chosen)]
     parts += _strategy_panels(project, level)
     body = "\n".join(p for p in parts if p)
     if not several:
@@ -203,8 +238,12 @@ def _project_section(project, models, several, index):
     )
 
 
-def _best_architecture(project, models, level):
+def _best_architecture(project, models, level, chosen=None):
     best = project.best()
+    kept = [t for t in project.scored if chosen is not None and t["trial_id"] == str(chosen)]
+    if kept:
+        # The network the user kept from a front, which need not have the best score.
+        best = kept[0]
     heading = f"<{level}>Best architecture</{level}>"
     if best is None:
         out = [heading, "<p class=note>No trial completed with a score.</p>"]

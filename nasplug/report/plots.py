@@ -78,6 +78,63 @@ def plot_size(projects):
     return _png(fig), front
 
 
+def plot_aimed_front(front, title):
+    """The first objective against the second, the front the search aimed at marked.
+
+    Feasible trials are dots, trials that break a constraint are grey crosses, the front
+    is a step line of circled points, the chosen network a star, and a limit on an
+    objective drawn as a dashed line (`max_params` on "params", `max_latency_ms` on
+    "latency_ms").
+
+    Args:
+        front: What `analysis.aimed_front` returns.
+        title: The figure's title (the project's name).
+
+    Returns:
+        The PNG, base64-encoded.
+    """
+    fig, ax = _figure(7.5, 4.2)
+    (y_name, y_dir), (x_name, x_dir) = front["objectives"][:2]
+
+    def xy(rows):
+        return [r["values"][x_name] for r in rows], [r["values"][y_name] for r in rows]
+
+    feasible = [r for r in front["trials"] if r["violation"] == 0]
+    infeasible = [r for r in front["trials"] if r["violation"] > 0]
+    if feasible:
+        ax.scatter(*xy(feasible), s=22, color=_PALETTE[0], alpha=0.6, label="trial")
+    if infeasible:
+        ax.scatter(*xy(infeasible), s=26, color="grey", marker="x", alpha=0.8,
+                   label="breaks a constraint")
+    on_front = sorted(front["front"], key=lambda r: r["values"][x_name])
+    if on_front:
+        ax.step(*xy(on_front), where="post" if y_dir == "max" else "pre", color="black",
+                linewidth=1, alpha=0.7)
+        ax.scatter(*xy(on_front), s=80, facecolors="none", edgecolors="black", linewidths=1.5,
+                   label="Pareto front")
+    chosen = [r for r in front["trials"] if r["trial_id"] == front["chosen"]]
+    if chosen:
+        ax.scatter(*xy(chosen), s=260, marker="*", color="#ff7f0e", edgecolors="black",
+                   zorder=5, label=f"chosen (trial {front['chosen']})")
+    for constraint in front["constraints"]:
+        metric, limit = constraint.get("metric"), constraint.get("limit")
+        if metric == x_name:
+            ax.axvline(limit, color="#d62728", linestyle="--", linewidth=1.2,
+                       label=f"{constraint['name']} = {limit:g}")
+        elif metric == y_name:
+            ax.axhline(limit, color="#d62728", linestyle="--", linewidth=1.2,
+                       label=f"{constraint['name']} = {limit:g}")
+    xs = [r["values"][x_name] for r in front["trials"]]
+    if xs and min(xs) > 0 and max(xs) / min(xs) > 20:
+        # Sizes and latencies span orders of magnitude; the front sits at the small end.
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{x_name} ({'higher' if x_dir == 'max' else 'lower'} is better)")
+    ax.set_ylabel(f"{y_name} ({'higher' if y_dir == 'max' else 'lower'} is better)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    return _png(fig)
+
+
 def plot_importance(importance):
     """One bar per hyperparameter: its share of the score's variance, in percent.
 

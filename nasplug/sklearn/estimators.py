@@ -22,7 +22,6 @@ import time
 import warnings
 
 import keras
-import keras_tuner
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import check_scoring
@@ -36,6 +35,7 @@ from nasplug.screening import Screening
 from nasplug.screening import make_oracle as make_screened_oracle
 from nasplug.sklearn import data, prediction, results, resume, tabular
 from nasplug.sklearn import hypermodels as search_spaces
+from nasplug.sklearn.objectives import ObjectiveSpec
 from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, train_network
 
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
@@ -44,6 +44,7 @@ _SEARCH_ATTRIBUTES = (
     "best_params_",
     "best_score_",
     "best_trial_id_",
+    "pareto_front_",
     "search_results_",
     "search_seconds_",
 )
@@ -53,7 +54,16 @@ _SEARCH_ATTRIBUTES = (
 AUTO_SCREENING_EPOCHS = 9
 # Oracle arguments the estimator sets from its own parameters (`scoring`, `max_trials`,
 # `epochs`, `random_state`), which `strategy_params` may not override.
-_SET_BY_ESTIMATOR = ("objective", "max_trials", "max_epochs", "seed")
+_SET_BY_ESTIMATOR = (
+    "objective",
+    "max_trials",
+    "max_epochs",
+    "seed",
+    "pareto",
+    "max_params",
+    "max_latency_ms",
+    "constraints",
+)
 
 
 class _NASEstimator(BaseEstimator):
@@ -83,6 +93,10 @@ class _NASEstimator(BaseEstimator):
         strategy_params=None,
         screening=False,
         categorical_features="auto",
+        objectives=None,
+        max_params=None,
+        max_latency_ms=None,
+        constraints=None,
     ):
         self.strategy = strategy
         self.max_trials = max_trials
@@ -104,6 +118,10 @@ class _NASEstimator(BaseEstimator):
         self.strategy_params = strategy_params
         self.screening = screening
         self.categorical_features = categorical_features
+        self.objectives = objectives
+        self.max_params = max_params
+        self.max_latency_ms = max_latency_ms
+        self.constraints = constraints
 
     # ------------------------------------------------------------------ fit
 
@@ -124,6 +142,13 @@ class _NASEstimator(BaseEstimator):
             self.
         """
         self._check_params()
+        spec = ObjectiveSpec(self)
+        if spec.ranked and self._screening() is not None:
+            raise ValueError(
+                "screening does not combine with objectives or constraints yet: scores "
+                "after different numbers of epochs cannot be ranked on one front. Use "
+                "screening=False with them."
+            )
         role = roles.role()
         X, y = self._validate_fit_data(X, y)
         categorical = self._categorical_
@@ -176,7 +201,7 @@ class _NASEstimator(BaseEstimator):
         search_start = time.perf_counter()
         tuner = None
         try:
-            tuner = self._make_tuner(hypermodel, scorer, val, seed, directory, role)
+            tuner = self._make_tuner(hypermodel, scorer, val, seed, directory, role, spec)
             if kept is not None and not kept.resuming:
                 kept.begin(definition, tuner.oracle.hyperparameters, base_seed)
             # KerasTuner prints the traceback of every failed trial (oversized models,
@@ -209,15 +234,18 @@ class _NASEstimator(BaseEstimator):
                 for name in _SEARCH_ATTRIBUTES:
                     self.__dict__.pop(name, None)
                 return self
-            found = results.SearchResults(tuner.oracle)
+            found = results.SearchResults(tuner.oracle, spec)
+            found.choose(self.refit)
             best_trial = tuner.oracle.get_trial(found.best_trial_id)
             if self.refit:
                 X_refit = np.concatenate([train[0], val[0]])
                 y_refit = np.concatenate([y_train, y_val])
                 w_refit = None if weights is None else np.concatenate([train[3], val[3]])
                 network = self._refit(hypermodel, best_trial, X_refit, y_refit, w_refit, seed)
-            elif role == roles.CHIEF:
-                # A worker trained it and saved it in the trial's directory.
+            elif role == roles.CHIEF or (spec.ranked and best_trial.trial_id != tuner.best_trial_id):
+                # A worker trained it and saved it in the trial's directory; or it is the
+                # front member chosen, not the network of the highest score kept in memory
+                # (every trial of such a search saves its own).
                 network = tuner.load_model(best_trial)
             else:
                 # Trained in this process, or by an earlier one whose search this resumed.
@@ -232,6 +260,10 @@ class _NASEstimator(BaseEstimator):
                 shutil.rmtree(directory, ignore_errors=True)
 
         self.search_results_ = found.trials
+        if found.pareto_front is not None:
+            self.pareto_front_ = found.pareto_front
+        else:
+            self.__dict__.pop("pareto_front_", None)
         self.best_trial_id_ = found.best_trial_id
         self.best_score_ = found.best_score
         self.best_params_ = found.best_params
@@ -333,7 +365,12 @@ class _NASEstimator(BaseEstimator):
                 "verbose must be 0 (silent), 1 (one progress line) or 2 (also Keras's "
                 f"per-epoch logs); got {self.verbose!r}."
             )
-        if not isinstance(self.refit, (bool, np.bool_)):
+        multi_objective = self.objectives is not None or any(
+            getattr(self, name) is not None for name in ("max_params", "max_latency_ms", "constraints")
+        )
+        # With objectives or constraints, `ObjectiveSpec` also takes an objective's name
+        # or a callable.
+        if not multi_objective and not isinstance(self.refit, (bool, np.bool_)):
             raise ValueError(
                 "refit must be True (retrain the best architecture on all the data) or "
                 f"False; got {self.refit!r}."
@@ -644,8 +681,8 @@ class _NASEstimator(BaseEstimator):
             )
         return None if screening is None else screening.with_max_epochs(self.epochs)
 
-    def _make_tuner(self, hypermodel, scorer, val, seed, directory, role):
-        objective = keras_tuner.Objective(OBJECTIVE, direction="max")
+    def _make_tuner(self, hypermodel, scorer, val, seed, directory, role, spec):
+        arguments = spec.oracle_arguments()
         screening = self._screening()
         # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
         max_epochs = max(self.epochs, 2)
@@ -653,16 +690,23 @@ class _NASEstimator(BaseEstimator):
             self.strategy,
             screening,
             **(self.strategy_params or {}),
-            objective=objective,
             max_trials=self.max_trials,
             max_epochs=max_epochs,
             seed=seed,
+            **arguments,
         )
         X_val_raw, y_val_raw, w_val = val[0], val[1], val[3]
+        other_scorers = spec.score_functions(self)
 
         def score_model(network):
             view = self._view(best_model_=search_spaces.end_to_end(hypermodel, network))
-            return float(_score(scorer, view, X_val_raw, y_val_raw, w_val))
+            score = float(_score(scorer, view, X_val_raw, y_val_raw, w_val))
+            if not other_scorers:
+                return score
+            scores = {OBJECTIVE: score}
+            for name, other in other_scorers.items():
+                scores[name] = float(_score(other, view, X_val_raw, y_val_raw, w_val))
+            return scores
 
         # KerasTuner prints "Reloading Tuner from ..." when it resumes a project.
         with contextlib.redirect_stdout(io.StringIO()):
@@ -673,8 +717,9 @@ class _NASEstimator(BaseEstimator):
                 seed=seed,
                 max_model_size=self.max_model_size,
                 # In a distributed search the chief loads the best network from its trial
-                # directory; a single process keeps it in memory instead.
-                keep_models=role is not None,
+                # directory; a single process keeps it in memory instead. So does a
+                # search whose chosen network is picked among a front.
+                keep_models=role is not None or (spec.ranked and not self.refit),
                 full_epochs=screening.max_epochs if screening is not None else max_epochs,
                 directory=directory,
                 project_name=resume.PROJECT_NAME,
@@ -794,7 +839,13 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             validation loss, restoring the best weights; `[]` turns it off.
         max_model_size: Trials whose network has more parameters fail.
         refit: Retrain the best architecture on all data (training + validation) for
-            the number of epochs that served it best.
+            the number of epochs that served it best. With several objectives or a
+            constraint it also says which member of `pareto_front_` becomes
+            `best_model_`, as `GridSearchCV(refit=...)` does: True (or False, without
+            retraining) keeps the first, the best in the first objective among the
+            networks that meet the constraints; an objective name keeps the best in
+            that objective; a callable `pareto_front_ -> index` chooses itself
+            (retraining it).
         directory: Where KerasTuner keeps the search (kept after fit). None uses a
             temporary directory removed after fit. Required in a KerasTuner distributed
             search (KERASTUNER_ORACLE_IP set), shared by all its processes: only the
@@ -825,6 +876,20 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             column's "other" category. Booleans are numbers (0, 1). Missing values
             (NaN, None) are filled inside the model, with an indicator column for
             each column that had some in training.
+        objectives: None (search `scoring` alone) or a list of names searched for
+            their Pareto front: scikit-learn scorer names or "score" (maximised on the
+            validation data) and measured costs of the network (minimised): "params",
+            "flops", "latency" (ms to predict one sample on this machine) and
+            "batch_latency" (ms for a batch of `batch_size`). E.g.
+            `("accuracy", "latency")`. Not every strategy has a Pareto mode; the error
+            names those that do.
+        max_params: Optional int: networks with more parameters break a constraint.
+        max_latency_ms: Optional float: networks slower than this to predict one sample
+            break a constraint.
+        constraints: Optional list of callables `metrics -> violation` (`<= 0` when
+            satisfied), given a trial's metrics by name. A network that breaks a
+            constraint is recorded with its violation (`constraint_violation`) and ranks
+            after every network that meets them all, instead of failing.
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.
@@ -847,6 +912,12 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             `pandas.DataFrame(search_results_)` tabulates it. Failed trials have no
             score.
         search_seconds_: Wall time of the search (without refitting).
+        pareto_front_: With several objectives or a constraint: the non-dominated
+            trials, best first in the first objective, one dict each with `trial_id`,
+            `hyperparameters`, a value per objective (by its name), the constrained
+            quantities and `constraint_violation`; `pandas.DataFrame(pareto_front_)`
+            tabulates it. `search_results_` then carries the same values per trial.
+        best_trial_id_: The trial of `best_model_`.
     """
 
     _task = "classification"

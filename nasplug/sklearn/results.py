@@ -3,11 +3,15 @@
 import math
 import os
 import tempfile
+import warnings
 
 import keras
 
 from nasplug import _convert, screening
+from nasplug.sklearn import objectives as objectives_module
 from nasplug.sklearn.tuner import OBJECTIVE
+
+VIOLATION = "constraint_violation"
 
 
 class SearchResults:
@@ -25,11 +29,16 @@ class SearchResults:
         best_score: Its score.
         best_params: Its hyperparameter values, without KerasTuner's own (`tuner/...`).
 
+    With several objectives or constraints (`spec.ranked`), each trial also has its
+    objective values (by the user's names) and `constraint_violation`; `pareto_front`
+    lists the front (`NASOracle.pareto_front()`), and `choose(refit)` makes the chosen
+    member the best trial.
+
     Raises:
         RuntimeError: When no trial completed, with the last trial's error.
     """
 
-    def __init__(self, oracle):
+    def __init__(self, oracle, spec=None):
         self.trials = []
         best_id, best_rank = None, (-math.inf, -math.inf)
         for trial_id, trial in sorted(oracle.trials.items(), key=lambda item: _convert.trial_key(item[0])):
@@ -39,19 +48,20 @@ class SearchResults:
             )
             status = str(getattr(trial.status, "value", trial.status))
             values = trial.hyperparameters.values
-            self.trials.append(
-                {
-                    "trial": _convert.trial_number(trial_id, oracle.start_order),
-                    "trial_id": str(trial_id),
-                    "hyperparameters": _convert.plain(values),
-                    "score": score,
-                    "status": status,
-                    "seconds": seconds,
-                    "fit_seconds": fit_seconds,
-                    "epochs": None if epochs is None else int(epochs),
-                    "continues": values.get(screening.CONTINUES),
-                }
-            )
+            record = {
+                "trial": _convert.trial_number(trial_id, oracle.start_order),
+                "trial_id": str(trial_id),
+                "hyperparameters": _convert.plain(values),
+                "score": score,
+                "status": status,
+                "seconds": seconds,
+                "fit_seconds": fit_seconds,
+                "epochs": None if epochs is None else int(epochs),
+                "continues": values.get(screening.CONTINUES),
+            }
+            if spec is not None and spec.ranked:
+                record.update(_ranked_values(trial, spec))
+            self.trials.append(record)
             # A network trained longer outranks one screened out early, whatever their
             # scores: the scores of different training lengths do not compare.
             rank = (values.get(screening.EPOCHS, 0), score)
@@ -65,13 +75,64 @@ class SearchResults:
                 f"No trial of the architecture search completed ({detail}). Check the "
                 "data and the search space, or raise max_trials."
             )
+        self.oracle = oracle
+        self.spec = spec
+        self.pareto_front = None
+        if spec is not None and spec.ranked:
+            self.pareto_front = [
+                {"trial_id": str(t.trial_id), "hyperparameters": _params(t), **_ranked_values(t, spec)}
+                for t in oracle.pareto_front()
+            ]
+            best_id = self.pareto_front[0]["trial_id"]
+            best_score = _score(oracle.get_trial(best_id))
+        self._set_best(best_id, best_score)
+
+    def choose(self, refit):
+        """Makes the front member `refit` picks the best trial (see `objectives.choose`)."""
+        if self.pareto_front is None:
+            return
+        member = self.pareto_front[objectives_module.choose(self.pareto_front, refit, self.spec.names)]
+        if member.get(VIOLATION):
+            warnings.warn(
+                "No network of the search satisfied the constraints; best_model_ is the one "
+                f"that violates them least (trial {member['trial_id']}, violation "
+                f"{member[VIOLATION]:.3g}). Raise max_trials or relax the constraints.",
+                UserWarning,
+                stacklevel=3,
+            )
+        self._set_best(member["trial_id"], _score(self.oracle.get_trial(member["trial_id"])))
+
+    def _set_best(self, best_id, best_score):
         self.best_trial_id = str(best_id)
         self.best_score = best_score
-        self.best_params = {
-            name: value
-            for name, value in _convert.plain(oracle.get_trial(best_id).hyperparameters.values).items()
-            if not name.startswith("tuner/")
-        }
+        self.best_params = _params(self.oracle.get_trial(best_id))
+
+
+def _params(trial):
+    return {
+        name: value
+        for name, value in _convert.plain(trial.hyperparameters.values).items()
+        if not name.startswith("tuner/")
+    }
+
+
+def _score(trial):
+    return float(trial.metrics.get_last_value(OBJECTIVE)) if trial.metrics.exists(OBJECTIVE) else None
+
+
+def _ranked_values(trial, spec):
+    metrics = {
+        name: float(trial.metrics.get_last_value(name))
+        for name in trial.metrics.metrics
+        if trial.metrics.get_last_value(name) is not None
+    }
+    values = spec.values(metrics)
+    # What the constraints limit, when it is not an objective already ("params" under
+    # max_params, "latency" under max_latency_ms).
+    for name in spec.constrained:
+        values.setdefault(name, metrics.get(objectives_module.MEASURED[name]))
+    values[VIOLATION] = metrics.get(VIOLATION, 0.0 if trial.status == "COMPLETED" else None)
+    return values
 
 
 def model_to_bytes(model):

@@ -19,7 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug import _compat, screening
+from nasplug import _compat, measure, screening
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
@@ -55,7 +55,8 @@ class ScoringTuner(keras_tuner.Tuner):
     Args:
         oracle: A `keras_tuner.Oracle` maximizing the objective "score".
         hypermodel: A `keras_tuner.HyperModel` returning compiled models.
-        score_model: Callable `(model) -> float`, the validation score of a model.
+        score_model: Callable `(model) -> float`, the validation score of a model, or
+            `(model) -> dict` of named validation scores, "score" among them.
         seed: Integer seed; trial `i` trains with a seed derived from it.
         max_model_size: Models with more parameters fail their trial.
         keep_models: Whether every trial's trained weights are saved in its trial
@@ -126,8 +127,11 @@ class ScoringTuner(keras_tuner.Tuner):
             raise keras_tuner.errors.FailedTrialError(
                 f"Training diverged: the loss is {losses[-1]}."
             )
-        score = self.score_model(model)
-        if not np.isfinite(score):
+        scores = self.score_model(model)
+        if not isinstance(scores, dict):
+            scores = {OBJECTIVE: scores}
+        score = scores[OBJECTIVE]
+        if not all(np.isfinite(value) for value in scores.values()):
             raise keras_tuner.errors.FailedTrialError(
                 f"The validation score is {score}; the network diverged or the "
                 "validation data is too small for this scoring."
@@ -137,8 +141,15 @@ class ScoringTuner(keras_tuner.Tuner):
         rank = (plan.epochs if "tuner/epochs" in trial.hyperparameters.values else 0, score)
         if rank > self.best_rank:
             self.best_rank, self.best_model, self.best_trial_id = rank, model, trial.trial_id
+        oracle = _compat.local_oracle(self.oracle)
+        measured = measure.measure(
+            model,
+            [name for name in getattr(oracle, "measures", ()) if name != "params"],
+            batch_size=getattr(oracle, "latency_batch_size", batch_size),
+        )
         return {
-            OBJECTIVE: float(score),
+            **{name: float(value) for name, value in scores.items()},
+            **measured,
             "epochs": float(plan.initial_epoch + _useful_epochs(history, callbacks)),
             "seconds": float(time.perf_counter() - start),
             "fit_seconds": float(fit_seconds),
