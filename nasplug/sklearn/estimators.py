@@ -6,9 +6,11 @@ scorer on validation data, and keeps the best network as `best_model_`. Both
 estimators work wherever a scikit-learn estimator does: `Pipeline`, `GridSearchCV`,
 `cross_val_score`, `clone`, pickle and joblib.
 
-The search space is chosen from the data unless given: AutoKeras's structured-data
-block for 2-D X, its vanilla image block for X of shape (n, height, width[, channels])
-and its text block for a 1-D array of strings.
+The search space is chosen from the data unless given (`nasplug.sklearn.spaces`): a
+multilayer perceptron for tables (2-D X), 1-D cells and layer chains for signals (X of
+shape (n, steps, channels)), AutoKeras's convolutional block beside 2-D cells and chains
+for images (n, height, width, channels), AutoKeras's text blocks for a 1-D array of
+strings; `input_kind` says which when the shape alone does not.
 """
 
 import contextlib
@@ -29,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from nasplug import oracles, progress
 from nasplug.budget import TimeBudget
 from nasplug.distributed import roles
-from nasplug.sklearn import data, prediction, results
+from nasplug.sklearn import data, prediction, results, spaces
 from nasplug.sklearn import hypermodels as search_spaces
 from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, train_network
 
@@ -55,6 +57,7 @@ class _NASEstimator(BaseEstimator):
         max_trials=10,
         epochs=20,
         search_space=None,
+        input_kind="auto",
         scoring=None,
         validation_split=0.2,
         validation_data=None,
@@ -72,6 +75,7 @@ class _NASEstimator(BaseEstimator):
         self.max_trials = max_trials
         self.epochs = epochs
         self.search_space = search_space
+        self.input_kind = input_kind
         self.scoring = scoring
         self.validation_split = validation_split
         self.validation_data = validation_data
@@ -91,9 +95,9 @@ class _NASEstimator(BaseEstimator):
         """Searches an architecture for (X, y) and trains the best one.
 
         Args:
-            X: Training inputs: a 2-D array or DataFrame (tabular), an array of
-                images of shape (n, height, width) or (n, height, width, channels),
-                or a 1-D array of strings (text).
+            X: Training inputs: a 2-D array or DataFrame (tabular), signals of shape
+                (n, steps, channels), images of shape (n, height, width, channels), or
+                a 1-D array of strings (text); see `input_kind`.
             y: Targets: class labels of any type (classifier), or a 1-D or 2-D array
                 of numbers (regressor).
 
@@ -221,7 +225,7 @@ class _NASEstimator(BaseEstimator):
 
     def _validate_fit_data(self, X, y):
         if data.is_text(X):
-            self._kind_ = search_spaces.TEXT
+            self._kind_ = spaces.resolve_kind(self.input_kind, True, 1)
             X, y = validate_data(
                 self, X, y, ensure_2d=False, dtype=None, ensure_min_samples=2, **self._y_params()
             )
@@ -240,13 +244,11 @@ class _NASEstimator(BaseEstimator):
             )
             if X.ndim > 4:
                 raise ValueError(
-                    "X must be 2-D (samples, features), 3-D (samples, height, width) or "
+                    "X must be 2-D (samples, features), 3-D (samples, steps, channels) or "
                     f"4-D (samples, height, width, channels); got {X.ndim} dimensions."
                 )
-            self._kind_ = search_spaces.TABULAR if X.ndim == 2 else search_spaces.IMAGE
-            X = X.astype(np.float32, copy=False)
-            if X.ndim == 3:
-                X = X[..., np.newaxis]
+            self._kind_ = spaces.resolve_kind(self.input_kind, False, X.ndim)
+            X = spaces.network_input(X.astype(np.float32, copy=False), self._kind_)
         self._sample_shape_ = X.shape[1:]
         return X, y
 
@@ -275,9 +277,7 @@ class _NASEstimator(BaseEstimator):
                 )
             return validate_data(self, X, ensure_2d=False, dtype=None, reset=False).astype(str)
         X = validate_data(self, X, allow_nd=True, dtype=(np.float64, np.float32), reset=False)
-        X = X.astype(np.float32, copy=False)
-        if X.ndim == 3 and self._kind_ == search_spaces.IMAGE:
-            X = X[..., np.newaxis]
+        X = spaces.network_input(X.astype(np.float32, copy=False), self._kind_)
         if X.shape[1:] != self._sample_shape_:
             raise ValueError(
                 f"{what} has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
@@ -416,12 +416,19 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             "random", "bayesian", "hyperband" (KerasTuner's) or "greedy" (AutoKeras's).
         max_trials: Number of architectures tried (Hyperband budgets epochs instead).
         epochs: Maximum training epochs per trial.
-        search_space: None to choose one from the data (AutoKeras blocks for
-            tabular, image or text input), an `autokeras.Block` or a list of them
-            applied in order (wrapped between our input and output layers), or a `keras_tuner.HyperModel` / function `hp -> model`
-            returning a compiled model whose output is one probability per class (or a
+        search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
+            `MLPBlock` for tables; a choice among 1-D `LayerChainBlock` and `CellBlock`
+            for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock` and
+            `LayerChainBlock` for images; AutoKeras's text blocks for text), an
+            `autokeras.Block` or a list of them applied in order (wrapped between our
+            input and output layers), or a `keras_tuner.HyperModel` / function
+            `hp -> model` returning a compiled model whose output is one probability per class (or a
             single sigmoid unit for two classes); it is trained on class indices
             `0 .. n_classes - 1`.
+        input_kind: What X holds: "auto" (from its shape: 2-D a table, 3-D signals
+            (n, steps, channels), 4-D images, 1-D strings text), "tabular" (more axes
+            are flattened), "sequence" (2-D X is (n, steps), one channel), "image"
+            (3-D X is (n, height, width), one channel) or "text".
         scoring: scikit-learn scorer name or callable, computed on the validation
             data and maximized by the search. None means accuracy.
         validation_split: Fraction of the data held out for scoring trials
