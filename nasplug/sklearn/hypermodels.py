@@ -56,6 +56,11 @@ class InputSpec:
             # Indices 0 and 1 are padding and out-of-vocabulary.
             vocabulary = [str(t) for t in vectorizer.get_vocabulary()[2:]]
             return cls(kind, (MAX_SEQUENCE_LENGTH,), vocabulary=vocabulary or ["<empty>"])
+        if kind == TABULAR:
+            # Every feature of a table has its own scale, whatever the shape of X.
+            flat = X.reshape(len(X), -1)
+            return cls(kind, X.shape[1:], mean=flat.mean(axis=0, dtype=np.float64).tolist(),
+                       variance=flat.var(axis=0, dtype=np.float64).tolist())
         axes = tuple(range(X.ndim - 1))
         mean = X.mean(axis=axes, dtype=np.float64)
         variance = X.var(axis=axes, dtype=np.float64)
@@ -69,9 +74,12 @@ class InputSpec:
             inputs = keras.Input(shape=(MAX_SEQUENCE_LENGTH,), dtype="int32", name="tokens")
             return inputs, inputs
         inputs = keras.Input(shape=self.shape, name="features")
+        x = inputs
+        if self.kind == TABULAR and len(self.shape) > 1:
+            x = keras.layers.Flatten(name="flatten_features")(x)
         x = keras.layers.Normalization(
             axis=-1, mean=self.mean, variance=self.variance, name="scale"
-        )(inputs)
+        )(x)
         return inputs, x
 
     def vectorize(self, texts):

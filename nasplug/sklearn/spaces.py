@@ -3,7 +3,8 @@
 An estimator reads its input as one of four kinds, from the shape of X or from its
 `input_kind` parameter:
 
-- "tabular": 2-D X, one row of features per sample (more axes are flattened);
+- "tabular": 2-D X, one row of features per sample (more axes are flattened by the
+  network's input layers);
 - "sequence": signals, X of shape (n, steps, channels), or (n, steps) with
   `input_kind="sequence"` (one channel);
 - "image": X of shape (n, height, width, channels), or (n, height, width) with
@@ -121,7 +122,8 @@ def resolve_kind(input_kind, is_text, ndim):
 
 
 def network_input(X, kind):
-    """X reshaped as the network takes it: a channel axis added, or a table flattened.
+    """X reshaped as the network takes it: a channel axis added to one-channel signals
+    and images (a table of more axes is flattened by the network's input layers).
 
     Args:
         X: Numeric array, already validated.
@@ -130,8 +132,6 @@ def network_input(X, kind):
     Returns:
         An array.
     """
-    if kind == TABULAR and X.ndim > 2:
-        return X.reshape(len(X), -1)
     if (kind == SEQUENCE and X.ndim == 2) or (kind == IMAGE and X.ndim == 3):
         return X[..., None]
     return X
