@@ -33,7 +33,7 @@ from nasplug.budget import TimeBudget
 from nasplug.distributed import roles
 from nasplug.sklearn import data, prediction, results, spaces
 from nasplug.sklearn import hypermodels as search_spaces
-from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, train_network
+from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, epochs_for, train_network
 
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
 _SEARCH_ATTRIBUTES = (
@@ -55,7 +55,7 @@ class _NASEstimator(BaseEstimator):
         self,
         strategy="evolution",
         max_trials=10,
-        epochs=20,
+        epochs=None,
         search_space=None,
         input_kind="auto",
         scoring=None,
@@ -111,6 +111,7 @@ class _NASEstimator(BaseEstimator):
         rng = np.random.default_rng(data.seed_of(self.random_state))
         split_seed, seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
         train, val = self._split(X, y, y_model, split_seed)
+        self.epochs_ = self.epochs or epochs_for(len(train[2]), self.batch_size)
 
         X_all = np.concatenate([train[0], val[0]]) if self.validation_data is not None else X
         self._input_spec_ = search_spaces.InputSpec.from_data(self._kind_, X_all)
@@ -145,7 +146,7 @@ class _NASEstimator(BaseEstimator):
                     self._to_model_input(train[0]),
                     train[2],
                     validation_data=(self._to_model_input(val[0]), val[2]),
-                    epochs=self.epochs,
+                    epochs=self.epochs_,
                     batch_size=self.batch_size,
                     callbacks=callbacks,
                     fit_verbose=2 if self.verbose >= 2 else 0,
@@ -186,6 +187,8 @@ class _NASEstimator(BaseEstimator):
         oracles.get_oracle_class(self.strategy)  # raises on an unknown strategy
         for name in ("max_trials", "epochs", "batch_size"):
             value = getattr(self, name)
+            if name == "epochs" and value is None:
+                continue
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
         if self.validation_data is None and not (
@@ -312,7 +315,7 @@ class _NASEstimator(BaseEstimator):
     def _trial_callbacks(self):
         if self.callbacks is not None:
             return list(self.callbacks)
-        patience = max(3, self.epochs // 5)
+        patience = max(3, self.epochs_ // 5)
         return [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=patience, restore_best_weights=True
@@ -326,7 +329,7 @@ class _NASEstimator(BaseEstimator):
             objective=objective,
             max_trials=self.max_trials,
             # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
-            max_epochs=max(self.epochs, 2),
+            max_epochs=max(self.epochs_, 2),
             seed=seed,
         )
         X_val_raw, y_val_raw = val[0], val[1]
@@ -359,7 +362,7 @@ class _NASEstimator(BaseEstimator):
         )
 
     def _refit(self, hypermodel, best_trial, X, y_model, seed):
-        epochs = int(best_trial.metrics.get_last_value("epochs") or self.epochs)
+        epochs = int(best_trial.metrics.get_last_value("epochs") or self.epochs_)
         # Early stopping needs validation data, which refitting on all data has none of.
         callbacks = [
             c for c in (self.callbacks or []) if not isinstance(c, keras.callbacks.EarlyStopping)
@@ -415,7 +418,9 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         strategy: Search strategy: "evolution", "reinforce", "qlearning" (nasplug's),
             "random", "bayesian", "hyperband" (KerasTuner's) or "greedy" (AutoKeras's).
         max_trials: Number of architectures tried (Hyperband budgets epochs instead).
-        epochs: Maximum training epochs per trial.
+        epochs: Maximum training epochs per trial. None (the default) gives a trial at
+            least 20 epochs and at least 250 optimizer steps (at most 300 epochs): on a
+            few dozen samples an epoch is one or two steps, too few to train a network.
         search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
             `MLPBlock` for tables; a choice among 1-D `LayerChainBlock` and `CellBlock`
             for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock` and
@@ -464,6 +469,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             `fit_seconds` (Keras's `fit` alone); `pandas.DataFrame(search_results_)`
             tabulates it. Failed trials have no score.
         search_seconds_: Wall time of the search (without refitting).
+        epochs_: Maximum training epochs of a trial (`epochs`, or chosen from the
+            number of training samples).
     """
 
     _task = "classification"
