@@ -51,12 +51,12 @@ def test_kind_follows_the_shape_unless_told(input_kind, is_text, ndim, kind):
     assert spaces.resolve_kind(input_kind, is_text, ndim) == kind
 
 
-def test_network_input_adds_a_channel_or_flattens():
+def test_network_input_adds_a_channel_to_images_only():
     X = np.zeros((5, 6, 7), dtype="float32")
     assert spaces.network_input(X, "sequence").shape == (5, 6, 7)
     assert spaces.network_input(X, "image").shape == (5, 6, 7, 1)
     assert spaces.network_input(X, "tabular").shape == (5, 6, 7)
-    assert spaces.network_input(X[:, :, 0], "sequence").shape == (5, 6, 1)
+    assert spaces.network_input(X[:, :, 0], "sequence").shape == (5, 6)
 
 
 @pytest.mark.parametrize(
@@ -233,7 +233,10 @@ def test_two_dimensional_x_as_a_sequence_or_a_table_as_flattened(tmp_path):
         input_kind="sequence", strategy="random", max_trials=1, epochs=1, random_state=0
     )
     clf.fit(X[:, :, 0], y.astype(float))
-    assert clf.best_model_.input_shape == (None, 16, 1)
+    # The network adds the channel axis itself: a saved model takes the rows as given.
+    assert clf.best_model_.input_shape == (None, 16)
+    assert clf.best_model_.get_layer("one_channel").output.shape == (None, 16, 1)
+    assert not any(type(layer).__name__.endswith("2D") for layer in clf.best_model_.layers)
     assert clf.predict(X[:4, :, 0]).shape == (4,)
     clf = NASClassifier(
         input_kind="tabular", strategy="random", max_trials=1, epochs=1, random_state=0
@@ -243,3 +246,46 @@ def test_two_dimensional_x_as_a_sequence_or_a_table_as_flattened(tmp_path):
     assert any(name.startswith("mlp/") for name in clf.best_params_)
     with pytest.raises(ValueError, match="shape"):
         clf.predict(X[:3])
+
+
+@pytest.mark.slow
+def test_cli_searches_columns_as_one_signal_and_predicts(tmp_path, capsys):
+    import pandas as pd
+
+    from nasplug.cli import main
+
+    X, y = signals(n=40, steps=16)
+    frame = pd.DataFrame(X[:, :, 0], columns=[f"t{i}" for i in range(16)])
+    frame["label"] = np.where(y == 1, "fast", "slow")
+    frame.to_csv(tmp_path / "signals.csv", index=False)
+    out = tmp_path / "out"
+    argv = [
+        "search", str(tmp_path / "signals.csv"), "--target", "label", "--input-kind",
+        "sequence", "--strategy", "random", "--max-trials", "1", "--epochs", "1",
+        "--output", str(out), "--quiet",
+    ]
+    assert main(argv) == 0, capsys.readouterr()
+    metadata = json.loads((out / "model.json").read_text())
+    family = metadata["best_params"][spaces.FAMILY]
+    assert family in ("chain", "cell")
+    assert all(
+        name in (spaces.FAMILY, "learning_rate") or name.startswith(f"{family}/")
+        for name in metadata["best_params"]
+    )
+    frame.drop(columns=["label"]).to_csv(tmp_path / "x.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", str(out / "model.keras"), str(tmp_path / "x.csv")]) == 0
+    predicted = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))["label"]
+    assert len(predicted) == 40 and set(predicted) <= {"fast", "slow"}
+
+
+def test_default_epochs_give_small_sets_enough_optimizer_steps():
+    from nasplug.sklearn.tuner import MAX_EPOCHS, MIN_EPOCHS, MIN_STEPS, epochs_for
+
+    assert epochs_for(10_000, 32) == MIN_EPOCHS
+    assert epochs_for(40, 32) * 2 >= MIN_STEPS
+    assert epochs_for(8, 32) == min(MAX_EPOCHS, MIN_STEPS)
+    assert epochs_for(1, 1) == MAX_EPOCHS
+    for n in (20, 40, 100, 300, 1000):
+        steps = -(-n // 32) * epochs_for(n, 32)
+        assert steps >= MIN_STEPS or epochs_for(n, 32) == MAX_EPOCHS

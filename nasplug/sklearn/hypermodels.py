@@ -61,6 +61,11 @@ class InputSpec:
             flat = X.reshape(len(X), -1)
             return cls(kind, X.shape[1:], mean=flat.mean(axis=0, dtype=np.float64).tolist(),
                        variance=flat.var(axis=0, dtype=np.float64).tolist())
+        if kind == SEQUENCE and X.ndim == 2:
+            # One channel: the network adds its axis (`build_inputs`), so a saved model
+            # takes the rows as given, as `nasplug predict` passes them.
+            mean, variance = float(X.mean(dtype=np.float64)), float(X.var(dtype=np.float64))
+            return cls(kind, X.shape[1:], mean=[mean], variance=[variance])
         axes = tuple(range(X.ndim - 1))
         mean = X.mean(axis=axes, dtype=np.float64)
         variance = X.var(axis=axes, dtype=np.float64)
@@ -77,6 +82,8 @@ class InputSpec:
         x = inputs
         if self.kind == TABULAR and len(self.shape) > 1:
             x = keras.layers.Flatten(name="flatten_features")(x)
+        if self.kind == SEQUENCE and len(self.shape) == 1:
+            x = keras.layers.Reshape(self.shape + (1,), name="one_channel")(x)
         x = keras.layers.Normalization(
             axis=-1, mean=self.mean, variance=self.variance, name="scale"
         )(x)

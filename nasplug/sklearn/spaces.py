@@ -122,8 +122,10 @@ def resolve_kind(input_kind, is_text, ndim):
 
 
 def network_input(X, kind):
-    """X reshaped as the network takes it: a channel axis added to one-channel signals
-    and images (a table of more axes is flattened by the network's input layers).
+    """X reshaped as the network takes it: a channel axis added to one-channel images.
+
+    A table of more than two axes and a one-channel signal (n, steps) keep their shape:
+    the network's input layers flatten the one and add a channel axis to the other.
 
     Args:
         X: Numeric array, already validated.
@@ -132,7 +134,7 @@ def network_input(X, kind):
     Returns:
         An array.
     """
-    if (kind == SEQUENCE and X.ndim == 2) or (kind == IMAGE and X.ndim == 3):
+    if kind == IMAGE and X.ndim == 3:
         return X[..., None]
     return X
 
