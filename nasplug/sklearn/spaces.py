@@ -18,7 +18,7 @@ conditional scope on it, so a trial holds values for its own family's decisions 
 before the first proposal).
 """
 
-from nasplug.blocks import CellBlock, LayerChainBlock, MLPBlock
+from nasplug.blocks import CellBlock, LayerChainBlock
 
 AUTO = "auto"
 TABULAR = "tabular"
@@ -156,8 +156,11 @@ def default_space(kind, vocabulary_size=None):
 
     if kind == TABULAR:
         # Scaling is done by the estimator's input layer with statistics of the training
-        # data, not by an (un-adapted) AutoKeras normalization block.
-        return BlockSequence([MLPBlock(name="mlp")])
+        # data, not by an (un-adapted) AutoKeras normalization block. `MLPBlock` (only
+        # live widths) measured no better at the default budget
+        # (`benchmarks/tabular_default.py`: lower on wine and diabetes), so AutoKeras's
+        # block stays; its unused widths are dropped from what trials record.
+        return BlockSequence([ak.DenseBlock(name="dense")])
     if kind == SEQUENCE:
         return FamilyChoice(
             {
