@@ -6,9 +6,9 @@ early stopping), for several seeds. Each seed draws its own 75 / 25 split, share
 two blocks, so their difference is paired; the table gives the mean test score of each,
 the mean paired difference and its standard error.
 
-Run (about 40 minutes on 2 busy cores with 3 seeds):
+Run (about 40 minutes for 2 seeds on 2 busy cores):
 
-    python benchmarks/tabular_default.py --seeds 0 1 2
+    python benchmarks/tabular_default.py --seeds 0 1
 """
 
 import argparse
