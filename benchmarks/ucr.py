@@ -103,12 +103,12 @@ def markdown_table(rows, budget):
     ]
     for row in rows:
         title, *published = PUBLISHED[row["set"]]
-        lines.append(
-            f"| {title} | {row['nas']:.3f} | {row['nas trials']} | {row['dense']:.3f} | "
-            f"{row['ridge']:.3f} | {row['mlp']:.3f} | "
-            + " | ".join(cell(v) for v in published)
-            + f" | {row['load before']:.1f}–{row['load after']:.1f} |"
-        )
+        cells = [
+            title, f"{row['nas']:.3f}", str(row["nas trials"]), f"{row['dense']:.3f}",
+            f"{row['ridge']:.3f}", f"{row['mlp']:.3f}", *(cell(v) for v in published),
+            f"{row['load before']:.1f}–{row['load after']:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -9,17 +9,17 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import keras_tuner  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.base import clone  # noqa: E402
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+from sklearn.base import clone
 
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
-from nasplug.oracles import EvolutionOracle  # noqa: E402
-from nasplug.sklearn import spaces  # noqa: E402
-from nasplug.sklearn.hypermodels import BlockHyperModel, InputSpec  # noqa: E402
-from nasplug.space import SearchSpace  # noqa: E402
+from nasplug import NASClassifier, NASRegressor
+from nasplug.oracles import EvolutionOracle
+from nasplug.sklearn import spaces
+from nasplug.sklearn.hypermodels import BlockHyperModel, InputSpec
+from nasplug.space import SearchSpace
 
 
 def signals(n=40, steps=24, channels=1, seed=0):

@@ -6,11 +6,11 @@ scorer on validation data, and keeps the best network as `best_model_`. Both
 estimators work wherever a scikit-learn estimator does: `Pipeline`, `GridSearchCV`,
 `cross_val_score`, `clone`, pickle and joblib.
 
-The search space is chosen from the data unless given (`nasplug.sklearn.spaces`): a
-multilayer perceptron (AutoKeras's `DenseBlock`) for tables (2-D X), 1-D cells and layer chains for signals (X of
-shape (n, steps, channels)), AutoKeras's convolutional block beside 2-D cells and chains
-for images (n, height, width, channels), AutoKeras's text blocks for a 1-D array of
-strings; `input_kind` says which when the shape alone does not.
+The search space is chosen from the data unless given (`nasplug.sklearn.spaces`):
+AutoKeras's `DenseBlock` for tables (2-D X), 1-D cells and layer chains for signals (X
+of shape (n, steps, channels)), AutoKeras's convolutional block beside 2-D cells and
+chains for images (n, height, width, channels), AutoKeras's text blocks for a 1-D array
+of strings; `input_kind` says which when the shape alone does not.
 """
 
 import contextlib
@@ -422,8 +422,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             least 20 epochs and at least 250 optimizer steps (at most 300 epochs): on a
             few dozen samples an epoch is one or two steps, too few to train a network.
         search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
-            AutoKeras's `DenseBlock` for tables; a choice among 1-D `LayerChainBlock` and `CellBlock`
-            for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock` and
+            AutoKeras's `DenseBlock` for tables; a choice among 1-D `LayerChainBlock`
+            and `CellBlock` for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock` and
             `LayerChainBlock` for images; AutoKeras's text blocks for text), an
             `autokeras.Block` or a list of them applied in order (wrapped between our
             input and output layers), or a `keras_tuner.HyperModel` / function
