@@ -419,8 +419,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             "random", "bayesian", "hyperband" (KerasTuner's) or "greedy" (AutoKeras's).
         max_trials: Number of architectures tried (Hyperband budgets epochs instead).
         epochs: Maximum training epochs per trial. None (the default) gives a trial at
-            least 20 epochs and at least 250 optimizer steps (at most 300 epochs): on a
-            few dozen samples an epoch is one or two steps, too few to train a network.
+            least 20 epochs and at least 250 optimizer steps: on a few dozen samples an
+            epoch is one or two steps, and 20 of them are too few to train a network.
         search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
             AutoKeras's `DenseBlock` for tables; a choice among 1-D `LayerChainBlock`
             and `CellBlock` for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock` and

@@ -34,7 +34,6 @@ EAGER_STEPS = 10
 # after 200 steps, 0.99.
 MIN_EPOCHS = 20
 MIN_STEPS = 250
-MAX_EPOCHS = 300
 
 
 @contextlib.contextmanager
@@ -227,11 +226,11 @@ def epochs_for(n_samples, batch_size):
         batch_size: Int, the training batch size.
 
     Returns:
-        At least `MIN_EPOCHS`, enough for `MIN_STEPS` optimizer steps, at most
-        `MAX_EPOCHS`.
+        At least `MIN_EPOCHS`, and enough for `MIN_STEPS` optimizer steps (so at most
+        `MIN_STEPS` epochs, for a set that fits in one batch).
     """
     steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
-    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch))))
+    return int(max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch)))
 
 
 def _trial_number(trial_id):
