@@ -1,10 +1,17 @@
 """scikit-learn's own estimator checks over `NASClassifier` and `NASRegressor`.
 
-Every check of `parametrize_with_checks` runs, with no expected failures. The checked
-instances search a one-layer AutoKeras `DenseBlock` at a fixed learning rate for one
-trial: the checks fit hundreds of times, and what they test is the estimator contract
-(validation, cloning, pickling, fitted attributes, determinism, training-set accuracy),
-which this small space exercises as the default one does.
+Every check of `parametrize_with_checks` runs. The checked instances search a one-layer
+AutoKeras `DenseBlock` at a fixed learning rate for one trial: the checks fit hundreds of
+times, and what they test is the estimator contract (validation, cloning, pickling,
+fitted attributes, determinism, training-set accuracy), which this small space exercises
+as the default one does.
+
+One check is expected to fail, as scikit-learn expects it of its own stochastic-gradient
+estimators (`SGDClassifier`, `MLPClassifier` with its default solver):
+`check_sample_weight_equivalence_on_dense_data` asks that a sample of weight 3 train the
+same model as the sample repeated three times. A network trained in shuffled mini-batches,
+scored on a validation split of the rows, sees other batches and another split when rows
+are repeated; the weights are used (tests/test_tables.py checks what they change).
 """
 
 import os
@@ -42,6 +49,16 @@ def _small(cls):
     )
 
 
-@parametrize_with_checks([_small(NASClassifier), _small(NASRegressor)])
+def _expected_failures(estimator):
+    return {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "mini-batch training on a validation split: a weight is not a repetition"
+        )
+    }
+
+
+@parametrize_with_checks(
+    [_small(NASClassifier), _small(NASRegressor)], expected_failed_checks=_expected_failures
+)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

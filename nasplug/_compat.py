@@ -77,6 +77,37 @@ def max_collisions(oracle):
     return oracle._max_collisions
 
 
+def keep_state_in_memory(oracle):
+    """Stops an oracle writing its state and trials to a project directory.
+
+    `nasplug.screening.ScreeningOracle` saves the state of the oracle it wraps inside its
+    own `oracle.json`, in one atomic write. `Oracle.create_trial` and `end_trial` call
+    `save()` and the private `_save_trial()` unconditionally, and there is no public way to
+    detach an oracle from storage, so both become no-ops on this one instance.
+    """
+    oracle.save = _nothing
+    oracle._save_trial = _nothing
+
+
+def _nothing(*args, **kwargs):
+    return None
+
+
+def requeue_running_trials(oracle):
+    """Queues the trials a reloaded oracle holds as running to be run again, in one process.
+
+    `Oracle.create_trial` hands a tuner the trial it holds under the tuner's ID without
+    announcing it to the display; trials in the retry queue (`_retry_queue`, no public
+    access) are announced. KerasTuner's own oracles queue their running trials on reload;
+    nasplug's keep them running for the workers of a distributed search, which outlive a
+    restarted chief. A search in one process has no such worker.
+    """
+    for trial in oracle.ongoing_trials.values():
+        if trial.trial_id not in oracle._retry_queue:
+            oracle._retry_queue.append(trial.trial_id)
+    oracle.ongoing_trials = {}
+
+
 def is_oracle_client(oracle):
     """Whether `oracle` is a distributed worker's proxy of the chief's oracle.
 

@@ -24,7 +24,7 @@ import shutil
 import sys
 from datetime import datetime
 
-from nasplug import _compat
+from nasplug import _compat, _convert
 from nasplug.budget import TimeBudget
 
 
@@ -58,9 +58,10 @@ class SearchProgress:
         self.search_start = None
         self.trial_start = {}
         self.trial_number = {}
-        # Durations of the trials finished in this process only: a resumed search should
-        # not estimate from the wall clock of an earlier session.
+        # Durations of the trials finished in this process only, and when this process's
+        # part began: a resumed search should not count the hours it lay interrupted.
         self._durations = []
+        self._session_start = None
         self._epoch = None
         self._current = None
         self._line_open = False
@@ -99,8 +100,14 @@ class SearchProgress:
         self.trial_start[trial.trial_id] = now
         if self.search_start is None:
             self.search_start = now
-        # A retried trial keeps its number.
-        self.trial_number.setdefault(trial.trial_id, len(self.oracle.trials))
+        if self._session_start is None:
+            self._session_start = now
+        # A retried trial keeps its number; the number is the one every front end shows.
+        self.trial_number.setdefault(
+            trial.trial_id,
+            _convert.trial_number(trial.trial_id, getattr(self.oracle, "start_order", None))
+            or len(self.oracle.trials),
+        )
         self._epoch = None
         self._current = trial.trial_id
         if self._verbose and self._is_interactive():
@@ -197,7 +204,9 @@ class SearchProgress:
     # -- formatting -----------------------------------------------------------------------
 
     def _line(self, trial_id, finished=False, seconds=None):
-        number = self.trial_number.get(trial_id, len(self.oracle.trials))
+        number = self.trial_number.get(trial_id) or _convert.trial_number(trial_id) or len(
+            self.oracle.trials
+        )
         total = self._total()
         parts = [f"trial {number}/{total}" if total else f"trial {number}"]
         if finished and seconds is not None:
@@ -246,9 +255,10 @@ class SearchProgress:
         return best[0].score if best else None
 
     def _elapsed(self):
-        if self.search_start is None:
+        """Seconds since this process's part of the search began (a resumed search's too)."""
+        if self._session_start is None:
             return 0.0
-        return max(0.0, (datetime.now() - self.search_start).total_seconds())
+        return max(0.0, (datetime.now() - self._session_start).total_seconds())
 
     def _finished_count(self):
         # `end_order` lists trials that will not run again; an INVALID trial waiting for a

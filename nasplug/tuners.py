@@ -18,17 +18,19 @@ import textwrap
 
 import keras_tuner
 
+from nasplug import screening as screening_module
 from nasplug.distributed import roles
 from nasplug.oracles import registry
 
 _PARAMETER = inspect.Parameter
 
 
-class StrategySearch(keras_tuner.Tuner):
+class StrategySearch(screening_module.ScreenedTuner, keras_tuner.Tuner):
     """A `keras_tuner.Tuner` driven by the oracle of a registered strategy.
 
     A subclass sets `strategy` (a name of `nasplug.oracles.STRATEGIES`); its constructor
-    signature and the "Args:" part of its docstring are then generated from the oracle's.
+    signature and the "Args:" part of its docstring are then generated from the oracle's,
+    plus `screening` (see `nasplug.screening`).
     """
 
     strategy = None
@@ -41,7 +43,8 @@ class StrategySearch(keras_tuner.Tuner):
 
     def __init__(self, *args, **kwargs):
         hypermodel, oracle_kwargs, tuner_kwargs = split_arguments(type(self), args, kwargs)
-        oracle = registry.get(self.strategy).make(**oracle_kwargs)
+        self.screening = screening_module.Screening.of(oracle_kwargs.pop("screening", None))
+        oracle = screening_module.make_oracle(self.strategy, self.screening, **oracle_kwargs)
         super().__init__(oracle, hypermodel, **tuner_kwargs)
         roles.wait_for_workers(self.oracle)
 
@@ -49,6 +52,12 @@ class StrategySearch(keras_tuner.Tuner):
 _HYPERMODEL_DOC = (
     "hypermodel: A `keras_tuner.HyperModel` or a function `hp -> keras.Model`. May be "
     "omitted when `Tuner.run_trial()` is overridden."
+)
+SCREENING_DOC = (
+    "screening: None (default) trains every trial fully; True or a `nasplug.Screening` "
+    "trains each candidate briefly first and continues only the promising ones, "
+    "`max_trials` then being a budget of that many full trials' epochs (see "
+    "`nasplug.screening`)."
 )
 _TUNER_KWARGS_DOC = (
     "**kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, `overwrite`, "
@@ -79,6 +88,7 @@ def complete_tuner_class(cls, host, hypermodel_doc, kwargs_doc, defaults=None, d
         positional = positional and p.name in ("objective", "max_trials")
         kind = _PARAMETER.POSITIONAL_OR_KEYWORD if positional else _PARAMETER.KEYWORD_ONLY
         parameters.append(p.replace(kind=kind, default=defaults.get(p.name, p.default)))
+    parameters.append(_PARAMETER("screening", _PARAMETER.KEYWORD_ONLY, default=None))
     parameters.append(_PARAMETER("kwargs", _PARAMETER.VAR_KEYWORD))
     signature = inspect.Signature(parameters)
 
@@ -97,7 +107,7 @@ def complete_tuner_class(cls, host, hypermodel_doc, kwargs_doc, defaults=None, d
     lines = [hypermodel_doc] + [
         entries.get(p.name, f"{p.name}: See `{strategy.oracle_class().__name__}`.")
         for p in strategy.parameters()
-    ] + [kwargs_doc]
+    ] + [SCREENING_DOC, kwargs_doc]
     cls.__doc__ = (
         inspect.cleandoc(cls.__doc__ or f"Tuner of the {strategy.name!r} strategy.")
         + "\n\nArgs:\n"

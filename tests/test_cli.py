@@ -5,6 +5,7 @@ import fcntl
 import io
 import json
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -64,11 +65,18 @@ def test_search_saves_model_metadata_and_report(wine_search):
     # One progress line per trial (not a terminal here), no Keras or KerasTuner pages.
     assert len([line for line in printed.splitlines() if line.startswith("trial ")]) == 2
     assert "Search: Running Trial" not in printed and "Epoch 1/" not in printed
-    assert "Best architecture:" in printed and "Test score: accuracy" in printed
+    assert "Test score: accuracy" in printed
+    # The best trial's number is the one its progress line showed.
+    best = int(re.search(r"Best architecture \(trial (\d)\):", printed).group(1))
+    best_line = next(line for line in printed.splitlines() if line.startswith(f"trial {best}/2"))
+    score = float(re.search(r"score ([0-9.]+)", best_line).group(1))
+    metadata_score = json.loads((out / "model.json").read_text())["validation_score"]
+    assert score == pytest.approx(metadata_score, abs=1e-4)
     metadata = json.loads((out / "model.json").read_text())
     assert metadata["task"] == "classification"
     assert metadata["classes"] == sorted(WINE_NAMES.values())
-    assert metadata["encoding"]["categories"] == {"cellar": ["north", "south"]}
+    assert metadata["categorical"] == ["cellar"]
+    assert metadata["table"]["levels"] == [["north", "south"]]
     assert 0 <= metadata["test_score"] <= 1
     assert f"{metadata['test_score']:.4f}" in printed
     assert (out / "model.keras").stat().st_size > 0
@@ -143,7 +151,6 @@ def test_regression_with_a_time_budget(tmp_path, capsys):
         ("a,b\n", [], "has a header but no data rows"),
         ("a,b\n1,2\n3,4\n", ["--target", "c"], "has no column 'c'; its columns are 'a', 'b'"),
         ("a,b\n1,x\n2,x\n3,x\n", ["--target", "b"], "The target column 'b' has a single class"),
-        ("a,b\n1,x\n,y\n3,x\n", ["--target", "b"], "missing values in column(s) 'a'"),
         ("a,b\n1,\n2,y\n", ["--target", "b"], "has 1 missing values; drop those rows first"),
         ("a,b\n1,x\n2,y\n", ["--target", "b", "--task", "regression"], "needs a numeric target"),
         ("b\nx\ny\n", ["--target", "b"], "no feature columns besides 'b'"),
@@ -167,7 +174,15 @@ def test_bad_predict_input_gets_one_clear_line(tmp_path, capsys):
     (tmp_path / "m.keras").write_bytes(b"not a zip")
     assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
     assert "model.json that `nasplug search` writes" in capsys.readouterr().err
-    (tmp_path / "m.json").write_text(json.dumps({"task": "regression", "encoding": {"columns": ["a"], "categories": {}}}))
+    (tmp_path / "m.json").write_text(json.dumps({"task": "regression", "encoding": {"columns": ["a"]}}))
+    assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
+    assert "is not a model description written by `nasplug search`" in capsys.readouterr().err
+    table = {"names": ["a"], "categorical": [False], "mean": [0.0], "scale": [1.0],
+             "numeric_missing": [False]}
+    (tmp_path / "m.json").write_text(json.dumps({"format": 1, "task": "regression", "table": table}))
+    assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
+    assert "written by an earlier `nasplug search`" in capsys.readouterr().err
+    (tmp_path / "m.json").write_text(json.dumps({"format": 2, "task": "regression", "table": table}))
     assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
     assert "is not a loadable Keras model" in capsys.readouterr().err
 

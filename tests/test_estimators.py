@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
+from nasplug.sklearn.tabular import UnseenCategoryWarning  # noqa: E402
 
 
 def small_block():
@@ -170,9 +171,12 @@ def test_search_results_one_record_per_trial(fitted):
     clf, _, _ = fitted
     frame = pd.DataFrame(clf.search_results_)
     assert list(frame.columns) == [
-        "trial_id", "hyperparameters", "score", "status", "seconds", "fit_seconds"
+        "trial", "trial_id", "hyperparameters", "score", "status", "seconds", "fit_seconds",
+        "epochs", "continues",
     ]
     assert len(frame) == 2
+    # Numbered from 1, as the progress line and the report number them.
+    assert list(frame["trial"]) == [1, 2] and list(frame["trial_id"]) == ["0", "1"]
     assert set(frame["status"]) == {"COMPLETED"}
     assert (frame["fit_seconds"] > 0).all()
     assert (frame["seconds"] > frame["fit_seconds"]).all()
@@ -330,14 +334,13 @@ def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "make_data, message",
     [
-        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y), "NaN"),
         (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y),
          "infinity"),
         (lambda X, y: (X, np.zeros_like(y)), "at least 2 classes"),
         (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
         (lambda X, y: (X[:0], y[:0]), "0 sample"),
     ],
-    ids=["nan", "inf", "one-class", "lengths", "empty"],
+    ids=["inf", "one-class", "lengths", "empty"],
 )
 def test_bad_training_data_gets_one_clear_error(make_data, message, cancer):
     X, y = make_data(*cancer)
@@ -363,8 +366,11 @@ def test_predict_errors(fitted):
         NASClassifier().predict(X)
     with pytest.raises(ValueError, match="X has 29 features, but NASClassifier is expecting 30"):
         clf.predict(X[:, :29])
-    with pytest.raises(ValueError, match="NaN"):
-        clf.predict(np.full_like(X, np.nan))
+    with pytest.raises(ValueError, match="infinity"):
+        clf.predict(np.full_like(X, np.inf))
+    # Missing values where training had none are filled, with a warning naming them.
+    with pytest.warns(UnseenCategoryWarning, match=r"Missing values .* 'x0' \(filled"):
+        assert clf.predict(np.where(np.arange(X.shape[1]) == 0, np.nan, X)).shape == (len(X),)
     with pytest.raises(ValueError, match="Unknown label type"):
         tiny(NASClassifier).fit(X, np.linspace(0, 1, len(X)))
 

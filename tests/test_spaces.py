@@ -43,7 +43,6 @@ def signals(n=40, steps=24, channels=1, seed=0):
         ("auto", True, 1, "text"),
         ("sequence", False, 2, "sequence"),
         ("image", False, 3, "image"),
-        ("tabular", False, 3, "tabular"),
         ("text", True, 1, "text"),
     ],
 )
@@ -55,7 +54,6 @@ def test_network_input_adds_a_channel_to_images_only():
     X = np.zeros((5, 6, 7), dtype="float32")
     assert spaces.network_input(X, "sequence").shape == (5, 6, 7)
     assert spaces.network_input(X, "image").shape == (5, 6, 7, 1)
-    assert spaces.network_input(X, "tabular").shape == (5, 6, 7)
     assert spaces.network_input(X[:, :, 0], "sequence").shape == (5, 6)
 
 
@@ -66,9 +64,10 @@ def test_network_input_adds_a_channel_to_images_only():
         ("image", np.zeros((6, 4)), "input_kind='image' takes X of shape"),
         ("sequence", np.zeros((6, 4, 4, 1)), "input_kind='sequence' takes X of shape"),
         ("text", np.zeros((6, 4)), "input_kind='text' takes a 1-D array of strings"),
+        ("tabular", np.zeros((6, 4, 3)), "input_kind='tabular' takes 2-D X"),
         ("tabular", np.array(["a b", "c d", "e f", "g h", "i j", "k l"]), "does not fit X"),
     ],
-    ids=["unknown", "image-2d", "sequence-4d", "text-numeric", "tabular-text"],
+    ids=["unknown", "image-2d", "sequence-4d", "text-numeric", "tabular-3d", "tabular-text"],
 )
 def test_input_kind_that_does_not_fit_gets_one_clear_error(input_kind, X, message):
     y = np.arange(6) % 2
@@ -90,8 +89,8 @@ def spec_of(kind):
     if kind == "text":
         return InputSpec(kind, (64,), vocabulary=["good", "bad", "film", "plot"])
     shape = {"tabular": (10,), "sequence": (24, 2), "image": (8, 8, 1)}[kind]
-    channels = shape[-1]
-    return InputSpec(kind, shape, mean=[0.0] * channels, variance=[1.0] * channels)
+    rows = np.random.default_rng(0).normal(size=(20, *shape)).astype("float32")
+    return InputSpec.from_data(kind, rows)
 
 
 def explored_space(hypermodel, directory):
@@ -227,7 +226,7 @@ def test_signals_are_searched_over_one_dimensional_families(tmp_path):
     assert set(clf.predict(X[30:])) <= {0, 1}
 
 
-def test_two_dimensional_x_as_a_sequence_or_a_table_as_flattened(tmp_path):
+def test_two_dimensional_x_as_one_channel_signals(tmp_path):
     X, y = signals(n=24, steps=16)
     clf = NASRegressor(
         input_kind="sequence", strategy="random", max_trials=1, epochs=1, random_state=0
@@ -238,15 +237,8 @@ def test_two_dimensional_x_as_a_sequence_or_a_table_as_flattened(tmp_path):
     assert clf.best_model_.get_layer("one_channel").output.shape == (None, 16, 1)
     assert not any(type(layer).__name__.endswith("2D") for layer in clf.best_model_.layers)
     assert clf.predict(X[:4, :, 0]).shape == (4,)
-    clf = NASClassifier(
-        input_kind="tabular", strategy="random", max_trials=1, epochs=1, random_state=0
-    )
-    clf.fit(np.repeat(X, 2, axis=2), y)
-    assert clf.best_model_.input_shape == (None, 16, 2)
-    assert any(name.startswith("dense/") for name in clf.best_params_)
     with pytest.raises(ValueError, match="shape"):
-        clf.predict(X[:3])
-
+        clf.predict(X[:3, :8, 0])
 
 @pytest.mark.slow
 def test_cli_searches_columns_as_one_signal_and_predicts(tmp_path, capsys):

@@ -7,7 +7,7 @@ argument docs are generated from its oracle's; only two defaults differ, as Auto
 own tuners have them: `objective="val_loss"` and `initial_hps="auto"`.
 """
 
-from nasplug import _compat, tuners
+from nasplug import _compat, screening, tuners
 from nasplug.autokeras.starting_points import starting_points
 from nasplug.distributed import roles
 from nasplug.oracles import registry
@@ -31,7 +31,7 @@ _KWARGS_DOC = (
 )
 
 
-class StrategyTuner(AutoTuner):
+class StrategyTuner(screening.ScreenedTuner, AutoTuner):
     """An AutoKeras `AutoTuner` driven by the oracle of a registered nasplug strategy.
 
     A subclass sets `strategy`; its signature and argument docs are then generated.
@@ -49,6 +49,7 @@ class StrategyTuner(AutoTuner):
     def __init__(self, *args, **kwargs):
         _compat.patch_head_shapes()
         hypermodel, oracle_kwargs, tuner_kwargs = tuners.split_arguments(type(self), args, kwargs)
+        self.screening = screening.Screening.of(oracle_kwargs.pop("screening", None))
         initial_hps = oracle_kwargs.get("initial_hps")
         if isinstance(initial_hps, str):
             if initial_hps != "auto":
@@ -57,7 +58,7 @@ class StrategyTuner(AutoTuner):
                     f"values, got {initial_hps!r}."
                 )
             oracle_kwargs["initial_hps"] = starting_points(hypermodel)
-        oracle = registry.get(self.strategy).make(**oracle_kwargs)
+        oracle = screening.make_oracle(self.strategy, self.screening, **oracle_kwargs)
         super().__init__(oracle=oracle, hypermodel=hypermodel, **tuner_kwargs)
         roles.wait_for_workers(self.oracle)
 

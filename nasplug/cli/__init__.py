@@ -4,12 +4,16 @@ One module per command; each exposes ``add_arguments(parser)`` and ``run(args) -
 and is imported only when its command runs, so ``nasplug --help`` and argument errors
 never load Keras. What several commands share (argument types, ``--strategy``,
 ``--max-trials``, ... and ``CommandError``) is in ``nasplug.cli._args``.
+
+Every command ends on Ctrl-C with one line instead of a traceback (exit status 130); a
+search says there how to resume it.
 """
 
 import argparse
 import importlib
 import sys
 
+from nasplug.cli import _quiet
 from nasplug.cli._args import CommandError
 
 # command -> (module, one-line help). Nested commands ("bench nasbench201") are the
@@ -24,6 +28,8 @@ COMMANDS = {
         "nasplug.cli.distributed", "start a chief and workers for a distributed search"
     ),
 }
+# The exit status of a process ended by SIGINT, as shells report it.
+INTERRUPTED = 130
 
 
 def build_parser():
@@ -62,10 +68,15 @@ def main(argv=None):
     args = parser.parse_args(argv[1:])
     args.command = name
     try:
+        _quiet.set_log_level()
         return int(module.run(args) or 0)
     except CommandError as error:
         print(f"nasplug {name}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as stop:
+        # A command that has more to say (how to resume) puts it in the interruption.
+        print(f"nasplug {name}: {str(stop) or 'interrupted.'}", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

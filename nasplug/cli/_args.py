@@ -12,6 +12,7 @@ Nothing here imports Keras: `nasplug --help` and argument errors stay fast.
 import argparse
 import json
 import math
+import os
 
 
 class CommandError(Exception):
@@ -86,6 +87,54 @@ def add_strategy(parser, default="evolution"):
     )
 
 
+def add_strategy_arguments(parser):
+    """`--strategy-arg KEY=VALUE` (repeatable) and `--screening auto|on|off`."""
+    parser.add_argument(
+        "--strategy-arg", action="append", default=[], type=key_value, metavar="KEY=VALUE",
+        help="an argument of the strategy, e.g. population_size=5 (VALUE read as JSON); "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--screening", choices=SCREENING_CHOICES, default="off",
+        help="train candidates briefly first and continue only the promising ones "
+        "(default: off; auto: on from 9 epochs)",
+    )
+
+
+SCREENING_CHOICES = {"auto": "auto", "on": True, "off": False}
+
+# The oracle arguments the commands set from their own flags.
+_SET_BY_COMMAND = ("objective", "max_trials", "max_epochs", "seed")
+
+
+def strategy_params(strategy, pairs):
+    """The `--strategy-arg` pairs as a dict, checked against the strategy's arguments.
+
+    Args:
+        strategy: The strategy name (`--strategy`).
+        pairs: The (KEY, VALUE) pairs of `--strategy-arg`.
+
+    Returns:
+        A dict, or None without pairs.
+
+    Raises:
+        CommandError: An argument the strategy does not take, or a value it refuses.
+    """
+    if not pairs:
+        return None
+    from nasplug.oracles import registry
+
+    params = dict(pairs)
+    record = registry.get(strategy)
+    try:
+        record.check_arguments(params, reserved=_SET_BY_COMMAND, where="--strategy-arg")
+        # A seed, as KerasTuner draws one from Python's global generator otherwise.
+        record.make(**params, seed=1)
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"--strategy-arg: {error}") from None
+    return params
+
+
 def add_budget(parser, max_trials, epochs, time_budget=False):
     """`--max-trials N`, `--epochs N` and, with `time_budget`, `--time-budget SECONDS`."""
     parser.add_argument("--max-trials", type=positive_int, default=max_trials,
@@ -104,9 +153,38 @@ def add_output(parser, default, what):
     parser.add_argument("--output", default=default, help=f"{what} (default: {default})")
 
 
+def check_output_directory(path):
+    """Raises `CommandError` when `path` cannot be the output directory: it, or a folder
+    above it, is a file. Called before any work, so nothing is lost to a bad `--output`."""
+    full = os.path.abspath(path)
+    if os.path.exists(full) and not os.path.isdir(full):
+        raise CommandError(
+            f"--output {path} is a file; give the path of a directory (created if missing)."
+        )
+    parent = os.path.dirname(full)
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        raise CommandError(f"--output {path} cannot be created: {parent} is a file.")
+
+
 def add_seed(parser, what="seed of the search"):
     """`--seed N` (default 0)."""
     parser.add_argument("--seed", type=int, default=0, help=f"{what} (default: 0)")
+
+
+def add_overwrite(parser):
+    """`--overwrite`: start the search over instead of resuming the one in the output."""
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="start over, deleting a search found in the output directory (default: resume "
+        "it, as KerasTuner's overwrite=False does)",
+    )
+
+
+def plural(count, noun):
+    """`count` and `noun`, in the plural unless `count` is 1 ("1 architecture")."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def add_quiet(parser):

@@ -1,18 +1,18 @@
-"""CSV tables in, numbers out: what `nasplug search` and `nasplug predict` share.
+"""CSV tables in, predictions out: what `nasplug search` and `nasplug predict` share.
 
-`search` learns an encoding of the feature columns (`encoding_from`) and saves it in the
-`model.json` beside `model.keras`; `predict` applies the same encoding (`encode`) to
-another table, so both turn a row into the same numbers.
+`search` hands the feature columns to the estimator as they are (numbers, text, booleans,
+gaps): the estimator encodes them inside the model it keeps (`nasplug.sklearn.tabular`),
+and `search` saves that encoding's description in the `model.json` beside `model.keras`.
+`predict` reads it back to check another table's columns and to say which values the
+model never saw; the model itself takes the raw columns.
 """
 
 import os
 
-import numpy as np
-
 from nasplug.cli._args import CommandError
 
-# Version of the `model.json` layout `search` writes.
-METADATA_FORMAT = 1
+# Version of the `model.json` layout `search` writes: 2 since the model takes raw columns.
+METADATA_FORMAT = 2
 
 
 def read_csv(path):
@@ -32,56 +32,27 @@ def read_csv(path):
     return frame
 
 
-def encoding_from(features):
-    """Learns how to turn feature columns into numbers: one-hot for non-numeric columns.
+def feature_rows(frame, table, path):
+    """The rows of `frame` as the saved model's encoding reads them.
+
+    Args:
+        frame: The DataFrame read from `path`.
+        table: The `nasplug.sklearn.tabular.TableEncoding` of the search.
+        path: The file, for error messages.
 
     Returns:
-        A JSON-safe dict: `columns` (input columns in order) and `categories`
-        (column -> the category values seen, each one output column).
+        Rows in the form `table.raw_input` takes; errors name the file and the columns.
     """
-    categories = {}
-    for name in features.columns:
-        column = features[name]
-        if not is_numeric(column):
-            categories[name] = sorted({str(v) for v in column})
-    return {"columns": [str(c) for c in features.columns], "categories": categories}
-
-
-def encode(features, encoding, path):
-    """Applies an encoding from `encoding_from`; errors name the file and the columns."""
-    missing = [c for c in encoding["columns"] if c not in features.columns]
+    missing = [c for c in table.names if c not in frame.columns]
     if missing:
         raise CommandError(
             f"{path} lacks the feature column(s) {', '.join(map(repr, missing))} the model "
             "was trained on."
         )
-    features = features[encoding["columns"]]
-    holes = [c for c in features.columns if features[c].isna().any()]
-    if holes:
-        raise CommandError(
-            f"{path} has missing values in column(s) {', '.join(map(repr, holes))}; fill or "
-            "drop them first."
-        )
-    blocks = []
-    for name in encoding["columns"]:
-        column = features[name]
-        if name in encoding["categories"]:
-            values = column.astype(str).to_numpy()
-            known = encoding["categories"][name]
-            blocks.append(np.stack([values == v for v in known], axis=1).astype(np.float32))
-        elif not is_numeric(column):
-            raise CommandError(
-                f"Column {name!r} of {path} holds text, but the model was trained on numbers "
-                "in it."
-            )
-        else:
-            blocks.append(column.to_numpy(dtype=np.float32).reshape(-1, 1))
-    x = np.concatenate(blocks, axis=1)
-    if not np.isfinite(x).all():
-        bad = [c for c in encoding["columns"] if c not in encoding["categories"]
-               and not np.isfinite(features[c].to_numpy(dtype=np.float64)).all()]
-        raise CommandError(f"{path} has infinite values in column(s) {', '.join(map(repr, bad))}.")
-    return x
+    try:
+        return table.rows(frame[table.names], what=path)
+    except ValueError as error:
+        raise CommandError(first_line(error)) from None
 
 
 def is_numeric(column):

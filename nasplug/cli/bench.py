@@ -12,7 +12,7 @@ arguments are read.
 import json
 import sys
 
-from nasplug.cli import _args
+from nasplug.cli import _args, _quiet
 from nasplug.cli._args import CommandError
 
 
@@ -59,6 +59,7 @@ def run(args):
     runs_for = None if args.runs_for is None else _parse_runs_for(args.runs_for)
     oracle_kwargs = _oracle_kwargs(args.oracle_arg)
 
+    _quiet.import_tensorflow()
     from nasplug.bench import benchmark
     from nasplug.bench.nasbench201 import TableError
 

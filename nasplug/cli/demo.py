@@ -11,23 +11,29 @@ import time
 
 import numpy as np
 
-from nasplug.cli import _args
+from nasplug.cli import _args, _quiet
 
 
 def add_arguments(parser):
     _args.add_strategy(parser)
+    _args.add_strategy_arguments(parser)
     _args.add_budget(parser, max_trials=8, epochs=10)
     _args.add_output(parser, os.path.join("nasplug_runs", "demo"),
                      "where the model, search and report go")
     _args.add_seed(parser, "seed of the split and the search")
+    _args.add_overwrite(parser)
     _args.add_quiet(parser)
 
 
 def run(args):
+    _args.check_output_directory(args.output)
+    strategy_params = _args.strategy_params(args.strategy, args.strategy_arg)
+    _quiet.import_tensorflow()
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     from nasplug import report
+    from nasplug.cli.search import best_trial_number, fit_resuming
     from nasplug.sklearn import NASClassifier
 
     digits = load_digits()
@@ -37,8 +43,8 @@ def run(args):
     )
     search_dir = os.path.join(args.output, "search")
     print(
-        f"nasplug demo: searching {args.max_trials} network architecture"
-        f"{'s' if args.max_trials != 1 else ''} for scikit-learn's "
+        f"nasplug demo: searching {_args.plural(args.max_trials, 'network architecture')} "
+        "for scikit-learn's "
         f"digits ({len(x_train)} training images, {len(x_test)} test images) with "
         f"{args.strategy}."
     )
@@ -47,11 +53,14 @@ def run(args):
         max_trials=args.max_trials,
         epochs=args.epochs,
         directory=search_dir,
+        overwrite=args.overwrite,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
+        strategy_params=strategy_params,
+        screening=_args.SCREENING_CHOICES[args.screening],
     )
     start = time.perf_counter()
-    classifier.fit(x_train, y_train)
+    earlier = fit_resuming(classifier, x_train, y_train, "run the same command again")
     seconds = time.perf_counter() - start
     accuracy = float(classifier.score(x_test, y_test))
 
@@ -64,8 +73,11 @@ def run(args):
     )
     completed = sum(1 for r in classifier.search_results_ if r["status"] == "COMPLETED")
     print()
-    print(f"Searched {completed} architectures in {seconds:.0f} s.")
-    print("Best architecture:")
+    print(
+        f"Searched {_args.plural(completed, 'architecture')} in {seconds:.0f} s"
+        + (f" ({earlier} of the trials in an earlier run)." if earlier else ".")
+    )
+    print(f"Best architecture (trial {best_trial_number(classifier)}):")
     for name, value in classifier.best_params_.items():
         print(f"  {name} = {value}")
     print(f"  parameters: {classifier.best_model_.count_params():,}")

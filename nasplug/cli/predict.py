@@ -1,7 +1,9 @@
 """`nasplug predict MODEL DATA.csv`: apply a model saved by `nasplug search` to a table.
 
-The table needs the feature columns of the search (in any order, matched by name); they
-are encoded as the search encoded them, from the `model.json` beside the model.
+The table needs the feature columns of the search (in any order, matched by name), with
+numbers, text, booleans and gaps as the search's table had them; the model encodes them
+itself. Values the search never saw (a new category, a gap in a column that had none)
+are predicted all the same, with a warning line on stderr naming the column and values.
 """
 
 import json
@@ -9,7 +11,7 @@ import os
 import sys
 
 
-from nasplug.cli import _tables
+from nasplug.cli import _quiet, _tables
 from nasplug.cli._args import CommandError
 
 
@@ -48,14 +50,24 @@ def load_model(model_path):
     try:
         with open(meta_path) as f:
             metadata = json.load(f)
-        metadata["encoding"]["columns"], metadata["task"]
+        metadata["table"]["names"], metadata["task"]
     except (ValueError, KeyError, TypeError):
         raise CommandError(
             f"{meta_path} is not a model description written by `nasplug search`."
         ) from None
-    # The networks use AutoKeras blocks' layers; importing AutoKeras registers them.
+    if metadata.get("format") != _tables.METADATA_FORMAT:
+        raise CommandError(
+            f"{meta_path} was written by an earlier `nasplug search` (format "
+            f"{metadata.get('format')!r}, whose model takes encoded columns); run the search "
+            "again."
+        )
+    _quiet.import_tensorflow()
+    # The networks use AutoKeras blocks' layers and nasplug's column encoders; importing
+    # both registers them with Keras.
     import autokeras  # noqa: F401
     import keras
+
+    import nasplug.sklearn.tabular  # noqa: F401
 
     try:
         model = keras.saving.load_model(model_path)
@@ -71,11 +83,15 @@ def predict_frame(model, metadata, frame, path, proba=False):
     import pandas as pd
 
     from nasplug.sklearn.prediction import class_probabilities, model_output
+    from nasplug.sklearn.tabular import TableEncoding
 
-    x = _tables.encode(frame, metadata["encoding"], path)
+    table = TableEncoding.from_config(metadata["table"])
+    rows = _tables.feature_rows(frame, table, path)
+    for message in table.unseen(rows):
+        print(f"nasplug predict: warning: {path}: {message}", file=sys.stderr)
     # The estimators' own path: fixed-size batches, so a row's prediction does not
     # depend on the rest of the file.
-    output = model_output(model, x)
+    output = model_output(model, table.raw_input(rows))
     target = metadata.get("target") or "prediction"
     if metadata["task"] == "classification":
         classes = metadata["classes"]

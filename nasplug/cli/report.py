@@ -1,5 +1,8 @@
 """`nasplug report DIR`: an HTML report of any KerasTuner, AutoKeras or nasplug search."""
 
+import os
+
+from nasplug.cli import _quiet
 from nasplug.cli._args import CommandError
 
 
@@ -15,9 +18,12 @@ def add_arguments(parser):
 def run(args):
     from nasplug.report import write_report
 
+    if os.path.exists(args.directory):
+        # The report replays controllers with KerasTuner, which loads TensorFlow.
+        _quiet.import_tensorflow()
     try:
         path = write_report(args.directory, output=args.output, title=args.title, model=args.model)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
         raise CommandError(error) from None
     print(f"Report written to {path}")
     return 0

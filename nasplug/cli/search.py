@@ -3,10 +3,12 @@
 Loads the table with pandas, holds out a test part, runs `NASClassifier` or `NASRegressor`
 on the rest and writes into the output directory:
 
-- `model.keras`: the best network (Keras format; inputs are the encoded feature columns,
-  outputs class probabilities or the target values);
+- `model.keras`: the best network (Keras format). It takes the raw feature columns:
+  numbers, booleans and text, with gaps; the encoding of categories and the filling of
+  missing values are layers of the model. It outputs class probabilities or the target
+  values;
 - `model.json`: what `nasplug predict` needs around it: the feature columns and their
-  one-hot encoding, the class labels, the task;
+  encoding (which are categories, the levels seen), the class labels, the task;
 - `search/`: the KerasTuner search directory;
 - `report.html`: the search report (see `nasplug.report`).
 """
@@ -17,7 +19,7 @@ import os
 import numpy as np
 
 from nasplug import _convert
-from nasplug.cli import _args, _tables
+from nasplug.cli import _args, _quiet, _tables
 from nasplug.cli._args import CommandError
 
 TASKS = ("classification", "regression")
@@ -40,24 +42,34 @@ def add_arguments(parser):
         "(default: tabular)",
     )
     _args.add_strategy(parser)
+    _args.add_strategy_arguments(parser)
     _args.add_budget(parser, max_trials=10, epochs=20, time_budget=True)
     _args.add_output(parser, os.path.join("nasplug_runs", "search"), "output directory")
     parser.add_argument("--test-size", type=_args.fraction, default=0.2,
                         help="fraction held out to report a test score (0 to use all data)")
     _args.add_seed(parser, "seed of the split and the search")
+    _args.add_overwrite(parser)
     _args.add_quiet(parser)
 
 
 def run(args):
-    x, y, task, encoding = _read_training_data(args)
+    _args.check_output_directory(args.output)
+    # Before the data is read: a misspelt strategy argument costs nothing.
+    args.strategy_params = _args.strategy_params(args.strategy, args.strategy_arg)
+    x, y, task = _read_training_data(args)
     x_train, x_test, y_train, y_test = _split(x, y, task, args.test_size, args.seed)
     estimator = _estimator(task, args)
     print(
-        f"Searching {args.max_trials} architectures for {task} of {args.target!r} "
-        f"({len(y_train)} training rows, {x.shape[1]} input columns, strategy "
-        f"{args.strategy})"
+        f"Searching {_args.plural(args.max_trials, 'architecture')} for {task} of "
+        f"{args.target!r} ({len(y_train)} training rows, {x.shape[1]} input columns, "
+        f"strategy {args.strategy})"
     )
-    estimator.fit(x_train, y_train)
+    try:
+        fit_resuming(estimator, x_train, y_train, "run the same command again")
+    except ValueError as error:
+        # The estimator checks the table (dates, numbers out of float32's range, ...)
+        # before any training; its message names the column.
+        raise CommandError(f"{args.data}: {_tables.first_line(error)}") from None
 
     os.makedirs(args.output, exist_ok=True)
     model_path = os.path.join(args.output, "model.keras")
@@ -65,11 +77,16 @@ def run(args):
     classes = None
     if task == "classification":
         classes = _convert.plain(list(estimator.classes_))
+    # The estimator's own description of the columns, so that predict reads a table as
+    # the search did.
+    table = estimator._input_spec_.table
     metadata = {
         "format": _tables.METADATA_FORMAT,
         "task": task,
         "target": args.target,
-        "encoding": encoding,
+        "columns": table.names,
+        "categorical": [name for name, c in zip(table.names, table.categorical) if c],
+        "table": table.get_config(),
         "classes": classes,
         "strategy": args.strategy,
         "best_params": estimator.best_params_,
@@ -92,7 +109,7 @@ def run(args):
         model=model_path,
     )
     print()
-    print("Best architecture:")
+    print(f"Best architecture (trial {best_trial_number(estimator)}):")
     for name, value in estimator.best_params_.items():
         print(f"  {name} = {value}")
     print(f"Validation score: {estimator.best_score_:.4f}")
@@ -102,6 +119,40 @@ def run(args):
     print(f"Report saved to {report_path}")
     print(f"Predict with: nasplug predict {model_path} DATA.csv")
     return 0
+
+
+def fit_resuming(estimator, x, y, how_to_resume):
+    """Fits an estimator of the command line, resuming the search kept in its directory.
+
+    Says so when it resumes one; a changed search, or Ctrl-C, ends the command with one
+    line saying what to do (`--overwrite`, or `how_to_resume`).
+
+    Returns:
+        How many trials had ended before this run (0 for a new search).
+    """
+    from nasplug.sklearn import resume
+
+    done = None if estimator.overwrite else resume.saved_trials(estimator.directory)
+    if done is not None:
+        print(
+            f"Resuming the search in {estimator.directory}: "
+            f"{done} of {_args.plural(estimator.max_trials, 'trial')} done "
+            "(--overwrite starts over)."
+        )
+    try:
+        estimator.fit(x, y)
+        return done or 0
+    except resume.SearchChangedError as error:
+        raise CommandError(error.describe("--overwrite")) from None
+    except resume.SearchInterrupted as stop:
+        raise KeyboardInterrupt(stop.describe(how_to_resume, subject="interrupted")) from None
+
+
+def best_trial_number(estimator):
+    """The number of the estimator's best trial, as the progress line showed it."""
+    return next(
+        r["trial"] for r in estimator.search_results_ if r["trial_id"] == estimator.best_trial_id_
+    )
 
 
 def infer_task(target):
@@ -120,7 +171,7 @@ def infer_task(target):
 
 
 def _read_training_data(args):
-    """Returns (x, y, task, encoding) from the CSV file, or a CommandError saying what is wrong."""
+    """Returns (features, y, task) from the CSV file, or a CommandError saying what is wrong."""
     frame = _tables.read_csv(args.data)
     if args.target not in frame.columns:
         raise CommandError(
@@ -141,8 +192,6 @@ def _read_training_data(args):
         raise CommandError(
             f"--task regression needs a numeric target; column {args.target!r} holds text."
         )
-    encoding = _tables.encoding_from(features)
-    x = _tables.encode(features, encoding, args.data)
     y = target.to_numpy()
     if task == "classification":
         y = _plain_labels(y)
@@ -150,10 +199,11 @@ def _read_training_data(args):
             raise CommandError(f"The target column {args.target!r} has a single class.")
     else:
         y = y.astype(np.float64)
-    return x, y, task, encoding
+    return features, y, task
 
 
 def _estimator(task, args):
+    _quiet.import_tensorflow()
     from nasplug.sklearn import NASClassifier, NASRegressor
 
     cls = NASClassifier if task == "classification" else NASRegressor
@@ -165,11 +215,15 @@ def _estimator(task, args):
         input_kind=args.input_kind,
         random_state=args.seed,
         directory=os.path.join(args.output, "search"),
+        overwrite=args.overwrite,
         verbose=0 if args.quiet else 1,
+        strategy_params=args.strategy_params,
+        screening=_args.SCREENING_CHOICES[args.screening],
     )
 
 
 def _split(x, y, task, test_size, seed):
+    _quiet.import_tensorflow()  # nasplug.sklearn imports Keras
     from nasplug.sklearn.data import holdout
 
     if not test_size:
@@ -178,7 +232,7 @@ def _split(x, y, task, test_size, seed):
         train, test = holdout(len(y), test_size, seed, y if task == "classification" else None)
     except ValueError as error:
         raise CommandError(f"Cannot hold out --test-size {test_size}: {error}") from None
-    return x[train], x[test], y[train], y[test]
+    return x.iloc[train], x.iloc[test], y[train], y[test]
 
 
 def _plain_labels(y):

@@ -2,7 +2,8 @@
 
 import math
 
-from nasplug.oracles.base import NASOracle, check_positive_int
+from nasplug import _compat
+from nasplug.oracles.base import RUNNING, NASOracle, check_positive_int
 
 
 class EvolutionOracle(NASOracle):
@@ -90,6 +91,10 @@ class EvolutionOracle(NASOracle):
         self.mutations = int(mutations)
         # trial_ids of the population, oldest first.
         self.population = []
+        # child trial_id -> its parent's trial_id: the lineage `nasplug report` draws.
+        self.parents = {}
+        # The children bred for the trial being proposed, by values hash -> parent.
+        self._bred = {}
 
     def propose(self):
         if not self.population or len(self.trials) < self.population_size:
@@ -98,7 +103,20 @@ class EvolutionOracle(NASOracle):
         picked = self._rng.choice(len(self.population), size=size, replace=False)
         contestants = [self.trials[self.population[int(i)]] for i in sorted(picked)]
         parent = max(contestants, key=self.reward)
-        return self.space.mutate(parent.hyperparameters.values, self._rng, self.mutations)
+        child = self.space.mutate(parent.hyperparameters.values, self._rng, self.mutations)
+        self._bred[_compat.values_hash(self, child)] = parent.trial_id
+        return child
+
+    def populate_space(self, trial_id):
+        # Several children may be bred before one is kept (duplicates; the predictor
+        # ranks many): the kept values say which parent it has.
+        self._bred = {}
+        response = super().populate_space(trial_id)
+        if response["status"] == RUNNING:
+            parent = self._bred.get(_compat.values_hash(self, response["values"]))
+            if parent is not None:
+                self.parents[trial_id] = parent
+        return response
 
     def observe(self, trial):
         self.population.append(trial.trial_id)
@@ -113,6 +131,7 @@ class EvolutionOracle(NASOracle):
                 "sample_size": self.sample_size,
                 "mutations": self.mutations,
                 "population": list(self.population),
+                "parents": dict(self.parents),
             }
         )
         return state
@@ -123,6 +142,8 @@ class EvolutionOracle(NASOracle):
         self.sample_size = state["sample_size"]
         self.mutations = state["mutations"]
         self.population = list(state["population"])
+        # Searches saved before parents were recorded have none.
+        self.parents = dict(state.get("parents", {}))
 
 
 def default_population_size(max_trials):

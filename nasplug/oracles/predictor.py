@@ -129,7 +129,9 @@ class PredictorEvolutionOracle(EvolutionOracle):
         picked = self._rng.choice(len(self.population), size=size, replace=False)
         contestants = [self.trials[self.population[int(i)]] for i in sorted(picked)]
         parent = max(contestants, key=self.reward)
-        return self.space.mutate(parent.hyperparameters.values, self._rng, self.mutations)
+        child = self.space.mutate(parent.hyperparameters.values, self._rng, self.mutations)
+        self._bred[_compat.values_hash(self, child)] = parent.trial_id
+        return child
 
     def acquisition(self, candidates):
         """Ranks candidate values by the surrogate's upper confidence bound.

@@ -112,6 +112,32 @@ class Strategy:
         """Class name of its AutoKeras tuner in `nasplug.autokeras`."""
         return self.autokeras_tuner or f"{_camel(self.name)}Tuner"
 
+    def check_arguments(self, arguments, reserved=(), where="strategy arguments"):
+        """Raises one ValueError unless the oracle takes every name in `arguments`.
+
+        Front ends pass a strategy's own arguments through (an estimator's
+        `strategy_params`, the command line's `--strategy-arg`); the error names the
+        strategy and what it takes, so a misspelt argument is caught before any work.
+
+        Args:
+            arguments: A dict (or any iterable) of argument names.
+            reserved: Names the front end sets itself (`max_trials`, `seed`, ...), refused
+                with a pointer to the front end's own setting.
+            where: How the front end calls these arguments, for the message.
+        """
+        own = ", ".join(p.name for p in self.own_parameters()) or "none"
+        for name in arguments:
+            if name in reserved:
+                raise ValueError(
+                    f"{name!r} cannot be given in {where}: it is set by the front end's own "
+                    f"{name} setting. Strategy {self.name!r} takes: {own}."
+                )
+            if not isinstance(name, str) or not self.accepts(name):
+                raise ValueError(
+                    f"Strategy {self.name!r} has no argument {name!r} (in {where}); its own "
+                    f"arguments are: {own}."
+                )
+
     def make(self, **kwargs):
         """Builds the oracle.
 

@@ -9,9 +9,13 @@ with PNG plots embedded, so it can be mailed or attached to an issue:
 - score against model size (parameters) with the Pareto front marked;
 - which decisions mattered: each hyperparameter's share of the score's variance, from a
   random forest fitted on the trial table (a fANOVA-style main-effect analysis);
-- for the reinforcement-learning strategies, the controller's preferences: how the
-  REINFORCE policy moved trial after trial, and the Q-learning agent's values;
-- the best architecture: its hyperparameters and its layers.
+- for each project (a section of its own when there are several): its best
+  architecture, its hyperparameters and layers beside the models saved with it, and what
+  its strategy learned: how the REINFORCE policy moved trial after trial, the Q-learning
+  agent's values, or evolution's lineage (which parent begat which child, and how the
+  score moved).
+
+Trials are numbered as the progress line numbers them (1 for the first trial started).
 
 Model sizes are read from the weights KerasTuner checkpoints for every trial (or from a
 metric whose name contains "param", if the search recorded one).
@@ -24,14 +28,16 @@ from nasplug.report.analysis import (
     choice_shares,
     controller_preferences,
     hyperparameter_importance,
+    lineage,
     pareto_front,
     replay_controller,
     trial_table,
 )
-from nasplug.report.load import Project, load_search
+from nasplug.report.load import Project, load_search, models_of_projects
 from nasplug.report.page import write_report
 from nasplug.report.plots import (
     plot_importance,
+    plot_lineage,
     plot_policy_history,
     plot_preferences,
     plot_scores,
@@ -44,9 +50,12 @@ __all__ = [
     "choice_shares",
     "controller_preferences",
     "hyperparameter_importance",
+    "lineage",
     "load_search",
+    "models_of_projects",
     "pareto_front",
     "plot_importance",
+    "plot_lineage",
     "plot_policy_history",
     "plot_preferences",
     "plot_scores",

@@ -6,6 +6,7 @@ model size, and what the reinforcement-learning controllers learned. Every funct
 and the page only draw them.
 """
 
+import copy
 import json
 import math
 
@@ -205,7 +206,7 @@ def replay_controller(project):
         from nasplug.space import DEFAULT_MAX_CHOICES, SearchSpace
 
         final_space = SearchSpace(
-            keras_tuner.HyperParameters.from_config(state["hyperparameters"]),
+            _space_from(state["hyperparameters"]),
             state.get("max_choices", DEFAULT_MAX_CHOICES),
         )
         oracle = registry.get("reinforce").oracle_class()(
@@ -227,7 +228,7 @@ def replay_controller(project):
         # The space grows as the hypermodel registers new hyperparameters; the controller
         # learned each trial with the space known when it ended, which that trial saved.
         oracle.update_space(
-            keras_tuner.HyperParameters.from_config({"space": record["space"], "values": {}})
+            _space_from({"space": record["space"], "values": {}})
         )
         values = oracle.hyperparameters.copy()
         values.values = dict(record["values"])
@@ -251,17 +252,26 @@ def replay_controller(project):
     return history, exact
 
 
+def _space_from(config):
+    """`keras_tuner.HyperParameters` from a saved config, leaving the config as it was.
+
+    `HyperParameters.from_config` turns the conditions inside the config it is given
+    into objects, which would break reading the same saved state a second time.
+    """
+    import keras_tuner
+
+    return keras_tuner.HyperParameters.from_config(copy.deepcopy(config))
+
+
 def _choice_grids(state):
     """The finite choices nasplug's strategies use for each decision of the saved space."""
     space = state.get("hyperparameters")
     if not space:
         return {}
     try:
-        import keras_tuner
-
         from nasplug.space import DEFAULT_MAX_CHOICES, SearchSpace
 
-        hps = keras_tuner.HyperParameters.from_config(space)
+        hps = _space_from(space)
         view = SearchSpace(hps, state.get("max_choices", DEFAULT_MAX_CHOICES))
         return {hp.name: list(view.choices(hp)) for hp in view.decisions}
     except Exception:  # a space from another library: fall back to choice indices
@@ -318,3 +328,91 @@ def shorten(value, width=14):
     text = f"{value:.3g}" if isinstance(value, float) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
+
+
+def lineage(project):
+    """Who begat whom in an evolution search, and how each child scored against its parent.
+
+    Regularized evolution (strategies "evolution" and "predictor") makes every trial after
+    its first population a mutation of a parent trial. nasplug's `EvolutionOracle` saves
+    each child's parent (`parents` in `oracle.json`); for a search saved before it did, a
+    child's parent is inferred as the earlier completed trial whose values differ from
+    the child's in the fewest decisions (no more than the oracle's `mutations`), the
+    better-scored one on a tie.
+
+    Args:
+        project: A `Project` whose oracle state holds an evolution `population`.
+
+    Returns:
+        None for other strategies; else a dict with `children` (one dict per child, in
+        trial order: `child` and `parent` trial records, `changed` = {decision: (parent's
+        value, child's value)}, `delta` = child's score minus its parent's or None),
+        `founders` (trial records that have no parent: the first population, warm
+        starts, random fallbacks), `population` (trial ids of the final population) and
+        `recorded` (whether the parents were saved, rather than inferred).
+    """
+    state = project.state
+    if not isinstance(state.get("population"), list):
+        return None
+    by_id = {t["trial_id"]: t for t in project.trials}
+    trials = sorted(project.trials, key=lambda t: t["number"])
+    recorded = isinstance(state.get("parents"), dict)
+    parents = (
+        {c: p for c, p in state["parents"].items() if c in by_id and p in by_id}
+        if recorded
+        else _inferred_parents(trials, state, project.direction)
+    )
+    children, founders = [], []
+    for trial in trials:
+        parent_id = parents.get(trial["trial_id"])
+        if parent_id is None:
+            founders.append(trial)
+            continue
+        parent = by_id[parent_id]
+        keys = list(trial["values"]) + [k for k in parent["values"] if k not in trial["values"]]
+        keys = [k for k in keys if not k.startswith("tuner/")]
+        changed = {
+            k: (parent["values"].get(k), trial["values"].get(k))
+            for k in keys
+            if _hashable(parent["values"].get(k)) != _hashable(trial["values"].get(k))
+        }
+        delta = None
+        if trial["score"] is not None and parent["score"] is not None:
+            delta = trial["score"] - parent["score"]
+        children.append({"child": trial, "parent": parent, "changed": changed, "delta": delta})
+    return {
+        "children": children,
+        "founders": founders,
+        "population": [i for i in state["population"] if i in by_id],
+        "recorded": recorded,
+    }
+
+
+def _inferred_parents(trials, state, direction):
+    """Parents of a search that did not record them: the nearest earlier scored trial."""
+    first = max(int(state.get("population_size") or 0), len(state.get("initial_hps") or []))
+    mutations = int(state.get("mutations") or 1)
+    sign = 1.0 if direction == "max" else -1.0
+    parents = {}
+    for index, trial in enumerate(trials):
+        if index < first or not trial["values"]:
+            continue
+        best = None
+        for earlier in trials[:index]:
+            if earlier["score"] is None:
+                continue
+            shared = set(trial["values"]) & set(earlier["values"])
+            differing = sum(
+                1 for k in shared
+                if not k.startswith("tuner/")
+                and _hashable(trial["values"][k]) != _hashable(earlier["values"][k])
+            )
+            key = (differing, len(set(trial["values"]) ^ set(earlier["values"])),
+                   -sign * earlier["score"])
+            if best is None or key < best[0]:
+                best = (key, earlier["trial_id"])
+        # A mutation changes at least one decision (a shared one, or which are active)
+        # and at most `mutations` of those both trials take.
+        if best is not None and best[0][0] + best[0][1] > 0 and best[0][0] <= mutations:
+            parents[trial["trial_id"]] = best[1]
+    return parents

@@ -13,7 +13,7 @@ import os
 import re
 import zipfile
 
-from nasplug._convert import trial_key
+from nasplug._convert import trial_key, trial_number
 
 # How far below the given directory projects are looked for.
 _MAX_DEPTH = 4
@@ -26,7 +26,10 @@ class Project:
         name: The project's directory name (usually the strategy or task).
         path: The project directory.
         state: The parsed `oracle.json`, or `{}` if there is none.
-        trials: One dict per trial, in the order the trials ended.
+        trials: One dict per trial, in the order the trials ended: `trial_id`,
+            `number` (1 for the first trial started, as the progress line numbers
+            trials), `position` (in end order), `status`, `score`, `values`, `space`,
+            `metrics`, `params`, `message`, `dir`, `checkpoint`.
         direction: "max" or "min", inferred from the trials' metrics.
         objective: The objective's name, inferred the same way (may be None).
     """
@@ -83,9 +86,16 @@ def load_search(directory):
 
     Raises:
         FileNotFoundError: `directory` does not exist.
+        NotADirectoryError: `directory` is a file.
         ValueError: No project is found, or a state file is not valid JSON.
     """
     directory = os.fspath(directory)
+    if os.path.isfile(directory):
+        raise NotADirectoryError(
+            f"{directory} is a file; a report reads a search directory (a KerasTuner, "
+            "AutoKeras or nasplug project holding oracle.json and trial_* folders, or a "
+            "folder of such projects), e.g. the search/ folder `nasplug search` writes."
+        )
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"Search directory not found: {directory}")
     roots = _find_projects(directory)
@@ -145,9 +155,13 @@ def _load_project(root):
     order = [i for i in state.get("end_order", []) if i in raw]
     order += sorted((i for i in raw if i not in order), key=trial_key)
     trials = []
+    start_order = state.get("start_order") or sorted(raw, key=trial_key)
     for position, trial_id in enumerate(order, start=1):
         trial, trial_dir = raw[trial_id]
-        trials.append(_trial_record(trial_id, position, trial, trial_dir))
+        record = _trial_record(trial_id, position, trial, trial_dir)
+        # The number the progress line and the estimators' `search_results_` show.
+        record["number"] = trial_number(trial_id, start_order) or position
+        trials.append(record)
     return Project(os.path.basename(root), root, state, trials, direction, objective)
 
 
@@ -251,6 +265,43 @@ def saved_models(directory):
         found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".keras")]
         dirs[:] = [] if depth >= 1 else sorted(d for d in dirs if not d.startswith("trial_"))
     return found
+
+
+def models_of_projects(projects, directory, model=None):
+    """Which saved model belongs to which project.
+
+    A model belongs to the one project found in its own folder or below it: the
+    AutoKeras layout (`best_model.keras` inside the project) and `nasplug search`'s
+    (`OUTPUT/model.keras` beside `OUTPUT/search/...`). With a single project every model
+    is its; a model above several projects belongs to none of them.
+
+    Args:
+        projects: The `Project`s of the report.
+        directory: The report's directory, searched for `.keras` files (`saved_models`).
+        model: Optional path of a model given by the user, placed by the same rule.
+
+    Returns:
+        (dict project path -> list of model paths, list of the models of no one project).
+    """
+    paths = saved_models(directory)
+    if model is not None and os.path.abspath(model) not in map(os.path.abspath, paths):
+        paths.insert(0, os.fspath(model))
+    owned = {project.path: [] for project in projects}
+    unowned = []
+    for path in paths:
+        folder = os.path.dirname(os.path.abspath(path))
+        owners = [
+            p for p in projects
+            if os.path.abspath(p.path) == folder
+            or os.path.abspath(p.path).startswith(folder + os.sep)
+        ]
+        if len(owners) == 1:
+            owned[owners[0].path].append(path)
+        elif len(projects) == 1:
+            owned[projects[0].path].append(path)
+        else:
+            unowned.append(path)
+    return owned, unowned
 
 
 def keras_archive_layers(path):

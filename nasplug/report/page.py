@@ -1,8 +1,10 @@
 """The report's page: one self-contained HTML file, its sections in order.
 
-Summary, score by trial, score against size, which decisions mattered, what each
-controller learned, the best architecture and the failed trials. Plots are embedded as
-PNG data, so the page needs no network and can be mailed or attached to an issue.
+Summary, score by trial, score against size and which decisions mattered, over every
+project; then each project's own part: its best architecture with its saved models, and
+what its strategy learned (a controller's preferences, an evolution's lineage); then the
+failed trials. Plots are embedded as PNG data, so the page needs no network and can be
+mailed or attached to an issue.
 """
 
 import html
@@ -13,6 +15,7 @@ from nasplug.report.analysis import (
     choice_shares,
     controller_preferences,
     hyperparameter_importance,
+    lineage,
     replay_controller,
     shorten,
     trial_table,
@@ -20,11 +23,12 @@ from nasplug.report.analysis import (
 from nasplug.report.load import (
     keras_archive_layers,
     load_search,
-    saved_models,
+    models_of_projects,
     weights_layers,
 )
 from nasplug.report.plots import (
     plot_importance,
+    plot_lineage,
     plot_policy_history,
     plot_preferences,
     plot_scores,
@@ -38,12 +42,13 @@ def write_report(directory, output=None, title=None, model=None):
 
     Args:
         directory: A KerasTuner / AutoKeras / nasplug project directory, or a directory
-            holding several projects (they are compared side by side).
+            holding several projects (they are compared side by side, then each gets a
+            section of its own).
         output: Path of the HTML file. Defaults to `report.html` inside `directory`.
         title: Page title. Defaults to the directory's name.
         model: Optional path of the best model saved as a `.keras` file, whose layers are
-            listed with the best architecture. `.keras` files inside `directory` are
-            listed anyway.
+            listed with its project's best architecture. `.keras` files inside
+            `directory` are listed anyway, each with the project it belongs to.
 
     Returns:
         The path of the written file.
@@ -57,12 +62,20 @@ def write_report(directory, output=None, title=None, model=None):
         sections.append(_figure_section(
             "Score by trial",
             plot_scores(projects),
-            "Dots are trials; the line is the best score so far, one colour per project.",
+            "Dots are trials, numbered as the progress line numbered them; the line is the "
+            "best score so far, one colour per project.",
         ))
         sections.append(_size_section(projects))
         sections.append(_importance_section(projects))
-    sections += _controller_sections(projects)
-    sections.append(_best_section(projects, directory, model))
+    owned, unowned = models_of_projects(projects, directory, model)
+    several = len(projects) > 1
+    for index, project in enumerate(projects, start=1):
+        sections.append(_project_section(project, owned[project.path], several, index))
+    if unowned:
+        sections.append(
+            "<h2>Other saved models</h2><p class=note>Models above several projects, so "
+            "not any one project's.</p>" + "".join(_model_tables(unowned, "h3"))
+        )
     sections.append(_failures_section(projects))
     page = _PAGE.format(
         title=html.escape(title),
@@ -89,16 +102,33 @@ def _summary_section(projects):
             ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "none",
             f"{project.objective or 'score'} ({project.direction})",
             _fmt(best["score"]) if best else "",
-            best["trial_id"] if best else "",
+            best["number"] if best else "",
         ])
-    return "<h2>Searches</h2>" + _table(
+    out = "<h2>Searches</h2>" + _table(
         ["project", "strategy", "trials", "objective", "best score", "best trial"], rows
     )
+    overall = _overall_best(projects)
+    if overall is not None and len(projects) > 1:
+        project, best = overall
+        out += (
+            f"<p>Best of all: trial <b>{best['number']}</b> of <b>{html.escape(project.name)}"
+            f"</b>, {html.escape(project.objective or 'score')} = <b>{_fmt(best['score'])}</b> "
+            "(its architecture is in its project's section below).</p>"
+        )
+    return out
 
 
-def _figure_section(heading, png, caption):
+def _overall_best(projects):
+    candidates = [(p, p.best()) for p in projects if p.best()]
+    if not candidates or len({p.direction for p, _ in candidates}) > 1:
+        return None
+    sign = 1.0 if candidates[0][0].direction == "max" else -1.0
+    return max(candidates, key=lambda pb: sign * pb[1]["score"])
+
+
+def _figure_section(heading, png, caption, level="h2"):
     return (
-        f"<h2>{html.escape(heading)}</h2><figure><img alt=\"{html.escape(heading)}\" "
+        f"<{level}>{html.escape(heading)}</{level}><figure><img alt=\"{html.escape(heading)}\" "
         f"src=\"data:image/png;base64,{png}\"><figcaption>{html.escape(caption)}</figcaption>"
         "</figure>"
     )
@@ -125,16 +155,27 @@ def _size_section(projects):
 
 
 def _importance_section(projects):
+    """Which decisions mattered: drawn only when the forest explains the score at all."""
     names, rows, rewards, _ = trial_table(projects)
     importance, info = hyperparameter_importance(names, rows, rewards)
     heading = "Which decisions mattered"
     if importance is None:
         return f"<h2>{heading}</h2><p class=note>No importance analysis: {html.escape(info)}</p>"
-    fit = (
-        f" Out-of-bag R² of the forest: {info:.2f}"
-        + (" (low: read the bars as a rough guide)." if info < 0.3 else ".")
-        if info is not None
-        else " Too few trials for an out-of-bag check: read the bars as a rough guide."
+    if info is None:
+        return (
+            f"<h2>{heading}</h2><p class=note>No importance bars: {len(rows)} scored trials "
+            "are too few to check that a forest fitted on them predicts the score (its "
+            "out-of-bag R² needs 8), and unchecked bars could show noise.</p>"
+        )
+    if info <= 0:
+        return (
+            f"<h2>{heading}</h2><p class=note>No importance bars: a random forest fitted on "
+            f"the {len(rows)} scored trials predicts the score no better than their mean "
+            f"(out-of-bag R² {info:.2f}), so it cannot tell which decisions mattered. "
+            "More trials, or less noisy scores, may.</p>"
+        )
+    fit = f" Out-of-bag R² of the forest: {info:.2f}" + (
+        " (low: read the bars as a rough guide)." if info < 0.3 else "."
     )
     return _figure_section(
         heading,
@@ -144,19 +185,80 @@ def _importance_section(projects):
     )
 
 
-def _controller_sections(projects):
-    """What each reinforcement-learning controller learned, and how it got there.
+def _project_section(project, models, several, index):
+    """One project's own part: its best architecture with its models, its strategy panels.
 
-    The panels follow what the saved state holds, a REINFORCE policy (`logits`) or a
-    Q-learning table (`q_values`), so a strategy built on either gets them too. The
-    evolution-based strategies (evolution, predictor) keep only a population of trials,
-    which the score and importance sections already show: they get no panel here.
+    With several projects each gets a headed section, so that a project's
+    hyperparameters are never shown beside another project's model.
+    """
+    level = "h3" if several else "h2"
+    parts = [_best_architecture(project, models, level)]
+    parts += _strategy_panels(project, level)
+    body = "\n".join(p for p in parts if p)
+    if not several:
+        return body
+    return (
+        f"<section id=\"project-{index}\"><h2>Project {html.escape(project.name)}</h2>"
+        f"{body}</section>"
+    )
+
+
+def _best_architecture(project, models, level):
+    best = project.best()
+    heading = f"<{level}>Best architecture</{level}>"
+    if best is None:
+        out = [heading, "<p class=note>No trial completed with a score.</p>"]
+        out += _model_tables(models, "h4" if level == "h3" else "h3")
+        return "\n".join(out)
+    sub = "h4" if level == "h3" else "h3"
+    out = [
+        heading,
+        f"<p>Trial <b>{best['number']}</b> of <b>{html.escape(project.name)}</b> (folder "
+        f"trial_{html.escape(str(best['trial_id']))}): "
+        f"{html.escape(project.objective or 'score')} = <b>{_fmt(best['score'])}</b>"
+        + (f", {best['params']:,} parameters" if best["params"] else "")
+        + ".</p>",
+        _table(
+            ["hyperparameter", "value"],
+            [[k, shorten(v, 80)] for k, v in best["values"].items()],
+        ),
+    ]
+    if best["checkpoint"]:
+        layers = weights_layers(best["checkpoint"])
+        if layers:
+            out.append(f"<{sub}>Layers with weights (from the trial's checkpoint)</{sub}>")
+            out.append(_table(
+                ["layer", "weight shapes", "parameters"],
+                [
+                    [name, ", ".join(str(s) for s in shapes), f"{count:,}"]
+                    for name, shapes, count in layers
+                ],
+            ))
+    out += _model_tables(models, sub)
+    return "\n".join(out)
+
+
+def _model_tables(paths, level):
+    out = []
+    for path in paths:
+        layers = keras_archive_layers(path)
+        if layers:
+            out.append(f"<{level}>Saved model {html.escape(os.path.basename(path))}</{level}>")
+            out.append(f"<p class=note>{html.escape(os.path.abspath(path))}</p>")
+            out.append(_table(["layer", "type", "settings", "parameters"], layers))
+    return out
+
+
+def _strategy_panels(project, level):
+    """What the strategy learned, as its saved state shows it.
+
+    The panels follow what the state holds: a REINFORCE policy (`logits`), a Q-learning
+    table (`q_values`), or an evolution population (`population`, with the parents
+    nasplug records), so a strategy built on one of them gets its panels too.
     """
     sections = []
-    for project in projects:
-        prefs = controller_preferences(project)
-        if not prefs:
-            continue
+    prefs = controller_preferences(project)
+    if prefs:
         # As in controller_preferences: saved logits mean a REINFORCE policy.
         policy = isinstance(project.state.get("logits"), dict)
         if policy:
@@ -168,7 +270,7 @@ def _controller_sections(projects):
         sections.append(_figure_section(
             f"Controller preferences: {project.name}",
             plot_preferences(_first(prefs), f"{project.name}: final preferences"),
-            caption,
+            caption, level,
         ))
         history, exact = replay_controller(project) if policy else ({}, False)
         if history:
@@ -181,17 +283,74 @@ def _controller_sections(projects):
                 "replayed from the trials with the controller's own update"
                 + (" (the replay ends exactly at the saved state)." if exact
                    else " (the replay does not end at the saved state: read it as approximate)."),
+                level,
             ))
-            continue
-        shares = choice_shares(project)
-        if shares:
-            sections.append(_figure_section(
-                f"How the choices moved: {project.name}",
-                plot_shares(_first(shares), f"{project.name}: share of trials taking each value"),
-                "Share of the trials in a sliding window that took each value: a controller "
-                "that learns concentrates on the values it prefers.",
-            ))
+        else:
+            shares = choice_shares(project)
+            if shares:
+                sections.append(_figure_section(
+                    f"How the choices moved: {project.name}",
+                    plot_shares(
+                        _first(shares), f"{project.name}: share of trials taking each value"
+                    ),
+                    "Share of the trials in a sliding window that took each value: a "
+                    "controller that learns concentrates on the values it prefers.",
+                    level,
+                ))
+    family = lineage(project)
+    if family is not None:
+        sections.append(_lineage_section(project, family, level))
     return sections
+
+
+def _lineage_section(project, family, level):
+    heading = f"Lineage: {project.name}"
+    children = family["children"]
+    if not children:
+        return (
+            f"<{level}>{html.escape(heading)}</{level}><p class=note>No child yet: every "
+            "trial so far belongs to the first population (random or given values), which "
+            "evolution breeds from once it is full.</p>"
+        )
+    sign = 1.0 if project.direction == "max" else -1.0
+    better = sum(1 for c in children if c["delta"] is not None and sign * c["delta"] > 0)
+    failed = sum(1 for c in children if c["child"]["score"] is None)
+    how = (
+        "the parents the oracle recorded"
+        if family["recorded"]
+        else "parents inferred (this search saved none): the earlier trial whose values "
+        "differ least from the child's"
+    )
+    caption = (
+        f"Each arrow goes from a parent trial to the child mutated from it ({how}); green "
+        f"when the child scored better, red when worse. {len(children)} children, "
+        f"{better} better than their parent"
+        + (f", {failed} failed (drawn at the worst end)" if failed else "")
+        + "; squares had no parent; circled: the population when the search ended."
+    )
+    out = _figure_section(
+        heading,
+        plot_lineage(family, project.direction, project.objective or "score"),
+        caption,
+        level,
+    )
+    if len(children) <= 40:
+        rows = [
+            [
+                c["child"]["number"],
+                c["parent"]["number"],
+                "; ".join(
+                    f"{name}: {shorten(old)} → {shorten(new)}"
+                    for name, (old, new) in c["changed"].items()
+                ) or "(same values)",
+                _fmt(c["parent"]["score"]) if c["parent"]["score"] is not None else "",
+                _fmt(c["child"]["score"]) if c["child"]["score"] is not None
+                else c["child"]["status"].lower(),
+            ]
+            for c in children
+        ]
+        out += _table(["trial", "parent", "mutation", "parent's score", "score"], rows)
+    return out
 
 
 def _first(panels, count=12):
@@ -199,55 +358,14 @@ def _first(panels, count=12):
     return dict(list(panels.items())[:count])
 
 
-def _best_section(projects, directory, model=None):
-    candidates = [(p, p.best()) for p in projects if p.best()]
-    if not candidates:
-        return "<h2>Best architecture</h2><p class=note>No trial completed with a score.</p>"
-    directions = {p.direction for p, _ in candidates}
-    sign = 1.0 if directions == {"max"} else -1.0
-    project, best = max(candidates, key=lambda pb: sign * pb[1]["score"])
-    out = [
-        "<h2>Best architecture</h2>",
-        f"<p>Trial <b>{html.escape(str(best['trial_id']))}</b> of "
-        f"<b>{html.escape(project.name)}</b>: "
-        f"{html.escape(project.objective or 'score')} = <b>{_fmt(best['score'])}</b>"
-        + (f", {best['params']:,} parameters" if best["params"] else "")
-        + ".</p>",
-        _table(
-            ["hyperparameter", "value"],
-            [[k, shorten(v, 80)] for k, v in best["values"].items()],
-        ),
-    ]
-    if best["checkpoint"]:
-        layers = weights_layers(best["checkpoint"])
-        if layers:
-            out.append("<h3>Layers with weights (from the trial's checkpoint)</h3>")
-            out.append(_table(
-                ["layer", "weight shapes", "parameters"],
-                [
-                    [name, ", ".join(str(s) for s in shapes), f"{count:,}"]
-                    for name, shapes, count in layers
-                ],
-            ))
-    models = saved_models(directory)
-    if model is not None and os.path.abspath(model) not in map(os.path.abspath, models):
-        models.insert(0, os.fspath(model))
-    for path in models:
-        layers = keras_archive_layers(path)
-        if layers:
-            out.append(f"<h3>Saved model {html.escape(os.path.basename(path))}</h3>")
-            out.append(_table(["layer", "type", "settings", "parameters"], layers))
-    return "\n".join(out)
-
-
 def _failures_section(projects):
     rows = []
     for project in projects:
-        for t in project.trials:
+        for t in sorted(project.trials, key=lambda t: t["number"]):
             if t["status"] in ("FAILED", "INVALID") and t["message"]:
                 last = [line for line in str(t["message"]).strip().splitlines() if line.strip()]
                 last_line = shorten(last[-1] if last else "", 160)
-                rows.append([project.name, t["trial_id"], t["status"].lower(), last_line])
+                rows.append([project.name, t["number"], t["status"].lower(), last_line])
     if not rows:
         return ""
     header = ["project", "trial", "status", "last error line"]

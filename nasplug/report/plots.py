@@ -31,7 +31,9 @@ def plot_scores(projects):
         scored = project.scored
         if not scored:
             continue
-        x = [t["position"] for t in scored]
+        # By trial number (the progress line's), the best so far among trials up to it.
+        scored = sorted(scored, key=lambda t: t["number"])
+        x = [t["number"] for t in scored]
         y = [t["score"] for t in scored]
         pick = np.maximum if project.direction == "max" else np.minimum
         ax.scatter(x, y, s=18, color=colour, alpha=0.55)
@@ -40,7 +42,7 @@ def plot_scores(projects):
             label=f"{project.name} (best so far)",
         )
     ax.xaxis.set_major_locator(_integer_ticks())
-    ax.set_xlabel("trial (in the order trials ended)")
+    ax.set_xlabel("trial")
     ax.set_ylabel(_objective_label(projects))
     ax.legend(fontsize=8, loc="best")
     return _png(fig)
@@ -142,8 +144,7 @@ def plot_policy_history(history, title):
         ax.xaxis.set_major_locator(_integer_ticks())
         ax.set_title(shorten(name, 30), fontsize=9)
         ax.set_xlabel("trials learned from", fontsize=8)
-        if len(labels) <= 6:
-            ax.legend(fontsize=6, loc="best")
+        _legend(ax, len(labels))
     fig.suptitle(title, fontsize=10)
     return _png(fig)
 
@@ -169,9 +170,89 @@ def plot_shares(shares, title):
         ax.xaxis.set_major_locator(_integer_ticks())
         ax.set_title(shorten(name, 30), fontsize=9)
         ax.set_xlabel("trial", fontsize=8)
-        ax.legend(fontsize=6, loc="best")
+        _legend(ax, len(by_value))
     fig.suptitle(title, fontsize=10)
     return _png(fig)
+
+
+def plot_lineage(lineage, direction="max", objective="score"):
+    """Evolution's family tree: each child's arrow from its parent, coloured by the gain.
+
+    Args:
+        lineage: What `analysis.lineage` returns.
+        direction: "max" or "min", which way is better.
+        objective: The objective's label for the y axis.
+
+    Returns:
+        The PNG, base64-encoded.
+    """
+    fig, ax = _figure(height=4.0)
+    sign = 1.0 if direction == "max" else -1.0
+    colours = {"better": "#2ca02c", "worse": "#d62728", "same": "#7f7f7f"}
+    scored = [t["score"] for t in lineage["founders"] if t["score"] is not None]
+    scored += [c["child"]["score"] for c in lineage["children"] if c["child"]["score"] is not None]
+    scored += [c["parent"]["score"] for c in lineage["children"] if c["parent"]["score"] is not None]
+    low, high = (min(scored), max(scored)) if scored else (0.0, 1.0)
+    pad = 0.08 * (high - low or 1.0)
+    # Children without a score (failed) sit on a line below the scored ones.
+    floor = low - pad if direction == "max" else high + pad
+    arrows = len(lineage["children"]) <= 80
+    seen = set()
+    for child in lineage["children"]:
+        parent, trial, delta = child["parent"], child["child"], child["delta"]
+        y0 = parent["score"] if parent["score"] is not None else floor
+        y1 = trial["score"] if trial["score"] is not None else floor
+        kind = "same" if not delta else ("better" if sign * delta > 0 else "worse")
+        if trial["score"] is None:
+            kind = "failed"
+        colour = colours.get(kind, "#7f7f7f")
+        start, end = (parent["number"], y0), (trial["number"], y1)
+        if arrows:
+            ax.annotate(
+                "", xy=end, xytext=start,
+                arrowprops=dict(arrowstyle="-|>", color=colour, alpha=0.6, lw=1,
+                                linestyle="--" if kind == "failed" else "-",
+                                shrinkA=3, shrinkB=3),
+            )
+        else:
+            ax.plot(*zip(start, end), color=colour, alpha=0.4, lw=0.8)
+        label = {
+            "better": "child better than its parent", "worse": "child worse than its parent",
+            "same": "child as good as its parent", "failed": "child that failed",
+        }[kind]
+        marker = "x" if kind == "failed" else "o"
+        ax.scatter([end[0]], [end[1]], s=22, color=colour, marker=marker, zorder=3,
+                   label=None if label in seen else label)
+        seen.add(label)
+    founders = [t for t in lineage["founders"] if t["score"] is not None]
+    if founders:
+        ax.scatter([t["number"] for t in founders], [t["score"] for t in founders], s=30,
+                   marker="s", color="#1f77b4", zorder=3, label="no parent (random or given)")
+    lost = [t["number"] for t in lineage["founders"] if t["score"] is None]
+    if lost:
+        ax.scatter(lost, [floor] * len(lost), s=30, marker="x", color="#1f77b4", zorder=3,
+                   label="no parent, failed")
+    everyone = {t["trial_id"]: t for t in lineage["founders"]}
+    everyone.update({c["child"]["trial_id"]: c["child"] for c in lineage["children"]})
+    final = [everyone[i] for i in lineage["population"] if everyone.get(i, {}).get("score") is not None]
+    if final:
+        ax.scatter([t["number"] for t in final], [t["score"] for t in final], s=110,
+                   facecolors="none", edgecolors="black", linewidths=1.2, zorder=4,
+                   label="final population")
+    ax.xaxis.set_major_locator(_integer_ticks())
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"{objective} ({'higher' if direction == 'max' else 'lower'} is better)")
+    ax.legend(fontsize=7, loc="best")
+    return _png(fig)
+
+
+def _legend(ax, entries):
+    """A legend every panel gets, however many choices it shows (below it when many)."""
+    if entries <= 4:
+        ax.legend(fontsize=6, loc="best")
+    else:
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.4),
+                  ncol=min(3, entries), frameon=False)
 
 
 def _integer_ticks():

@@ -10,15 +10,19 @@ The search space is chosen from the data unless given (`nasplug.sklearn.spaces`)
 AutoKeras's `DenseBlock` for tables (2-D X), 1-D cells and layer chains for signals (X
 of shape (n, steps, channels)), AutoKeras's convolutional block beside 2-D cells and
 chains for images (n, height, width, channels), AutoKeras's text blocks for a 1-D array
-of strings; `input_kind` says which when the shape alone does not.
+of strings; `input_kind` says which when the shape alone does not. A table may hold
+categorical, boolean and numeric columns with missing values: they are encoded inside
+the model (see `tabular`).
 """
 
 import contextlib
 import io
 import numbers
+import os
 import shutil
 import tempfile
 import time
+import warnings
 
 import keras
 import keras_tuner
@@ -26,14 +30,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import check_scoring
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 
 from nasplug import oracles, progress
 from nasplug.budget import TimeBudget
 from nasplug.distributed import roles
-from nasplug.sklearn import data, prediction, results, spaces
+from nasplug.screening import Screening
+from nasplug.screening import make_oracle as make_screened_oracle
+from nasplug.sklearn import data, prediction, results, resume, spaces, tabular
 from nasplug.sklearn import hypermodels as search_spaces
-from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, epochs_for, train_network
+from nasplug.sklearn.tuner import MIN_EPOCHS, OBJECTIVE, ScoringTuner, epochs_for, train_network
 
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
 _SEARCH_ATTRIBUTES = (
@@ -44,6 +50,13 @@ _SEARCH_ATTRIBUTES = (
     "search_results_",
     "search_seconds_",
 )
+
+# With `screening="auto"`, screen when trials train this many epochs or more: three rungs
+# a factor 3 apart, the first of at least one epoch.
+AUTO_SCREENING_EPOCHS = 9
+# Oracle arguments the estimator sets from its own parameters (`scoring`, `max_trials`,
+# `epochs`, `random_state`), which `strategy_params` may not override.
+_SET_BY_ESTIMATOR = ("objective", "max_trials", "max_epochs", "seed")
 
 
 class _NASEstimator(BaseEstimator):
@@ -67,9 +80,13 @@ class _NASEstimator(BaseEstimator):
         max_model_size=None,
         refit=True,
         directory=None,
+        overwrite=False,
         random_state=None,
         verbose=0,
         time_budget=None,
+        strategy_params=None,
+        screening=False,
+        categorical_features="auto",
     ):
         self.strategy = strategy
         self.max_trials = max_trials
@@ -85,21 +102,28 @@ class _NASEstimator(BaseEstimator):
         self.max_model_size = max_model_size
         self.refit = refit
         self.directory = directory
+        self.overwrite = overwrite
         self.random_state = random_state
         self.verbose = verbose
         self.time_budget = time_budget
+        self.strategy_params = strategy_params
+        self.screening = screening
+        self.categorical_features = categorical_features
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Searches an architecture for (X, y) and trains the best one.
 
         Args:
-            X: Training inputs: a 2-D array or DataFrame (tabular), signals of shape
+            X: Training inputs: a 2-D array or DataFrame (a table: numeric, boolean and
+                categorical columns, missing values as NaN / None), signals of shape
                 (n, steps, channels), images of shape (n, height, width, channels), or
                 a 1-D array of strings (text); see `input_kind`.
             y: Targets: class labels of any type (classifier), or a 1-D or 2-D array
                 of numbers (regressor).
+            sample_weight: Optional non-negative weight of each sample: it weighs the
+                sample's loss in training and its part of the validation score.
 
         Returns:
             self.
@@ -107,14 +131,33 @@ class _NASEstimator(BaseEstimator):
         self._check_params()
         role = roles.role()
         X, y = self._validate_fit_data(X, y)
+        categorical = self._categorical_
+        self.is_categorical_ = np.asarray(categorical) if categorical and any(categorical) else None
         y_model = self._learn_targets(y)
-        rng = np.random.default_rng(data.seed_of(self.random_state))
+        # A search kept in `directory` is resumed, unless it is another search (checked
+        # below, before any training) or `overwrite`. A distributed search's processes
+        # share their project by KerasTuner's own rules (see `_make_tuner`).
+        kept = None
+        if self.directory is not None and role is None:
+            kept = resume.KeptSearch(self.directory, self.overwrite)
+        weights = self._check_sample_weight(sample_weight, y_model)
+        base_seed = kept.seed(self.random_state) if kept else data.seed_of(self.random_state)
+        rng = np.random.default_rng(base_seed)
         split_seed, seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
-        train, val = self._split(X, y, y_model, split_seed)
+        train, val = self._split(X, y, y_model, weights, split_seed)
         self.epochs_ = self.epochs or epochs_for(len(train[2]), self.batch_size)
+        if val[3] is not None and not val[3].any():
+            raise ValueError(
+                "sample_weight is zero on every validation sample, so no trial can be "
+                "scored: give some of them a weight, or pass validation_data."
+            )
+        # A scorer that cannot score this task fails now, not after the whole search.
+        scorer = self._checked_scorer(val)
 
         X_all = np.concatenate([train[0], val[0]]) if self.validation_data is not None else X
-        self._input_spec_ = search_spaces.InputSpec.from_data(self._kind_, X_all)
+        self._input_spec_ = search_spaces.InputSpec.from_data(
+            self._kind_, X_all, names=self._column_names(), categorical=self._categorical_
+        )
         target_mean, target_scale = self._target_scaling()
         hypermodel = search_spaces.make_hypermodel(
             self.search_space,
@@ -125,10 +168,23 @@ class _NASEstimator(BaseEstimator):
             target_scale=target_scale,
             learning_rate=self.learning_rate,
         )
+        self._check_hypermodel_takes_data(hypermodel)
+        if kept is not None:
+            definition = self._search_definition(X, y, val, weights)
+            if kept.resuming:
+                kept.check(definition, hypermodel, base_seed)
+        y_train = search_spaces.standardize_targets(hypermodel, train[2])
+        y_val = search_spaces.standardize_targets(hypermodel, val[2])
+        validation = (self._to_network_input(val[0]), y_val)
+        if val[3] is not None:
+            validation += (val[3],)
         directory = self.directory or tempfile.mkdtemp(prefix="nasplug-")
         search_start = time.perf_counter()
+        tuner = None
         try:
-            tuner = self._make_tuner(hypermodel, val, seed, directory, role)
+            tuner = self._make_tuner(hypermodel, scorer, val, seed, directory, role)
+            if kept is not None and not kept.resuming:
+                kept.begin(definition, tuner.oracle.hyperparameters, base_seed)
             # KerasTuner prints the traceback of every failed trial (oversized models,
             # diverged training) to stderr; at verbose=0 the failures are only recorded
             # in `search_results_`.
@@ -138,20 +194,20 @@ class _NASEstimator(BaseEstimator):
             if self.time_budget is not None:
                 budget = TimeBudget(self.time_budget).attach(tuner)
                 callbacks.append(budget.callback())
+            fit_args = (self._to_network_input(train[0]), y_train)
+            fit_kwargs = dict(
+                sample_weight=train[3],
+                validation_data=validation,
+                epochs=self.epochs_,
+                batch_size=self.batch_size,
+                callbacks=callbacks,
+                fit_verbose=2 if self.verbose >= 2 else 0,
+            )
             # The display only shows the budget's remainder; the budget is the search's.
             with quiet, progress.attach(tuner, verbose=self.verbose, time_budget=budget) as display:
                 if self.verbose:
                     callbacks.append(display.epoch_callback())
-                tuner.search(
-                    self._to_model_input(train[0]),
-                    train[2],
-                    validation_data=(self._to_model_input(val[0]), val[2]),
-                    epochs=self.epochs_,
-                    batch_size=self.batch_size,
-                    callbacks=callbacks,
-                    fit_verbose=2 if self.verbose >= 2 else 0,
-                    verbose=self.verbose,
-                )
+                tuner.search(*fit_args, verbose=self.verbose, **fit_kwargs)
             search_seconds = time.perf_counter() - search_start
             if role == roles.WORKER:
                 # The search goes on in other workers after this one is told to stop, so
@@ -160,6 +216,23 @@ class _NASEstimator(BaseEstimator):
                     self.__dict__.pop(name, None)
                 return self
             found = results.SearchResults(tuner.oracle)
+            best_trial = tuner.oracle.get_trial(found.best_trial_id)
+            if self.refit:
+                X_refit = np.concatenate([train[0], val[0]])
+                y_refit = np.concatenate([y_train, y_val])
+                w_refit = None if weights is None else np.concatenate([train[3], val[3]])
+                network = self._refit(hypermodel, best_trial, X_refit, y_refit, w_refit, seed)
+            elif role == roles.CHIEF:
+                # A worker trained it and saved it in the trial's directory.
+                network = tuner.load_model(best_trial)
+            else:
+                # Trained in this process, or by an earlier one whose search this resumed.
+                # (Without the budget's callback: a spent budget must not cut it short.)
+                network = tuner.trained_model(
+                    best_trial, *fit_args, **dict(fit_kwargs, callbacks=self._trial_callbacks())
+                )
+        except KeyboardInterrupt as interrupt:
+            raise resume.interrupted(interrupt, tuner, self.directory) from None
         finally:
             if self.directory is None:
                 shutil.rmtree(directory, ignore_errors=True)
@@ -168,23 +241,58 @@ class _NASEstimator(BaseEstimator):
         self.best_trial_id_ = found.best_trial_id
         self.best_score_ = found.best_score
         self.best_params_ = found.best_params
-        best_trial = tuner.oracle.get_trial(self.best_trial_id_)
-        if self.refit:
-            X_refit = np.concatenate([train[0], val[0]])
-            y_refit = np.concatenate([train[2], val[2]])
-            self.best_model_ = self._refit(
-                hypermodel, best_trial, X_refit, y_refit, seed
-            )
-        elif role == roles.CHIEF:
-            # A worker trained it and saved it in the trial's directory.
-            self.best_model_ = tuner.load_model(best_trial)
-        else:
-            self.best_model_ = tuner.best_model
+        self.best_model_ = search_spaces.end_to_end(hypermodel, network)
         self.search_seconds_ = float(search_seconds)
         return self
 
+    def _search_definition(self, X, y, val, weights):
+        """What defines this search, for `resume.KeptSearch` to recognise it by."""
+        definition = {
+            "estimator": type(self).__name__,
+            "strategy": self.strategy,
+            "X shape": list(X.shape),
+            "X": resume.fingerprint(X),
+            "y": resume.fingerprint(y),
+            "sample_weight": None if weights is None else resume.fingerprint(weights),
+            "validation data": (
+                resume.fingerprint(val[0], val[1]) if self.validation_data is not None else None
+            ),
+        }
+        if self._task == "classification":
+            definition["classes"] = resume.describe(list(self.classes_))
+        else:
+            definition["targets"] = self.n_targets_
+        for name in (
+            "epochs",
+            "batch_size",
+            "scoring",
+            "learning_rate",
+            "max_model_size",
+            "strategy_params",
+            "screening",
+            "categorical_features",
+        ):
+            definition[name] = resume.describe(getattr(self, name))
+        if self.validation_data is None:
+            definition["validation_split"] = resume.describe(self.validation_split)
+        return definition
+
     def _check_params(self):
-        oracles.get_oracle_class(self.strategy)  # raises on an unknown strategy
+        record = oracles.registry.get(self.strategy)  # raises on an unknown strategy
+        params = self.strategy_params if self.strategy_params is not None else {}
+        if not isinstance(params, dict):
+            raise ValueError(
+                "strategy_params must be a dict of the strategy's own arguments or None; got "
+                f"{type(params).__name__}."
+            )
+        record.check_arguments(params, reserved=_SET_BY_ESTIMATOR, where="strategy_params")
+        try:
+            # The oracle checks its own arguments' values; building it costs no training.
+            # (A seed, as KerasTuner draws one from Python's global generator otherwise.)
+            record.make(**params, seed=1)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"strategy_params of strategy {self.strategy!r}: {error}") from None
+        self._screening()
         for name in ("max_trials", "epochs", "batch_size"):
             value = getattr(self, name)
             if name == "epochs" and value is None:
@@ -218,6 +326,28 @@ class _NASEstimator(BaseEstimator):
             raise ValueError(
                 f"time_budget must be a positive number of seconds or None; got {self.time_budget!r}."
             )
+        if not isinstance(self.overwrite, (bool, np.bool_)):
+            raise ValueError(f"overwrite must be True or False; got {self.overwrite!r}.")
+        if roles.role() is not None and self.overwrite:
+            raise ValueError(
+                f"This process is {roles.tuner_id()!r} of a distributed search, where "
+                "overwrite=True would let every process wipe the project the others share. "
+                "Clear the directory before starting the search instead."
+            )
+        if isinstance(self.verbose, bool) or not (
+            isinstance(self.verbose, numbers.Integral) and self.verbose >= 0
+        ):
+            raise ValueError(
+                "verbose must be 0 (silent), 1 (one progress line) or 2 (also Keras's "
+                f"per-epoch logs); got {self.verbose!r}."
+            )
+        if not isinstance(self.refit, (bool, np.bool_)):
+            raise ValueError(
+                "refit must be True (retrain the best architecture on all the data) or "
+                f"False; got {self.refit!r}."
+            )
+        if self.directory is not None:
+            _check_directory(self.directory)
         if roles.role() is not None and self.directory is None:
             raise ValueError(
                 f"This process is {roles.tuner_id()!r} of a distributed search "
@@ -229,19 +359,31 @@ class _NASEstimator(BaseEstimator):
     def _validate_fit_data(self, X, y):
         if data.is_text(X):
             self._kind_ = spaces.resolve_kind(self.input_kind, True, 1)
+            if not tabular.is_auto_or_none(self.categorical_features):
+                raise ValueError(
+                    "categorical_features applies to tables (2-D X); X is a 1-D array of "
+                    "strings (text)."
+                )
             X, y = validate_data(
                 self, X, y, ensure_2d=False, dtype=None, ensure_min_samples=2, **self._y_params()
             )
             if X.ndim != 1:
                 raise ValueError(f"Text input must be a 1-D array of strings; got shape {X.shape}.")
             X = X.astype(str)
+            self._categorical_ = None
+        elif tabular.is_table(X, self.categorical_features):
+            self._kind_ = search_spaces.TABULAR
+            X, y = self._validate_table(X, y, reset=True)
         else:
+            # Missing values are NaN in a numeric table, encoded inside the model; images
+            # have none (checked below).
             X, y = validate_data(
                 self,
                 X,
                 y,
                 allow_nd=True,
                 dtype=(np.float64, np.float32),
+                ensure_all_finite="allow-nan",
                 ensure_min_samples=2,
                 **self._y_params(),
             )
@@ -251,9 +393,77 @@ class _NASEstimator(BaseEstimator):
                     f"4-D (samples, height, width, channels); got {X.ndim} dimensions."
                 )
             self._kind_ = spaces.resolve_kind(self.input_kind, False, X.ndim)
-            X = spaces.network_input(X.astype(np.float32, copy=False), self._kind_)
+            X = self._numeric_rows(X, "X")
+            self._categorical_ = [False] * X.shape[1] if self._kind_ == spaces.TABULAR else None
         self._sample_shape_ = X.shape[1:]
         return X, y
+
+    def _validate_table(self, X, y, reset, what="X"):
+        """Checks a table that goes the `tabular` way; returns (rows, y) or the rows."""
+        table = X if hasattr(X, "iloc") else np.asarray(X, dtype=object)
+        if table.ndim != 2:
+            raise ValueError(
+                f"{what} must be a table (2-D: samples, columns) or a 1-D array of strings "
+                f"(text); got an array of {table.ndim} dimension(s)."
+            )
+        # Column names and their number; the values are checked column by column below.
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        if reset:
+            self._categorical_ = tabular.categorical_mask(
+                table, self.categorical_features, self._column_names()
+            )
+        rows = tabular.table_rows(table, self._categorical_, self._column_names(), what)
+        if y is None:
+            return check_array(
+                rows, dtype=None, ensure_all_finite=False, input_name=what, estimator=self
+            )
+        return check_X_y(
+            rows,
+            y,
+            dtype=None,
+            ensure_all_finite=False,
+            ensure_min_samples=2,
+            estimator=self,
+            **self._y_params(),
+        )
+
+    def _numeric_rows(self, X, what):
+        """Float32 rows of a numeric table, of signals or of images, checked."""
+        if self._kind_ == search_spaces.TABULAR:
+            tabular.check_float32(X, self._column_names(), what)
+        elif np.isnan(X).any():
+            raise ValueError(
+                f"Input {what} contains NaN: {self._kind_} input may have no missing values."
+            )
+        return spaces.network_input(X.astype(np.float32, copy=False), self._kind_)
+
+    def _column_names(self):
+        names = getattr(self, "feature_names_in_", None)
+        return None if names is None else [str(name) for name in names]
+
+    def _check_sample_weight(self, sample_weight, y_model):
+        """The weights as a float array with mean 1, or None; errors say what is wrong.
+
+        Keras sums weighted losses over a batch: weights of mean 1 keep the loss, and so
+        the meaning of the learning rate, in the units of an unweighted fit.
+        """
+        if sample_weight is None:
+            return None
+        try:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("sample_weight must be an array of numbers.") from None
+        if weights.shape != (len(y_model),):
+            raise ValueError(
+                f"sample_weight must be 1-D with one weight per sample ({len(y_model)}); got "
+                f"shape {weights.shape}."
+            )
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative.")
+        if not weights.any():
+            raise ValueError("sample_weight is zero for every sample: nothing to learn from.")
+        self._check_weighted_targets(y_model, weights)
+        return weights / weights.mean()
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "best_model_")
@@ -268,7 +478,10 @@ class _NASEstimator(BaseEstimator):
                 else None
             ),
         )
-        return self._check_like_training(X, "X")
+        X = self._check_like_training(X, "X")
+        if self._kind_ == search_spaces.TABULAR:
+            self._input_spec_.table.warn_unseen(X)
+        return X
 
     def _check_like_training(self, X, what):
         """Checks and converts inputs shaped like the training X (`what` names them)."""
@@ -279,8 +492,19 @@ class _NASEstimator(BaseEstimator):
                     "of strings."
                 )
             return validate_data(self, X, ensure_2d=False, dtype=None, reset=False).astype(str)
-        X = validate_data(self, X, allow_nd=True, dtype=(np.float64, np.float32), reset=False)
-        X = spaces.network_input(X.astype(np.float32, copy=False), self._kind_)
+        if self._kind_ == search_spaces.TABULAR and (
+            any(self._categorical_) or tabular.is_table(X, self.categorical_features)
+        ):
+            return self._validate_table(X, None, reset=False, what=what)
+        X = validate_data(
+            self,
+            X,
+            allow_nd=True,
+            dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan",
+            reset=False,
+        )
+        X = self._numeric_rows(X, what)
         if X.shape[1:] != self._sample_shape_:
             raise ValueError(
                 f"{what} has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
@@ -288,29 +512,114 @@ class _NASEstimator(BaseEstimator):
             )
         return X
 
-    def _split(self, X, y, y_model, seed):
-        """Returns (X, y, y_model) for training and for validation."""
+    def _split(self, X, y, y_model, weights, seed):
+        """Returns (X, y, y_model, sample_weight) for training and for validation."""
         if self.validation_data is not None:
-            if not isinstance(self.validation_data, (tuple, list)) or len(self.validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (X_val, y_val).")
-            X_val, y_val = self.validation_data
+            if not isinstance(self.validation_data, (tuple, list)) or len(
+                self.validation_data
+            ) not in (2, 3):
+                raise ValueError(
+                    "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                    "sample_weight_val)."
+                )
+            X_val, y_val = self.validation_data[:2]
             X_val = self._check_like_training(X_val, "validation_data's X")
             y_val = self._check_validation_targets(y_val)
-            return (X, y, y_model), (X_val, y_val, self._encode_targets(y_val))
+            w_val = None
+            if len(self.validation_data) == 3:
+                w_val = np.asarray(self.validation_data[2], dtype=np.float64)
+                if w_val.shape != (len(y_val),) or (w_val < 0).any():
+                    raise ValueError(
+                        "validation_data's sample weights must be 1-D, non-negative, one "
+                        "per validation sample."
+                    )
+            return (X, y, y_model, weights), (X_val, y_val, self._encode_targets(y_val), w_val)
         labels = y_model if self._task == "classification" else None
         try:
             train_idx, val_idx = data.holdout(len(y), self.validation_split, seed, labels)
         except ValueError as error:
             raise ValueError(f"{error} Lower validation_split.") from None
-        return (
-            (X[train_idx], y[train_idx], y_model[train_idx]),
-            (X[val_idx], y[val_idx], y_model[val_idx]),
+        return tuple(
+            (
+                X[idx],
+                y[idx],
+                y_model[idx],
+                None if weights is None else weights[idx],
+            )
+            for idx in (train_idx, val_idx)
         )
 
     def _to_model_input(self, X):
+        """What `best_model_` takes for checked rows X."""
         if self._kind_ == search_spaces.TEXT:
             return self._input_spec_.vectorize(X)
+        if self._kind_ == search_spaces.TABULAR:
+            return self._input_spec_.table.raw_input(X)
         return X
+
+    def _to_network_input(self, X):
+        """What the search's networks train on for checked rows X."""
+        if self._kind_ == search_spaces.TABULAR:
+            return self._input_spec_.table.network_input(X)
+        return self._to_model_input(X)
+
+    def _check_hypermodel_takes_data(self, hypermodel):
+        """A user's hypermodel gets the numeric X as it is: no categories, no gaps."""
+        table = self._input_spec_.table
+        if isinstance(hypermodel, search_spaces.BlockHyperModel) or table is None:
+            return
+        names = table.names
+        if table.mixed:
+            columns = [names[j] for j, c in enumerate(table.categorical) if c]
+            what = f"categorical column(s) {', '.join(map(repr, columns[:5]))}"
+        elif any(table.numeric_missing):
+            columns = [names[j] for j, m in enumerate(table.numeric_missing) if m]
+            what = f"missing values in column(s) {', '.join(map(repr, columns[:5]))}"
+        else:
+            return
+        raise ValueError(
+            f"X has {what}, but search_space is a model of your own, which takes X as "
+            "numbers without gaps. Encode and impute X first (e.g. a ColumnTransformer in a "
+            "Pipeline), or search AutoKeras blocks (search_space=None or a block), whose "
+            "networks encode categories and fill missing values themselves."
+        )
+
+    def _view(self, **attributes):
+        """A shallow copy of this estimator, for scikit-learn scorers to call.
+
+        A scorer calls `predict` / `predict_proba` of an estimator; the copy, holding a
+        trial's network, lends it those methods (made by hand: `copy.copy` would go
+        through pickling's `__getstate__`).
+        """
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__, **attributes)
+        # The validation rows are already checked; column names were checked with them.
+        view.__dict__.pop("feature_names_in_", None)
+        return view
+
+    def _checked_scorer(self, val):
+        """The scorer of `scoring`, tried once on the validation rows before the search.
+
+        A constant prediction (the class frequencies, the targets' mean) stands in for a
+        network: a scorer that cannot score the task at all (`roc_auc` for three classes,
+        a classification metric for a regression) fails on it as on any network.
+        """
+        scorer = check_scoring(self, scoring=self.scoring)
+        constant = self._constant_output()
+        view = self._view()
+        # Stands in for the network's output, whatever the rows.
+        view._model_output = lambda X: np.tile(constant, (len(X), 1))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _score(scorer, view, val[0], val[1], val[3])
+        except Exception as error:  # a scorer raises whatever its metric raises
+            message = str(error).strip().splitlines()
+            raise ValueError(
+                f"scoring={self.scoring!r} cannot score {self._task_description()}: "
+                f"{message[0] if message else type(error).__name__}"
+            ) from None
+        return scorer
 
     def _trial_callbacks(self):
         if self.callbacks is not None:
@@ -322,46 +631,74 @@ class _NASEstimator(BaseEstimator):
             )
         ]
 
-    def _make_tuner(self, hypermodel, val, seed, directory, role):
+    def _screening(self, epochs=None):
+        """The `Screening` of this search, or None (see the `screening` parameter).
+
+        Args:
+            epochs: The trials' maximum epochs; None (when checking the parameters,
+                before the data sets them) reads `epochs`, or its least default.
+        """
+        epochs = epochs or self.epochs or MIN_EPOCHS
+        budgeted_in_trials = oracles.registry.get(self.strategy).budget == "max_trials"
+        if isinstance(self.screening, str) and self.screening == "auto":
+            on = budgeted_in_trials and epochs >= AUTO_SCREENING_EPOCHS
+            return Screening(max_epochs=epochs) if on else None
+        try:
+            screening = Screening.of(self.screening)
+        except ValueError:
+            raise ValueError(
+                'screening must be "auto", True, False, None or a nasplug.Screening; got '
+                f"{self.screening!r}."
+            ) from None
+        if screening is not None and not budgeted_in_trials:
+            raise ValueError(
+                f"strategy {self.strategy!r} schedules the epochs of its trials itself; "
+                "use screening=False (or \"auto\") with it."
+            )
+        return None if screening is None else screening.with_max_epochs(epochs)
+
+    def _make_tuner(self, hypermodel, scorer, val, seed, directory, role):
         objective = keras_tuner.Objective(OBJECTIVE, direction="max")
-        oracle = oracles.make_oracle(
+        screening = self._screening(self.epochs_)
+        # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
+        max_epochs = max(self.epochs_, 2)
+        oracle = make_screened_oracle(
             self.strategy,
+            screening,
+            **(self.strategy_params or {}),
             objective=objective,
             max_trials=self.max_trials,
-            # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
-            max_epochs=max(self.epochs_, 2),
+            max_epochs=max_epochs,
             seed=seed,
         )
-        X_val_raw, y_val_raw = val[0], val[1]
-        scorer = check_scoring(self, scoring=self.scoring)
+        X_val_raw, y_val_raw, w_val = val[0], val[1], val[3]
 
-        def score_model(model):
-            # The scorer calls predict / predict_proba of an estimator; a shallow copy
-            # of this one holding the trial's network lends it those methods (made by
-            # hand: `copy.copy` would go through pickling's `__getstate__`).
-            view = object.__new__(type(self))
-            view.__dict__.update(self.__dict__, best_model_=model)
-            # The validation rows are already an array; column names were checked.
-            view.__dict__.pop("feature_names_in_", None)
-            return float(scorer(view, X_val_raw, y_val_raw))
+        def score_model(network):
+            view = self._view(best_model_=search_spaces.end_to_end(hypermodel, network))
+            return float(_score(scorer, view, X_val_raw, y_val_raw, w_val))
 
-        return ScoringTuner(
-            oracle,
-            hypermodel,
-            score_model,
-            seed=seed,
-            max_model_size=self.max_model_size,
-            # In a distributed search the chief loads the best network from its trial
-            # directory; a single process keeps it in memory instead.
-            keep_models=role is not None,
-            directory=directory,
-            project_name="nasplug_estimator",
-            # Every process of a distributed search opens the same project: none may wipe
-            # it, and a restarted chief resumes from it.
-            overwrite=role is None,
-        )
+        # KerasTuner prints "Reloading Tuner from ..." when it resumes a project.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return ScoringTuner(
+                oracle,
+                hypermodel,
+                score_model,
+                seed=seed,
+                max_model_size=self.max_model_size,
+                # In a distributed search the chief loads the best network from its trial
+                # directory; a single process keeps it in memory instead.
+                keep_models=role is not None,
+                full_epochs=screening.max_epochs if screening is not None else max_epochs,
+                directory=directory,
+                project_name=resume.PROJECT_NAME,
+                # Every process of a distributed search opens the same project: none may
+                # wipe it, and a restarted chief resumes from it. A single process resumes
+                # a kept search unless told to start over (`resume.KeptSearch` checked
+                # that it is the same search).
+                overwrite=(self.overwrite or self.directory is None) if role is None else False,
+            )
 
-    def _refit(self, hypermodel, best_trial, X, y_model, seed):
+    def _refit(self, hypermodel, best_trial, X, y_model, sample_weight, seed):
         epochs = int(best_trial.metrics.get_last_value("epochs") or self.epochs_)
         # Early stopping needs validation data, which refitting on all data has none of.
         callbacks = [
@@ -371,12 +708,13 @@ class _NASEstimator(BaseEstimator):
             hypermodel,
             best_trial.hyperparameters,
             seed,
-            self._to_model_input(X),
+            self._to_network_input(X),
             y_model,
             epochs=epochs,
             batch_size=self.batch_size,
             callbacks=callbacks,
             verbose=2 if self.verbose >= 2 else 0,
+            sample_weight=sample_weight,
         )
         return model
 
@@ -403,8 +741,37 @@ class _NASEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        # Tables may hold text (categories) and missing values, encoded in the model.
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
         tags.non_deterministic = False
         return tags
+
+
+def _score(scorer, estimator, X, y, sample_weight):
+    if sample_weight is None:
+        return scorer(estimator, X, y)
+    return scorer(estimator, X, y, sample_weight=sample_weight)
+
+
+def _check_directory(directory):
+    """Raises when `directory` cannot hold a search: it, or a folder above it, is a file."""
+    try:
+        path = os.path.abspath(os.fspath(directory))
+    except TypeError:
+        raise ValueError(f"directory must be a path or None; got {directory!r}.") from None
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(
+            f"directory={os.fspath(directory)!r} is a file, not a directory: give the path "
+            "of a directory for the search (created if missing)."
+        )
+    parent = os.path.dirname(path)
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        raise ValueError(
+            f"directory={os.fspath(directory)!r} cannot be created: {parent!r} is a file."
+        )
 
 
 class NASClassifier(ClassifierMixin, _NASEstimator):
@@ -417,17 +784,20 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
     Args:
         strategy: Search strategy: "evolution", "reinforce", "qlearning" (nasplug's),
             "random", "bayesian", "hyperband" (KerasTuner's) or "greedy" (AutoKeras's).
-        max_trials: Number of architectures tried (Hyperband budgets epochs instead).
+        max_trials: Number of architectures tried; with screening, a budget of that
+            many full trials' epochs, which screens more architectures (Hyperband
+            budgets epochs instead).
         epochs: Maximum training epochs per trial. None (the default) gives a trial at
             least 20 epochs and at least 250 optimizer steps: on a few dozen samples an
             epoch is one or two steps, and 20 of them are too few to train a network.
         search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
             AutoKeras's `DenseBlock` for tables; a choice among 1-D `LayerChainBlock`
-            and `CellBlock` for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock` and
-            `LayerChainBlock` for images; AutoKeras's text blocks for text), an
+            and `CellBlock` for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock`
+            and `LayerChainBlock` for images; AutoKeras's text blocks for text), an
             `autokeras.Block` or a list of them applied in order (wrapped between our
             input and output layers), or a `keras_tuner.HyperModel` / function
-            `hp -> model` returning a compiled model whose output is one probability per class (or a
+            `hp -> model` returning a compiled model whose output is one probability per
+            class (or a
             single sigmoid unit for two classes); it is trained on class indices
             `0 .. n_classes - 1`.
         input_kind: What X holds: "auto" (from its shape: 2-D a table, 3-D signals
@@ -438,7 +808,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             data and maximized by the search. None means accuracy.
         validation_split: Fraction of the data held out for scoring trials
             (stratified when every class allows it). Ignored if `validation_data`.
-        validation_data: Tuple `(X_val, y_val)` scoring trials instead of a split.
+        validation_data: Tuple `(X_val, y_val)` or `(X_val, y_val, sample_weight_val)`
+            scoring trials instead of a split.
         batch_size: Training batch size.
         learning_rate: Adam's learning rate; None searches it among 1e-3, 1e-2, 1e-4
             (only for the default space and AutoKeras blocks).
@@ -456,18 +827,48 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             per-epoch logs.
         time_budget: Optional seconds for the search: once spent, the running trial stops
             after its current batch and no new trial starts (the refit comes after).
+        strategy_params: Optional dict of the strategy's own arguments, e.g.
+            `{"population_size": 5}` for "evolution" (`nasplug.oracles.STRATEGIES[name]
+            .own_parameters()` lists them); checked when `fit` starts.
+        screening: Multi-fidelity screening (`nasplug.screening`): each candidate trains
+            briefly first and only the promising ones continue to `epochs`, so that
+            more architectures are tried for the same training. False (default): every
+            trial trains to `epochs`; True; "auto": on when `epochs` allows three rungs
+            (9 epochs or more) and the strategy is budgeted in trials; or a
+            `nasplug.Screening`. When on, `max_trials` is a budget of that many full
+            trials' epochs, and `search_results_` has one record per rung trained.
+        categorical_features: Which columns of a table are categories, encoded inside
+            the model (one-hot, or embeddings for columns of more than 10 levels when
+            the search picks them): "auto" (default) takes columns of pandas
+            `category` dtype and columns holding text or any value that is not a
+            number, a boolean or missing; None takes none; or a list of column names,
+            of column indices, or a boolean mask. Levels seen in fewer than 5 training
+            rows, and values first seen at predict (which also warn, with an
+            `UnseenCategoryWarning` naming the column and the values), share each
+            column's "other" category. Booleans are numbers (0, 1). Missing values
+            (NaN, None) are filled inside the model, with an indicator column for
+            each column that had some in training.
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.
         n_features_in_: Number of features (columns) of X.
         feature_names_in_: Column names, when X was a pandas DataFrame.
-        best_model_: The chosen `keras.Model`.
+        is_categorical_: Boolean mask of the columns taken as categories (a table),
+            or None when there are none.
+        best_model_: The chosen `keras.Model`. It takes what `predict` takes, as Keras
+            inputs: for a table with categorical columns, a dict mapping each column
+            name to an array of shape (n, 1) (text for categorical columns, floats with
+            NaN for missing values elsewhere; call the model on it, or pass tensors to
+            `predict`: Keras's array adapters take no text); for a numeric table,
+            the float matrix; for images, the images; for text, token indices.
         best_params_: Its hyperparameter values.
         best_score_: Its validation score.
         search_results_: One dict per trial: `trial_id`, `hyperparameters`, `score`,
-            `status`, `seconds` (the whole trial: build, train, score) and
-            `fit_seconds` (Keras's `fit` alone); `pandas.DataFrame(search_results_)`
-            tabulates it. Failed trials have no score.
+            `status`, `seconds` (the whole trial: build, train, score),
+            `fit_seconds` (Keras's `fit` alone), `epochs` (trained when scored) and
+            `continues` (with screening, the trial whose network it trained further);
+            `pandas.DataFrame(search_results_)` tabulates it. Failed trials have no
+            score.
         search_seconds_: Wall time of the search (without refitting).
         epochs_: Maximum training epochs of a trial (`epochs`, or chosen from the
             number of training samples).
@@ -506,6 +907,21 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
     def _target_scaling(self):
         return None, None
 
+    def _check_weighted_targets(self, y_model, weights):
+        weighted = np.bincount(y_model, weights=weights, minlength=len(self.classes_))
+        if np.count_nonzero(weighted) < 2:
+            kept = self.classes_[weighted > 0].tolist()
+            raise ValueError(
+                "NASClassifier needs at least 2 classes with a positive sample_weight; only "
+                f"class {kept[0]!r} has any."
+            )
+
+    def _constant_output(self):
+        return np.full(len(self.classes_), 1.0 / len(self.classes_))
+
+    def _task_description(self):
+        return f"a classification of {len(self.classes_)} classes"
+
     def predict_proba(self, X):
         """Returns class probabilities, columns in the order of `classes_`.
 
@@ -540,7 +956,11 @@ class NASRegressor(RegressorMixin, _NASEstimator):
 
     Same arguments and attributes as `NASClassifier` except: `scoring` None means R²,
     y may be 1-D or 2-D (several targets), there is no `classes_`, and a user's
-    hypermodel is trained on y as given, with one output per target.
+    hypermodel is trained on y as given, with one output per target. Networks of the
+    default space and of AutoKeras blocks are trained on standardised targets (each
+    target minus its mean, divided by its standard deviation), so the loss weighs the
+    targets alike whatever their units; `best_model_` ends with a `Rescaling` layer
+    that predicts in y's units.
     """
 
     _task = "regression"
@@ -552,11 +972,12 @@ class NASRegressor(RegressorMixin, _NASEstimator):
         y = np.asarray(y, dtype=np.float64)
         self._y_ndim_ = y.ndim
         y2 = y.reshape(len(y), -1)
+        tabular.check_float32(y2, None, "y")
         self._target_mean_ = y2.mean(axis=0).tolist()
         # A constant target would give a zero scale and a network that cannot move.
         self._target_scale_ = [s if s > 0 else 1.0 for s in y2.std(axis=0).tolist()]
         self.n_targets_ = y2.shape[1]
-        return y2.astype(np.float32)
+        return y2
 
     def _check_validation_targets(self, y):
         y = np.asarray(y, dtype=np.float64)
@@ -568,13 +989,22 @@ class NASRegressor(RegressorMixin, _NASEstimator):
         return y
 
     def _encode_targets(self, y):
-        return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
 
     def _n_outputs(self):
         return self.n_targets_
 
     def _target_scaling(self):
         return self._target_mean_, self._target_scale_
+
+    def _check_weighted_targets(self, y_model, weights):
+        pass  # any positive weight leaves something to fit
+
+    def _constant_output(self):
+        return np.asarray(self._target_mean_)
+
+    def _task_description(self):
+        return f"a regression of {self.n_targets_} target(s)"
 
     def predict(self, X):
         """Returns predicted targets.

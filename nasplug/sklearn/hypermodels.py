@@ -2,9 +2,14 @@
 
 An AutoKeras block describes the searchable body of a network (`DenseBlock`,
 `ConvBlock`, `TextBlock`, ...). `BlockHyperModel` wraps one between an input that
-carries the data's preprocessing (feature scaling, a text vocabulary) and an output
-layer of our own, so the estimators never touch AutoKeras's heads (which break on
-Keras >= 3.11, see `nasplug.autokeras`).
+carries the data's preprocessing (a table's columns encoded, see `tabular`; image
+scaling; a text vocabulary) and an output layer of our own, so the estimators never
+touch AutoKeras's heads (which break on Keras >= 3.11, see `nasplug.autokeras`).
+
+What a trial trains (the network) and what the estimator keeps (`end_to_end`) differ at
+both ends: the network of a table with categories takes level indices where the kept
+model takes one raw column per input, and a regression network predicts standardised
+targets where the kept model predicts in y's units.
 """
 
 import copy
@@ -22,6 +27,7 @@ from nasplug.sklearn.spaces import (  # noqa: F401 (the kinds are read from here
     BlockSequence,
     default_space,
 )
+from nasplug.sklearn.tabular import TableEncoding
 
 # A text's token sequence is cut to this length: long enough for sentences and short
 # reviews, short enough that a tiny search stays fast.
@@ -35,32 +41,40 @@ class InputSpec:
     Args:
         kind: "tabular", "sequence", "image" or "text".
         shape: Shape of one sample, as given to the network.
-        mean: Per-feature (tabular) or per-channel (image) mean, or None.
+        mean: Per-channel mean (image), or None.
         variance: Matching variance, or None.
         vocabulary: Tokens of the training texts (text only), or None.
+        table: The `TableEncoding` of a table's columns (tabular only), or None.
     """
 
-    def __init__(self, kind, shape, mean=None, variance=None, vocabulary=None):
+    def __init__(self, kind, shape, mean=None, variance=None, vocabulary=None, table=None):
         self.kind = kind
         self.shape = tuple(shape)
         self.mean = mean
         self.variance = variance
         self.vocabulary = vocabulary
+        self.table = table
 
     @classmethod
-    def from_data(cls, kind, X):
-        """Computes the preprocessing statistics of X (already validated)."""
+    def from_data(cls, kind, X, names=None, categorical=None):
+        """Computes the preprocessing statistics of X (already validated).
+
+        Args:
+            kind: "tabular", "image" or "text".
+            X: The data: for tables, a float matrix or the object array of
+                `tabular.to_columns`.
+            names: Column names of a table, or None.
+            categorical: Whether each column of a table is categorical (None: none).
+        """
+        if kind == TABULAR:
+            categorical = categorical or [False] * X.shape[1]
+            return cls(kind, X.shape[1:], table=TableEncoding.from_data(X, names, categorical))
         if kind == TEXT:
             vectorizer = keras.layers.TextVectorization(max_tokens=MAX_VOCABULARY)
             vectorizer.adapt(np.asarray(X, dtype=str))
             # Indices 0 and 1 are padding and out-of-vocabulary.
             vocabulary = [str(t) for t in vectorizer.get_vocabulary()[2:]]
             return cls(kind, (MAX_SEQUENCE_LENGTH,), vocabulary=vocabulary or ["<empty>"])
-        if kind == TABULAR:
-            # Every feature of a table has its own scale, whatever the shape of X.
-            flat = X.reshape(len(X), -1)
-            return cls(kind, X.shape[1:], mean=flat.mean(axis=0, dtype=np.float64).tolist(),
-                       variance=flat.var(axis=0, dtype=np.float64).tolist())
         if kind == SEQUENCE and X.ndim == 2:
             # One channel: the network adds its axis (`build_inputs`), so a saved model
             # takes the rows as given, as `nasplug predict` passes them.
@@ -71,8 +85,15 @@ class InputSpec:
         variance = X.var(axis=axes, dtype=np.float64)
         return cls(kind, X.shape[1:], mean=mean.tolist(), variance=variance.tolist())
 
-    def build_inputs(self):
-        """Returns (Keras input, preprocessed tensor)."""
+    def build_inputs(self, hp):
+        """Returns (the network's Keras input(s), preprocessed tensor).
+
+        Args:
+            hp: The trial's `keras_tuner.HyperParameters` (a table's encoding of its
+                categories may be searched).
+        """
+        if self.kind == TABULAR:
+            return self.table.build_network_inputs(hp)
         if self.kind == TEXT:
             # Texts arrive as token indices (`vectorize`): Keras's array adapters take
             # no strings, and tokenizing once beats tokenizing in every epoch.
@@ -80,8 +101,6 @@ class InputSpec:
             return inputs, inputs
         inputs = keras.Input(shape=self.shape, name="features")
         x = inputs
-        if self.kind == TABULAR and len(self.shape) > 1:
-            x = keras.layers.Flatten(name="flatten_features")(x)
         if self.kind == SEQUENCE and len(self.shape) == 1:
             x = keras.layers.Reshape(self.shape + (1,), name="one_channel")(x)
         x = keras.layers.Normalization(
@@ -116,8 +135,9 @@ class BlockHyperModel(keras_tuner.HyperModel):
         spec: The `InputSpec` of the data.
         task: "classification" or "regression".
         n_outputs: Number of classes (classification) or targets (regression).
-        target_mean: Per-target mean of y (regression); the output layer starts there,
-            so training begins at the right scale whatever units y is in.
+        target_mean: Per-target mean of y (regression). The network is trained on
+            targets standardised with it and `target_scale`, so the loss weighs every
+            target alike whatever its units; `end_to_end` scales back.
         target_scale: Per-target standard deviation of y (regression).
         learning_rate: Adam's learning rate, or None to search it.
     """
@@ -162,7 +182,7 @@ class BlockHyperModel(keras_tuner.HyperModel):
         elif self.spec.kind == TEXT and getattr(block, "max_tokens", False) is None:
             # Our vectorizer fixes the vocabulary; the block must not search its size.
             block.max_tokens = self.spec.vocabulary_size()
-        inputs, x = self.spec.build_inputs()
+        inputs, x = self.spec.build_inputs(hp)
         x = block.build(hp, x)
         if len(x.shape) > 2:
             x = keras.layers.Flatten(name="flatten")(x)
@@ -172,10 +192,7 @@ class BlockHyperModel(keras_tuner.HyperModel):
             )(x)
             loss = "sparse_categorical_crossentropy"
         else:
-            x = keras.layers.Dense(self.n_outputs, name="standardized_output")(x)
-            outputs = keras.layers.Rescaling(
-                scale=self.target_scale, offset=self.target_mean, name="output"
-            )(x)
+            outputs = keras.layers.Dense(self.n_outputs, name="standardized_output")(x)
             loss = "mean_squared_error"
         learning_rate = self.learning_rate
         if learning_rate is None:
@@ -186,6 +203,53 @@ class BlockHyperModel(keras_tuner.HyperModel):
             loss=loss,
         )
         return model
+
+    def standardize_targets(self, y):
+        """Targets as the network is trained on them (regression: standardised)."""
+        if self.task != "regression":
+            return y
+        mean = np.asarray(self.target_mean, dtype=np.float64)
+        scale = np.asarray(self.target_scale, dtype=np.float64)
+        return ((np.asarray(y, dtype=np.float64) - mean) / scale).astype(np.float32)
+
+    def end_to_end(self, network):
+        """The model the estimator keeps: raw rows in, predictions in y's units out.
+
+        Args:
+            network: A network this hypermodel built, trained.
+
+        Returns:
+            A `keras.Model` sharing the network's layers (and weights).
+        """
+        table = self.spec.table
+        if table is not None and table.mixed:
+            inputs, outputs = table.raw_rows_model(network)
+        elif self.task != "regression":
+            return network
+        else:
+            inputs, outputs = network.input, network.output
+        if self.task == "regression":
+            outputs = keras.layers.Rescaling(
+                scale=self.target_scale, offset=self.target_mean, name="output"
+            )(outputs)
+        return keras.Model(inputs, outputs, name="nasplug_model")
+
+
+def end_to_end(hypermodel, network):
+    """The model an estimator keeps from a trained network (see `BlockHyperModel`).
+
+    A user's hypermodel builds the whole model itself: its network is kept as it is.
+    """
+    if isinstance(hypermodel, BlockHyperModel):
+        return hypermodel.end_to_end(network)
+    return network
+
+
+def standardize_targets(hypermodel, y):
+    """Targets as `hypermodel`'s networks are trained on them (a user's: as given)."""
+    if isinstance(hypermodel, BlockHyperModel):
+        return hypermodel.standardize_targets(y)
+    return y
 
 
 class FunctionHyperModel(keras_tuner.HyperModel):

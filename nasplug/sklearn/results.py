@@ -6,7 +6,7 @@ import tempfile
 
 import keras
 
-from nasplug import _convert
+from nasplug import _convert, screening
 from nasplug.sklearn.tuner import OBJECTIVE
 
 
@@ -14,10 +14,14 @@ class SearchResults:
     """What a search found, read from its oracle.
 
     Attributes:
-        trials: One dict per trial, in trial order: `trial_id`, `hyperparameters`,
+        trials: One dict per trial, in trial order: `trial` (its number, from 1, as the
+            progress line and the report show it), `trial_id`, `hyperparameters`,
             `score`, `status` (`COMPLETED` / `FAILED` / `INVALID`), `seconds` (build,
-            train and score) and `fit_seconds` (Keras's `fit` alone).
-        best_trial_id: The id of the trial with the highest score.
+            train and score), `fit_seconds` (Keras's `fit` alone), `epochs` (the
+            epochs the network was trained for when scored) and `continues` (the trial
+            whose network it trained further, in a screened search; else None).
+        best_trial_id: The id of the trial with the highest score, among the networks
+            trained longest when the search screened them (or Hyperband scheduled them).
         best_score: Its score.
         best_params: Its hyperparameter values, without KerasTuner's own (`tuner/...`).
 
@@ -27,25 +31,33 @@ class SearchResults:
 
     def __init__(self, oracle):
         self.trials = []
-        best_id, best_score = None, -math.inf
+        best_id, best_rank = None, (-math.inf, -math.inf)
         for trial_id, trial in sorted(oracle.trials.items(), key=lambda item: _convert.trial_key(item[0])):
-            score, seconds, fit_seconds = (
+            score, seconds, fit_seconds, epochs = (
                 float(trial.metrics.get_last_value(name)) if trial.metrics.exists(name) else None
-                for name in (OBJECTIVE, "seconds", "fit_seconds")
+                for name in (OBJECTIVE, "seconds", "fit_seconds", "epochs")
             )
             status = str(getattr(trial.status, "value", trial.status))
+            values = trial.hyperparameters.values
             self.trials.append(
                 {
+                    "trial": _convert.trial_number(trial_id, oracle.start_order),
                     "trial_id": str(trial_id),
-                    "hyperparameters": _convert.plain(trial.hyperparameters.values),
+                    "hyperparameters": _convert.plain(values),
                     "score": score,
                     "status": status,
                     "seconds": seconds,
                     "fit_seconds": fit_seconds,
+                    "epochs": None if epochs is None else int(epochs),
+                    "continues": values.get(screening.CONTINUES),
                 }
             )
-            if status == "COMPLETED" and score is not None and score > best_score:
-                best_id, best_score = trial_id, float(score)
+            # A network trained longer outranks one screened out early, whatever their
+            # scores: the scores of different training lengths do not compare.
+            rank = (values.get(screening.EPOCHS, 0), score)
+            if status == "COMPLETED" and score is not None and rank > best_rank:
+                best_id, best_rank = trial_id, rank
+        best_score = best_rank[1]
         if best_id is None:
             messages = [t.message for t in oracle.trials.values() if t.message]
             detail = messages[-1].strip().splitlines()[-1] if messages else "no trial ran"

@@ -3,8 +3,7 @@
 An estimator reads its input as one of four kinds, from the shape of X or from its
 `input_kind` parameter:
 
-- "tabular": 2-D X, one row of features per sample (more axes are flattened by the
-  network's input layers);
+- "tabular": 2-D X, one row of features per sample;
 - "sequence": signals, X of shape (n, steps, channels), or (n, steps) with
   `input_kind="sequence"` (one channel);
 - "image": X of shape (n, height, width, channels), or (n, height, width) with
@@ -104,14 +103,14 @@ def resolve_kind(input_kind, is_text, ndim):
         return {2: TABULAR, 3: SEQUENCE}.get(ndim, IMAGE)
     fits = {
         TEXT: (),
-        TABULAR: (2, 3, 4),
+        TABULAR: (2,),
         SEQUENCE: (2, 3),
         IMAGE: (3, 4),
     }[input_kind]
     if ndim not in fits:
         shapes = {
             TEXT: "a 1-D array of strings",
-            TABULAR: "X of 2 or more axes",
+            TABULAR: "2-D X (samples, features)",
             SEQUENCE: "X of shape (n, steps) or (n, steps, channels)",
             IMAGE: "X of shape (n, height, width) or (n, height, width, channels)",
         }[input_kind]
@@ -124,8 +123,8 @@ def resolve_kind(input_kind, is_text, ndim):
 def network_input(X, kind):
     """X reshaped as the network takes it: a channel axis added to one-channel images.
 
-    A table of more than two axes and a one-channel signal (n, steps) keep their shape:
-    the network's input layers flatten the one and add a channel axis to the other.
+    A one-channel signal (n, steps) keeps its shape: the network's input layer adds its
+    channel axis.
 
     Args:
         X: Numeric array, already validated.

@@ -19,6 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from nasplug import _compat, screening
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
@@ -66,20 +67,46 @@ class ScoringTuner(keras_tuner.Tuner):
         max_model_size: Models with more parameters fail their trial.
         keep_models: Whether every trial's trained weights are saved in its trial
             directory, for `load_model` (a distributed search's chief needs them).
+        full_epochs: Epochs of full training when the oracle schedules epochs (screening,
+            Hyperband): a trial trained less saves its network for the trial that
+            continues it (see `nasplug.screening.training_plan`).
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, ...).
     """
 
     def __init__(
-        self, oracle, hypermodel, score_model, seed, max_model_size=None, keep_models=False, **kwargs
+        self,
+        oracle,
+        hypermodel,
+        score_model,
+        seed,
+        max_model_size=None,
+        keep_models=False,
+        full_epochs=None,
+        **kwargs,
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
         roles.wait_for_workers(self.oracle)
+        if roles.role() is None:
+            # A resumed project's interrupted trial has no worker to finish it here: run
+            # it again, announced like any trial.
+            _compat.requeue_running_trials(self.oracle)
         self.score_model = score_model
         self.seed = int(seed)
         self.max_model_size = max_model_size
         self.keep_models = keep_models
+        self.full_epochs = full_epochs
         self.best_model = None
-        self.best_score = -math.inf
+        # (epochs trained, score): a network trained longer ranks first, as the
+        # screening ranks them.
+        self.best_rank = (-math.inf, -math.inf)
+        self.best_trial_id = None
+
+    def on_search_begin(self):
+        super().on_search_begin()
+        # KerasTuner reloads a project only if it finds this tuner's file, which it first
+        # writes when a trial ends; written now, a search stopped in its first trial
+        # resumes too.
+        self.save()
 
     def run_trial(
         self,
@@ -91,26 +118,13 @@ class ScoringTuner(keras_tuner.Tuner):
         batch_size=32,
         callbacks=(),
         fit_verbose=0,
+        sample_weight=None,
         **kwargs,
     ):
         start = time.perf_counter()
-        hp = trial.hyperparameters
-        # Hyperband decides each trial's number of epochs itself.
-        epochs = int(hp.values.get("tuner/epochs", epochs))
-        model, history, fit_seconds = train_network(
-            self.hypermodel,
-            hp,
-            self.seed + _trial_number(trial.trial_id),
-            x,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            # Per-epoch validation only feeds callbacks (early stopping); the score is
-            # computed once at the end.
-            validation_data=validation_data if callbacks else None,
-            callbacks=callbacks,
-            verbose=fit_verbose,
-            check=self._check_size,
+        plan = self._plan(trial, epochs)
+        model, history, fit_seconds = self._train(
+            trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose, sample_weight
         )
         size = model.count_params()
         losses = history.history.get("loss") or [0.0]
@@ -127,16 +141,76 @@ class ScoringTuner(keras_tuner.Tuner):
             )
         if self.keep_models:
             self.save_model(trial.trial_id, model)
-        if score > self.best_score:
-            self.best_score, self.best_model = score, model
+        rank = (plan.epochs if "tuner/epochs" in trial.hyperparameters.values else 0, score)
+        if rank > self.best_rank:
+            self.best_rank, self.best_model, self.best_trial_id = rank, model, trial.trial_id
         return {
             OBJECTIVE: float(score),
-            "epochs": float(_useful_epochs(history, callbacks)),
+            "epochs": float(plan.initial_epoch + _useful_epochs(history, callbacks)),
             "seconds": float(time.perf_counter() - start),
             "fit_seconds": float(fit_seconds),
             # Read by `nasplug.report` for its score-against-size plot.
             "params": float(size),
         }
+
+    def trained_model(
+        self,
+        trial,
+        x,
+        y,
+        validation_data,
+        epochs=1,
+        batch_size=32,
+        callbacks=(),
+        fit_verbose=0,
+        sample_weight=None,
+    ):
+        """The network `trial` trained, given the arguments the search was given.
+
+        The best network of this process's trials is kept in memory. A trial an earlier
+        process ran (the search was resumed) is trained again exactly as its trial
+        trained it: same values, seed, data and callbacks.
+        """
+        if trial.trial_id == self.best_trial_id and self.best_model is not None:
+            return self.best_model
+        model, _, _ = self._train(
+            trial,
+            self._plan(trial, epochs),
+            x,
+            y,
+            validation_data,
+            batch_size,
+            callbacks,
+            fit_verbose,
+            sample_weight,
+        )
+        return model
+
+    def _plan(self, trial, epochs):
+        # Screening and Hyperband decide each trial's epochs, and which network it continues.
+        plan = screening.training_plan(trial, self.get_trial_dir, self.full_epochs)
+        return plan if plan is not None else screening.TrainingPlan(epochs)
+
+    def _train(
+        self, trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose, sample_weight
+    ):
+        return train_network(
+            self.hypermodel,
+            trial.hyperparameters,
+            self.seed + _trial_number(trial.trial_id),
+            x,
+            y,
+            epochs=plan.epochs,
+            initial_epoch=plan.initial_epoch,
+            batch_size=batch_size,
+            # Per-epoch validation only feeds callbacks (early stopping); the score is
+            # computed once at the end.
+            validation_data=validation_data if callbacks else None,
+            callbacks=list(callbacks) + plan.callbacks(),
+            verbose=fit_verbose,
+            check=self._check_size,
+            sample_weight=sample_weight,
+        )
 
     def _check_size(self, model):
         size = model.count_params()
@@ -176,6 +250,8 @@ def train_network(
     callbacks=(),
     verbose=0,
     check=None,
+    initial_epoch=0,
+    sample_weight=None,
 ):
     """Builds a network from hyperparameter values and trains it: a trial, or the refit.
 
@@ -184,11 +260,12 @@ def train_network(
         hp: The `keras_tuner.HyperParameters` to build.
         seed: Int seeding the weights, dropout and shuffling.
         x, y: Training data.
-        epochs, batch_size: As `keras.Model.fit` takes them.
-        validation_data: Optional, for the callbacks.
+        epochs, batch_size, initial_epoch: As `keras.Model.fit` takes them.
+        validation_data: Optional `(x, y)` or `(x, y, sample_weight)`, for the callbacks.
         callbacks: Keras callbacks; each call trains with fresh copies.
         verbose: Keras's `fit` verbosity.
         check: Optional callable given the built model before training (raises to fail).
+        sample_weight: Optional weight of each training sample in the loss.
 
     Returns:
         (model, history, seconds spent in Keras's `fit`).
@@ -202,14 +279,16 @@ def train_network(
             )
         if check is not None:
             check(model)
-        steps = math.ceil(len(y) / batch_size) * epochs
+        steps = math.ceil(len(y) / batch_size) * (epochs - initial_epoch)
         model.run_eagerly = steps <= EAGER_STEPS
         fit_start = time.perf_counter()
         history = model.fit(
             x,
             y,
+            sample_weight=sample_weight,
             validation_data=validation_data,
             epochs=epochs,
+            initial_epoch=initial_epoch,
             batch_size=batch_size,
             callbacks=copy.deepcopy(list(callbacks)),
             verbose=verbose,
