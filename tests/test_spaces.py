@@ -237,7 +237,7 @@ def test_two_dimensional_x_as_one_channel_signals(tmp_path):
     assert clf.best_model_.get_layer("one_channel").output.shape == (None, 16, 1)
     assert not any(type(layer).__name__.endswith("2D") for layer in clf.best_model_.layers)
     assert clf.predict(X[:4, :, 0]).shape == (4,)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="expecting 16 features"):
         clf.predict(X[:3, :8, 0])
 
 @pytest.mark.slow
