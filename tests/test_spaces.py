@@ -240,37 +240,6 @@ def test_two_dimensional_x_as_one_channel_signals(tmp_path):
     with pytest.raises(ValueError, match="expecting 16 features"):
         clf.predict(X[:3, :8, 0])
 
-@pytest.mark.slow
-def test_cli_searches_columns_as_one_signal_and_predicts(tmp_path, capsys):
-    import pandas as pd
-
-    from nasplug.cli import main
-
-    X, y = signals(n=40, steps=16)
-    frame = pd.DataFrame(X[:, :, 0], columns=[f"t{i}" for i in range(16)])
-    frame["label"] = np.where(y == 1, "fast", "slow")
-    frame.to_csv(tmp_path / "signals.csv", index=False)
-    out = tmp_path / "out"
-    argv = [
-        "search", str(tmp_path / "signals.csv"), "--target", "label", "--input-kind",
-        "sequence", "--strategy", "random", "--max-trials", "1", "--epochs", "1",
-        "--output", str(out), "--quiet",
-    ]
-    assert main(argv) == 0, capsys.readouterr()
-    metadata = json.loads((out / "model.json").read_text())
-    family = metadata["best_params"][spaces.FAMILY]
-    assert family in ("chain", "cell")
-    assert all(
-        name in (spaces.FAMILY, "learning_rate") or name.startswith(f"{family}/")
-        for name in metadata["best_params"]
-    )
-    frame.drop(columns=["label"]).to_csv(tmp_path / "x.csv", index=False)
-    capsys.readouterr()
-    assert main(["predict", str(out / "model.keras"), str(tmp_path / "x.csv")]) == 0
-    predicted = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))["label"]
-    assert len(predicted) == 40 and set(predicted) <= {"fast", "slow"}
-
-
 def test_default_epochs_give_small_sets_enough_optimizer_steps():
     from nasplug.sklearn.tuner import MIN_EPOCHS, MIN_STEPS, epochs_for
 

@@ -35,12 +35,6 @@ def add_arguments(parser):
         help="default: classification for text, boolean or few-valued integer targets, "
         "else regression",
     )
-    parser.add_argument(
-        "--input-kind", choices=("tabular", "sequence"), default="tabular",
-        help="sequence: the feature columns are ordered samples of one signal (a spectrum, "
-        "a sensor window), searched with 1-D convolutions, cells and recurrent layers "
-        "(default: tabular)",
-    )
     _args.add_strategy(parser)
     _args.add_strategy_arguments(parser)
     _args.add_budget(parser, max_trials=10, epochs=20, time_budget=True)
@@ -212,7 +206,6 @@ def _estimator(task, args):
         strategy=args.strategy,
         max_trials=args.max_trials,
         epochs=args.epochs,
-        input_kind=args.input_kind,
         random_state=args.seed,
         directory=os.path.join(args.output, "search"),
         overwrite=args.overwrite,
