@@ -41,6 +41,8 @@ def test_nasbench201_cell_trains_on_digits_in_nasclassifier(tmp_path):
     X, y = digit_images()
     clf = NASClassifier(
         search_space=CellBlock.nasbench201(name="cell", cells=1),
+        # (n, 8, 8) would be read as signals of 8 steps and 8 channels.
+        input_kind="image",
         max_trials=1,
         epochs=3,
         learning_rate=1e-2,

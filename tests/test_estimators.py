@@ -116,11 +116,19 @@ def test_pandas_dataframe_sets_feature_names():
 def test_digits_as_images_use_a_convolutional_space():
     digits = load_digits()
     images, target = digits.images[:200], digits.target[:200]
-    clf = NASClassifier(strategy="random", max_trials=1, epochs=1, random_state=0)
+    clf = NASClassifier(
+        input_kind="image", strategy="random", max_trials=1, epochs=1, random_state=0
+    )
     clf.fit(images, target)
-    assert any(name.startswith("conv/") for name in clf.best_params_)
-    assert any(isinstance(layer, keras.layers.Conv2D) or "conv" in layer.name
-               for layer in clf.best_model_.layers)
+    family = clf.best_params_["family"]
+    assert family in ("conv", "cell", "chain")
+    assert all(
+        name in ("family", "learning_rate") or name.startswith(f"{family}/")
+        or (family == "conv" and name.startswith("reduction/"))
+        for name in clf.best_params_
+    ), clf.best_params_
+    assert clf.best_model_.input_shape == (None, 8, 8, 1)
+    assert not any(type(layer).__name__.endswith("1D") for layer in clf.best_model_.layers)
     proba = clf.predict_proba(digits.images[200:230])
     assert proba.shape == (30, 10)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)

@@ -6,10 +6,13 @@ scorer on validation data, and keeps the best network as `best_model_`. Both
 estimators work wherever a scikit-learn estimator does: `Pipeline`, `GridSearchCV`,
 `cross_val_score`, `clone`, pickle and joblib.
 
-The search space is chosen from the data unless given: AutoKeras's structured-data
-block for 2-D X, its vanilla image block for X of shape (n, height, width[, channels])
-and its text block for a 1-D array of strings. A table may hold categorical, boolean and
-numeric columns with missing values: they are encoded inside the model (see `tabular`).
+The search space is chosen from the data unless given (`nasplug.sklearn.spaces`):
+AutoKeras's `DenseBlock` for tables (2-D X), 1-D cells and layer chains for signals (X
+of shape (n, steps, channels)), AutoKeras's convolutional block beside 2-D cells and
+chains for images (n, height, width, channels), AutoKeras's text blocks for a 1-D array
+of strings; `input_kind` says which when the shape alone does not. A table may hold
+categorical, boolean and numeric columns with missing values: they are encoded inside
+the model (see `tabular`).
 """
 
 import contextlib
@@ -33,10 +36,10 @@ from nasplug.budget import TimeBudget
 from nasplug.distributed import roles
 from nasplug.screening import Screening
 from nasplug.screening import make_oracle as make_screened_oracle
-from nasplug.sklearn import data, prediction, results, resume, tabular
+from nasplug.sklearn import data, prediction, results, resume, spaces, tabular
 from nasplug.sklearn import hypermodels as search_spaces
 from nasplug.sklearn.objectives import ObjectiveSpec
-from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, train_network
+from nasplug.sklearn.tuner import MIN_EPOCHS, OBJECTIVE, ScoringTuner, epochs_for, train_network
 
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
 _SEARCH_ATTRIBUTES = (
@@ -75,8 +78,9 @@ class _NASEstimator(BaseEstimator):
         self,
         strategy="evolution",
         max_trials=10,
-        epochs=20,
+        epochs=None,
         search_space=None,
+        input_kind="auto",
         scoring=None,
         validation_split=0.2,
         validation_data=None,
@@ -102,6 +106,7 @@ class _NASEstimator(BaseEstimator):
         self.max_trials = max_trials
         self.epochs = epochs
         self.search_space = search_space
+        self.input_kind = input_kind
         self.scoring = scoring
         self.validation_split = validation_split
         self.validation_data = validation_data
@@ -130,9 +135,9 @@ class _NASEstimator(BaseEstimator):
 
         Args:
             X: Training inputs: a 2-D array or DataFrame (a table: numeric, boolean and
-                categorical columns, missing values as NaN / None), an array of
-                images of shape (n, height, width) or (n, height, width, channels),
-                or a 1-D array of strings (text).
+                categorical columns, missing values as NaN / None), signals of shape
+                (n, steps, channels), images of shape (n, height, width, channels), or
+                a 1-D array of strings (text); see `input_kind`.
             y: Targets: class labels of any type (classifier), or a 1-D or 2-D array
                 of numbers (regressor).
             sample_weight: Optional non-negative weight of each sample: it weighs the
@@ -165,6 +170,7 @@ class _NASEstimator(BaseEstimator):
         rng = np.random.default_rng(base_seed)
         split_seed, seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
         train, val = self._split(X, y, y_model, weights, split_seed)
+        self.epochs_ = self.epochs or epochs_for(len(train[2]), self.batch_size)
         if val[3] is not None and not val[3].any():
             raise ValueError(
                 "sample_weight is zero on every validation sample, so no trial can be "
@@ -217,7 +223,7 @@ class _NASEstimator(BaseEstimator):
             fit_kwargs = dict(
                 sample_weight=train[3],
                 validation_data=validation,
-                epochs=self.epochs,
+                epochs=self.epochs_,
                 batch_size=self.batch_size,
                 callbacks=callbacks,
                 fit_verbose=2 if self.verbose >= 2 else 0,
@@ -297,6 +303,7 @@ class _NASEstimator(BaseEstimator):
             "strategy_params",
             "screening",
             "categorical_features",
+            "input_kind",
         ):
             definition[name] = resume.describe(getattr(self, name))
         if self.validation_data is None:
@@ -321,6 +328,8 @@ class _NASEstimator(BaseEstimator):
         self._screening()
         for name in ("max_trials", "epochs", "batch_size"):
             value = getattr(self, name)
+            if name == "epochs" and value is None:
+                continue
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
         if self.validation_data is None and not (
@@ -387,12 +396,12 @@ class _NASEstimator(BaseEstimator):
 
     def _validate_fit_data(self, X, y):
         if data.is_text(X):
+            self._kind_ = spaces.resolve_kind(self.input_kind, True, 1)
             if not tabular.is_auto_or_none(self.categorical_features):
                 raise ValueError(
                     "categorical_features applies to tables (2-D X); X is a 1-D array of "
                     "strings (text)."
                 )
-            self._kind_ = search_spaces.TEXT
             X, y = validate_data(
                 self, X, y, ensure_2d=False, dtype=None, ensure_min_samples=2, **self._y_params()
             )
@@ -418,12 +427,12 @@ class _NASEstimator(BaseEstimator):
             )
             if X.ndim > 4:
                 raise ValueError(
-                    "X must be 2-D (samples, features), 3-D (samples, height, width) or "
+                    "X must be 2-D (samples, features), 3-D (samples, steps, channels) or "
                     f"4-D (samples, height, width, channels); got {X.ndim} dimensions."
                 )
-            self._kind_ = search_spaces.TABULAR if X.ndim == 2 else search_spaces.IMAGE
+            self._kind_ = spaces.resolve_kind(self.input_kind, False, X.ndim)
             X = self._numeric_rows(X, "X")
-            self._categorical_ = [False] * X.shape[1] if X.ndim == 2 else None
+            self._categorical_ = [False] * X.shape[1] if self._kind_ == spaces.TABULAR else None
         self._sample_shape_ = X.shape[1:]
         return X, y
 
@@ -457,15 +466,14 @@ class _NASEstimator(BaseEstimator):
         )
 
     def _numeric_rows(self, X, what):
-        """Float32 rows of a numeric table or of images, checked."""
+        """Float32 rows of a numeric table, of signals or of images, checked."""
         if self._kind_ == search_spaces.TABULAR:
             tabular.check_float32(X, self._column_names(), what)
         elif np.isnan(X).any():
-            raise ValueError(f"Input {what} contains NaN: images may have no missing values.")
-        X = X.astype(np.float32, copy=False)
-        if X.ndim == 3:
-            X = X[..., np.newaxis]
-        return X
+            raise ValueError(
+                f"Input {what} contains NaN: {self._kind_} input may have no missing values."
+            )
+        return spaces.network_input(X.astype(np.float32, copy=False), self._kind_)
 
     def _column_names(self):
         names = getattr(self, "feature_names_in_", None)
@@ -654,19 +662,25 @@ class _NASEstimator(BaseEstimator):
     def _trial_callbacks(self):
         if self.callbacks is not None:
             return list(self.callbacks)
-        patience = max(3, self.epochs // 5)
+        patience = max(3, self.epochs_ // 5)
         return [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=patience, restore_best_weights=True
             )
         ]
 
-    def _screening(self):
-        """The `Screening` of this search, or None (see the `screening` parameter)."""
+    def _screening(self, epochs=None):
+        """The `Screening` of this search, or None (see the `screening` parameter).
+
+        Args:
+            epochs: The trials' maximum epochs; None (when checking the parameters,
+                before the data sets them) reads `epochs`, or its least default.
+        """
+        epochs = epochs or self.epochs or MIN_EPOCHS
         budgeted_in_trials = oracles.registry.get(self.strategy).budget == "max_trials"
         if isinstance(self.screening, str) and self.screening == "auto":
-            on = budgeted_in_trials and self.epochs >= AUTO_SCREENING_EPOCHS
-            return Screening(max_epochs=self.epochs) if on else None
+            on = budgeted_in_trials and epochs >= AUTO_SCREENING_EPOCHS
+            return Screening(max_epochs=epochs) if on else None
         try:
             screening = Screening.of(self.screening)
         except ValueError:
@@ -679,13 +693,13 @@ class _NASEstimator(BaseEstimator):
                 f"strategy {self.strategy!r} schedules the epochs of its trials itself; "
                 "use screening=False (or \"auto\") with it."
             )
-        return None if screening is None else screening.with_max_epochs(self.epochs)
+        return None if screening is None else screening.with_max_epochs(epochs)
 
     def _make_tuner(self, hypermodel, scorer, val, seed, directory, role, spec):
         arguments = spec.oracle_arguments()
-        screening = self._screening()
+        screening = self._screening(self.epochs_)
         # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
-        max_epochs = max(self.epochs, 2)
+        max_epochs = max(self.epochs_, 2)
         oracle = make_screened_oracle(
             self.strategy,
             screening,
@@ -731,7 +745,7 @@ class _NASEstimator(BaseEstimator):
             )
 
     def _refit(self, hypermodel, best_trial, X, y_model, sample_weight, seed):
-        epochs = int(best_trial.metrics.get_last_value("epochs") or self.epochs)
+        epochs = int(best_trial.metrics.get_last_value("epochs") or self.epochs_)
         # Early stopping needs validation data, which refitting on all data has none of.
         callbacks = [
             c for c in (self.callbacks or []) if not isinstance(c, keras.callbacks.EarlyStopping)
@@ -819,13 +833,23 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         max_trials: Number of architectures tried; with screening, a budget of that
             many full trials' epochs, which screens more architectures (Hyperband
             budgets epochs instead).
-        epochs: Maximum training epochs per trial.
-        search_space: None to choose one from the data (AutoKeras blocks for
-            tabular, image or text input), an `autokeras.Block` or a list of them
-            applied in order (wrapped between our input and output layers), or a `keras_tuner.HyperModel` / function `hp -> model`
-            returning a compiled model whose output is one probability per class (or a
+        epochs: Maximum training epochs per trial. None (the default) gives a trial at
+            least 20 epochs and at least 250 optimizer steps: on a few dozen samples an
+            epoch is one or two steps, and 20 of them are too few to train a network.
+        search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
+            AutoKeras's `DenseBlock` for tables; a choice among 1-D `LayerChainBlock`
+            and `CellBlock` for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock`
+            and `LayerChainBlock` for images; AutoKeras's text blocks for text), an
+            `autokeras.Block` or a list of them applied in order (wrapped between our
+            input and output layers), or a `keras_tuner.HyperModel` / function
+            `hp -> model` returning a compiled model whose output is one probability per
+            class (or a
             single sigmoid unit for two classes); it is trained on class indices
             `0 .. n_classes - 1`.
+        input_kind: What X holds: "auto" (from its shape: 2-D a table, 3-D signals
+            (n, steps, channels), 4-D images, 1-D strings text), "tabular" (more axes
+            are flattened), "sequence" (2-D X is (n, steps), one channel), "image"
+            (3-D X is (n, height, width), one channel) or "text".
         scoring: scikit-learn scorer name or callable, computed on the validation
             data and maximized by the search. None means accuracy.
         validation_split: Fraction of the data held out for scoring trials
@@ -918,6 +942,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             quantities and `constraint_violation`; `pandas.DataFrame(pareto_front_)`
             tabulates it. `search_results_` then carries the same values per trial.
         best_trial_id_: The trial of `best_model_`.
+        epochs_: Maximum training epochs of a trial (`epochs`, or chosen from the
+            number of training samples).
     """
 
     _task = "classification"

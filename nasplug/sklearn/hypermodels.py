@@ -18,11 +18,16 @@ import keras
 import keras_tuner
 import numpy as np
 
+from nasplug import _compat
+from nasplug.sklearn.spaces import (  # noqa: F401 (the kinds are read from here too)
+    IMAGE,
+    SEQUENCE,
+    TABULAR,
+    TEXT,
+    BlockSequence,
+    default_space,
+)
 from nasplug.sklearn.tabular import TableEncoding
-
-TABULAR = "tabular"
-IMAGE = "image"
-TEXT = "text"
 
 # A text's token sequence is cut to this length: long enough for sentences and short
 # reviews, short enough that a tiny search stays fast.
@@ -30,68 +35,11 @@ MAX_SEQUENCE_LENGTH = 64
 MAX_VOCABULARY = 20000
 
 
-def default_block(kind, vocabulary_size=None):
-    """Returns the AutoKeras blocks searched by default for a kind of input.
-
-    The blocks are those AutoKeras's `StructuredDataBlock`, `ImageBlock` (vanilla) and
-    `TextBlock` are made of, composed here with fixed names: the wrappers name their
-    inner blocks from a global counter, so their hyperparameter names would change
-    from one build to the next.
-
-    Args:
-        kind: "tabular" (2-D numeric X), "image" (X of shape (n, height, width) or
-            (n, height, width, channels)) or "text" (1-D array of strings).
-        vocabulary_size: Number of token indices (text only).
-
-    Returns:
-        A `BlockSequence` of fresh `autokeras` blocks.
-    """
-    import autokeras as ak
-
-    if kind == TABULAR:
-        # Scaling is done by the input layer of `BlockHyperModel` with statistics of
-        # the training data, not by an (un-adapted) AutoKeras normalization block.
-        return BlockSequence([ak.DenseBlock(name="dense")])
-    if kind == IMAGE:
-        # Only the vanilla ConvBlock: ResNet/Xception/EfficientNet need at least 32x32
-        # inputs and minutes per trial; a user can still pass `ak.ImageBlock()`.
-        return BlockSequence(
-            [ak.ConvBlock(name="conv"), ak.SpatialReduction(name="reduction")]
-        )
-    if kind == TEXT:
-        return BlockSequence(
-            [
-                ak.Embedding(max_features=vocabulary_size + 1, name="embedding"),
-                ak.ConvBlock(name="conv"),
-                ak.SpatialReduction(name="reduction"),
-                ak.DenseBlock(name="dense"),
-            ]
-        )
-    raise ValueError(f"Unknown kind of input {kind!r}.")
-
-
-class BlockSequence:
-    """AutoKeras blocks applied one after the other.
-
-    Args:
-        blocks: List of `autokeras.Block`; each names its hyperparameters under its
-            own name ("dense/num_layers").
-    """
-
-    def __init__(self, blocks):
-        self.blocks = list(blocks)
-
-    def build(self, hp, x):
-        for block in self.blocks:
-            x = block.build(hp, x)
-        return x
-
-
 class InputSpec:
     """What the estimator learned from the data before the search.
 
     Args:
-        kind: "tabular", "image" or "text".
+        kind: "tabular", "sequence", "image" or "text".
         shape: Shape of one sample, as given to the network.
         mean: Per-channel mean (image), or None.
         variance: Matching variance, or None.
@@ -127,6 +75,11 @@ class InputSpec:
             # Indices 0 and 1 are padding and out-of-vocabulary.
             vocabulary = [str(t) for t in vectorizer.get_vocabulary()[2:]]
             return cls(kind, (MAX_SEQUENCE_LENGTH,), vocabulary=vocabulary or ["<empty>"])
+        if kind == SEQUENCE and X.ndim == 2:
+            # One channel: the network adds its axis (`build_inputs`), so a saved model
+            # takes the rows as given, as `nasplug predict` passes them.
+            mean, variance = float(X.mean(dtype=np.float64)), float(X.var(dtype=np.float64))
+            return cls(kind, X.shape[1:], mean=[mean], variance=[variance])
         axes = tuple(range(X.ndim - 1))
         mean = X.mean(axis=axes, dtype=np.float64)
         variance = X.var(axis=axes, dtype=np.float64)
@@ -147,9 +100,12 @@ class InputSpec:
             inputs = keras.Input(shape=(MAX_SEQUENCE_LENGTH,), dtype="int32", name="tokens")
             return inputs, inputs
         inputs = keras.Input(shape=self.shape, name="features")
+        x = inputs
+        if self.kind == SEQUENCE and len(self.shape) == 1:
+            x = keras.layers.Reshape(self.shape + (1,), name="one_channel")(x)
         x = keras.layers.Normalization(
             axis=-1, mean=self.mean, variance=self.variance, name="scale"
-        )(inputs)
+        )(x)
         return inputs, x
 
     def vectorize(self, texts):
@@ -174,7 +130,8 @@ class BlockHyperModel(keras_tuner.HyperModel):
     """A searchable network: preprocessing input, an AutoKeras block, our output layer.
 
     Args:
-        block: An `autokeras.Block` (or None for the default of `spec.kind`).
+        block: An `autokeras.Block` (or None for the default of `spec.kind`). A build
+            keeps in `hp.values` only the values it read.
         spec: The `InputSpec` of the data.
         task: "classification" or "regression".
         n_outputs: Number of classes (classification) or targets (regression).
@@ -209,9 +166,19 @@ class BlockHyperModel(keras_tuner.HyperModel):
         # inner blocks from Keras's name counters; resetting them first keeps every
         # build's hyperparameter names the same.
         keras.backend.clear_session(free_memory=False)
+        with _compat.recording_reads(hp) as read:
+            model = self._build_network(hp)
+        # Values the build never read (AutoKeras's `DenseBlock` / `ConvBlock` widths of
+        # layers the network does not have) are dropped, so that the trial records the
+        # architecture it trained and nothing else.
+        for name in [n for n in hp.values if n not in read and not n.startswith("tuner/")]:
+            del hp.values[name]
+        return model
+
+    def _build_network(self, hp):
         block = self.block
         if block is None:
-            block = default_block(self.spec.kind, self.spec.vocabulary_size())
+            block = default_space(self.spec.kind, self.spec.vocabulary_size())
         elif self.spec.kind == TEXT and getattr(block, "max_tokens", False) is None:
             # Our vectorizer fixes the vocabulary; the block must not search its size.
             block.max_tokens = self.spec.vocabulary_size()

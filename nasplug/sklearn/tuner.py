@@ -29,6 +29,13 @@ OBJECTIVE = "score"
 # costs several times a graph step.
 EAGER_STEPS = 10
 
+# A trial trains for at least this many epochs and this many optimizer steps, unless
+# the user sets `epochs`: on a few dozen samples 20 epochs are 20 to 40 steps, after
+# which a convolutional network (GunPoint, 40 series) scored 0.55 on the test set;
+# after 200 steps, 0.99.
+MIN_EPOCHS = 20
+MIN_STEPS = 250
+
 
 @contextlib.contextmanager
 def seeded(seed):
@@ -299,6 +306,21 @@ def train_network(
             shuffle=True,
         )
     return model, history, time.perf_counter() - fit_start
+
+
+def epochs_for(n_samples, batch_size):
+    """The default maximum epochs of a trial on `n_samples` training samples.
+
+    Args:
+        n_samples: Int, the number of training samples.
+        batch_size: Int, the training batch size.
+
+    Returns:
+        At least `MIN_EPOCHS`, and enough for `MIN_STEPS` optimizer steps (so at most
+        `MIN_STEPS` epochs, for a set that fits in one batch).
+    """
+    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
+    return int(max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch)))
 
 
 def _trial_number(trial_id):

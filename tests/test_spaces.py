@@ -1,0 +1,255 @@
+"""The estimators' default search spaces and `input_kind`.
+
+The space tests build networks without training them; the estimator tests train tiny
+networks for one epoch.
+"""
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from nasplug import NASClassifier, NASRegressor
+from nasplug.oracles import EvolutionOracle
+from nasplug.sklearn import spaces
+from nasplug.sklearn.hypermodels import BlockHyperModel, InputSpec
+from nasplug.space import SearchSpace
+
+
+def signals(n=40, steps=24, channels=1, seed=0):
+    """Two classes of noisy sine waves, one twice the other's frequency."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    t = np.linspace(0, 2 * np.pi, steps)
+    X = np.sin(t[None, :, None] * (1 + y[:, None, None]) + rng.normal(size=(n, 1, channels)))
+    return (X + 0.2 * rng.normal(size=X.shape)).astype("float32"), y
+
+
+# ------------------------------------------------------------------ input kinds
+
+
+@pytest.mark.parametrize(
+    "input_kind, is_text, ndim, kind",
+    [
+        ("auto", False, 2, "tabular"),
+        ("auto", False, 3, "sequence"),
+        ("auto", False, 4, "image"),
+        ("auto", True, 1, "text"),
+        ("sequence", False, 2, "sequence"),
+        ("image", False, 3, "image"),
+        ("text", True, 1, "text"),
+    ],
+)
+def test_kind_follows_the_shape_unless_told(input_kind, is_text, ndim, kind):
+    assert spaces.resolve_kind(input_kind, is_text, ndim) == kind
+
+
+def test_network_input_adds_a_channel_to_images_only():
+    X = np.zeros((5, 6, 7), dtype="float32")
+    assert spaces.network_input(X, "sequence").shape == (5, 6, 7)
+    assert spaces.network_input(X, "image").shape == (5, 6, 7, 1)
+    assert spaces.network_input(X[:, :, 0], "sequence").shape == (5, 6)
+
+
+@pytest.mark.parametrize(
+    "input_kind, X, message",
+    [
+        ("signal", np.zeros((6, 4)), "input_kind must be one of"),
+        ("image", np.zeros((6, 4)), "input_kind='image' takes X of shape"),
+        ("sequence", np.zeros((6, 4, 4, 1)), "input_kind='sequence' takes X of shape"),
+        ("text", np.zeros((6, 4)), "input_kind='text' takes a 1-D array of strings"),
+        ("tabular", np.zeros((6, 4, 3)), "input_kind='tabular' takes 2-D X"),
+        ("tabular", np.array(["a b", "c d", "e f", "g h", "i j", "k l"]), "does not fit X"),
+    ],
+    ids=["unknown", "image-2d", "sequence-4d", "text-numeric", "tabular-3d", "tabular-text"],
+)
+def test_input_kind_that_does_not_fit_gets_one_clear_error(input_kind, X, message):
+    y = np.arange(6) % 2
+    with pytest.raises(ValueError, match=message):
+        NASClassifier(input_kind=input_kind, max_trials=1, epochs=1).fit(X, y)
+
+
+def test_input_kind_is_a_plain_parameter():
+    estimator = NASRegressor(input_kind="sequence")
+    assert estimator.get_params()["input_kind"] == "sequence"
+    assert clone(estimator).input_kind == "sequence"
+    assert NASClassifier().get_params()["input_kind"] == "auto"
+
+
+# ------------------------------------------------------- the default spaces
+
+
+def spec_of(kind):
+    if kind == "text":
+        return InputSpec(kind, (64,), vocabulary=["good", "bad", "film", "plot"])
+    shape = {"tabular": (10,), "sequence": (24, 2), "image": (8, 8, 1)}[kind]
+    rows = np.random.default_rng(0).normal(size=(20, *shape)).astype("float32")
+    return InputSpec.from_data(kind, rows)
+
+
+def explored_space(hypermodel, directory):
+    """The space as KerasTuner's tuner knows it before its first trial: every scope opened."""
+    tuner = keras_tuner.RandomSearch(
+        hypermodel,
+        objective="val_loss",
+        max_trials=1,
+        directory=str(directory),
+        project_name="space",
+    )
+    return tuner.oracle.hyperparameters
+
+
+def build(hypermodel, space_hp, values):
+    """(fingerprint of the network, values the build left in the trial's container)."""
+    hp = space_hp.copy()
+    hp.values = dict(values)
+    model = hypermodel.build(hp)
+    config = json.dumps(model.get_config(), sort_keys=True)
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    return (config, model.count_params(), rate), hp
+
+
+def evolution_proposals(space_hp, count, directory, seed=0):
+    oracle = EvolutionOracle(
+        objective=keras_tuner.Objective("score", "max"),
+        max_trials=count,
+        population_size=max(2, count // 3),
+        sample_size=2,
+        seed=seed,
+        hyperparameters=space_hp.copy(),
+    )
+    oracle.verbose = 0
+    oracle._set_project_dir(str(directory), "oracle")
+    rng = np.random.default_rng(seed)
+    proposals = []
+    for i in range(count):
+        trial = oracle.create_trial(f"tuner{i}")
+        if trial.status == "STOPPED":
+            break
+        proposals.append(dict(trial.hyperparameters.values))
+        oracle.update_trial(trial.trial_id, {"score": float(rng.random())})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return proposals
+
+
+def test_signal_space_is_a_family_choice_known_before_the_first_trial(tmp_path):
+    hypermodel = BlockHyperModel(None, spec_of("sequence"), "classification", 2)
+    space = explored_space(hypermodel, tmp_path)
+    family = next(hp for hp in space.space if hp.name == spaces.FAMILY)
+    assert sorted(family.values) == ["cell", "chain", "mlp"]
+    for hp in space.space:
+        owner = hp.name.split("/")[0]
+        if owner in family.values:
+            # Under its family's condition, whatever else it depends on.
+            assert any(
+                c.name == spaces.FAMILY and list(c.values) == [owner] for c in hp.conditions
+            ), hp.name
+    names = {hp.name for hp in space.space}
+    assert {"cell/edge_3_2", "chain/layer_4/recurrent_units", "mlp/num_layers", "learning_rate"} <= names
+    # 1-D layers only: a recurrent type is offered, which 2-D chains never offer.
+    types = next(hp for hp in space.space if hp.name == "chain/layer_1/type").values
+    assert {"gru", "lstm", "conv"} <= set(types)
+
+
+# Proposals per space: evolution's random population, then mutations of it.
+PROPOSALS = {"tabular": 24, "sequence": 24, "image": 18, "text": 9}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(PROPOSALS))
+def test_default_spaces_record_only_live_values(kind, tmp_path):
+    hypermodel = BlockHyperModel(None, spec_of(kind), "classification", 3)
+    space_hp = explored_space(hypermodel, tmp_path)
+    space = SearchSpace(space_hp)
+    proposals = evolution_proposals(space_hp, PROPOSALS[kind], tmp_path)
+    assert len(proposals) == PROPOSALS[kind]
+    checked = {}
+    for number, proposal in enumerate(proposals):
+        reference, built = build(hypermodel, space_hp, proposal)
+        recorded = dict(built.values)
+        # No value of an inactive decision is proposed or recorded. (AutoKeras's blocks
+        # declare a layer's width when a network first has that layer: the space grows.)
+        grown = SearchSpace(built)
+        for values in (proposal, recorded):
+            inactive = [
+                name for name in values
+                if not any(grown.is_active(hp, values) for hp in built.space if hp.name == name)
+            ]
+            assert not inactive, inactive
+        assert set(recorded) <= set(proposal) | {hp.name for hp in built.space} - {
+            hp.name for hp in space_hp.space
+        }
+        if kind == "sequence" and proposal[spaces.FAMILY] != "mlp":
+            # Our blocks: the whole space is known before the first trial and strategies
+            # never even propose a dead value (AutoKeras's DenseBlock, the "mlp" family,
+            # declares widths as networks first use them).
+            assert recorded == proposal
+        if number % 3:
+            continue
+        # Every recorded decision shapes the network: another value builds another one
+        # (decisions it activates take their defaults).
+        for hp in space_hp.space:
+            if hp.name not in recorded or hp.name in checked or not space.is_tunable(hp):
+                continue
+            other = next(v for v in space.choices(hp) if v != recorded[hp.name])
+            changed, _ = build(hypermodel, space_hp, space.active({**recorded, hp.name: other}))
+            checked[hp.name] = changed != reference
+    assert checked and all(checked.values()), sorted(n for n, live in checked.items() if not live)
+
+
+# ------------------------------------------------------------ the estimator
+
+
+@pytest.mark.slow
+def test_signals_are_searched_over_one_dimensional_families(tmp_path):
+    X, y = signals()
+    clf = NASClassifier(strategy="random", max_trials=3, epochs=1, random_state=1)
+    clf.fit(X[:30], y[:30])
+    for record in clf.search_results_:
+        values = record["hyperparameters"]
+        family = values[spaces.FAMILY]
+        assert family in ("mlp", "chain", "cell")
+        assert all(
+            name in (spaces.FAMILY, "learning_rate") or name.startswith(f"{family}/")
+            for name in values
+        ), values
+    layers = [type(layer).__name__ for layer in clf.best_model_.layers]
+    assert not any(name.endswith("2D") for name in layers), layers
+    if clf.best_params_[spaces.FAMILY] != "mlp":
+        assert any(
+            name.endswith("1D") or name in ("GRU", "LSTM", "Bidirectional") for name in layers
+        ), layers
+    assert clf.predict(X[30:]).shape == (10,)
+    assert set(clf.predict(X[30:])) <= {0, 1}
+
+
+def test_two_dimensional_x_as_one_channel_signals(tmp_path):
+    X, y = signals(n=24, steps=16)
+    clf = NASRegressor(
+        input_kind="sequence", strategy="random", max_trials=1, epochs=1, random_state=0
+    )
+    clf.fit(X[:, :, 0], y.astype(float))
+    # The network adds the channel axis itself: a saved model takes the rows as given.
+    assert clf.best_model_.input_shape == (None, 16)
+    assert clf.best_model_.get_layer("one_channel").output.shape == (None, 16, 1)
+    assert not any(type(layer).__name__.endswith("2D") for layer in clf.best_model_.layers)
+    assert clf.predict(X[:4, :, 0]).shape == (4,)
+    with pytest.raises(ValueError, match="expecting 16 features"):
+        clf.predict(X[:3, :8, 0])
+
+def test_default_epochs_give_small_sets_enough_optimizer_steps():
+    from nasplug.sklearn.tuner import MIN_EPOCHS, MIN_STEPS, epochs_for
+
+    assert epochs_for(10_000, 32) == MIN_EPOCHS
+    assert epochs_for(8, 32) == epochs_for(1, 1) == MIN_STEPS
+    for n in (20, 40, 100, 300, 1000):
+        steps = -(-n // 32) * epochs_for(n, 32)
+        # Enough steps, and not a whole epoch more than needed.
+        assert MIN_STEPS <= steps < MIN_STEPS + -(-n // 32) or epochs_for(n, 32) == MIN_EPOCHS
