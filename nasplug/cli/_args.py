@@ -96,7 +96,7 @@ def key_value(text):
 # -- arguments several commands take ------------------------------------------------------
 
 
-def add_strategy(parser, default="evolution"):
+def add_strategy(parser, default="predictor"):
     """`--strategy NAME`, any strategy of the registry (read when the parser is built)."""
     from nasplug.oracles import registry
 

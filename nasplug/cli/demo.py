@@ -2,7 +2,8 @@
 
 The 8×8 images of hand-written digits that ship with scikit-learn (1,797 of them) are split
 into training and test parts; `NASClassifier` searches network architectures on the
-training part with regularized evolution, the best network is scored on the test part,
+training part with the predictor strategy (regularized evolution ranked by a Gaussian
+process), the best network is scored on the test part,
 and the model and an HTML report of the search are saved.
 """
 
