@@ -34,8 +34,13 @@ from nasplug.blocks import CellBlock, LayerChainBlock, MLPBlock
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The shared sets sit beside the repository (or beside the directory of its worktrees).
 UCR_DIR = next(
-    (path for path in (os.path.join(HERE, *[".."] * up, "shared", "benchmarks", "ucr") for up in (2, 3))
-     if os.path.isdir(path)),
+    (
+        path
+        for path in (
+            os.path.join(HERE, *[".."] * up, "shared", "benchmarks", "ucr") for up in (2, 3)
+        )
+        if os.path.isdir(path)
+    ),
     os.path.join(HERE, "..", "..", "shared", "benchmarks", "ucr"),
 )
 UCR_SETS = ("gunpoint", "arrowhead", "italypowerdemand", "coffee", "japanesevowels")
@@ -51,21 +56,39 @@ BLOCKS = {
 # bidirectional LSTMs or four self-attention layers (sequences only); the widest MLP.
 LARGEST = {
     "cell": {
-        "cell/channels": 32, "cell/stages": 3, "cell/cells": 2,
+        "cell/channels": 32,
+        "cell/stages": 3,
+        "cell/cells": 2,
         **{f"cell/edge_{to}_{src}": "nor_conv_3x3" for to in (1, 2, 3) for src in range(to)},
     },
     "chain_lstm": {
-        "chain/num_layers": 4, "chain/reduction": "average",
-        **{f"chain/layer_{i}/{name}": value for i in (1, 2, 3, 4) for name, value in (
-            ("type", "lstm"), ("recurrent_units", 64), ("bidirectional", True), ("residual", True))},
+        "chain/num_layers": 4,
+        "chain/reduction": "average",
+        **{
+            f"chain/layer_{i}/{name}": value
+            for i in (1, 2, 3, 4)
+            for name, value in (
+                ("type", "lstm"),
+                ("recurrent_units", 64),
+                ("bidirectional", True),
+                ("residual", True),
+            )
+        },
     },
     "chain_attention": {
-        "chain/num_layers": 4, "chain/reduction": "average",
-        **{f"chain/layer_{i}/{name}": value for i in (1, 2, 3, 4) for name, value in (
-            ("type", "attention"), ("heads", 4), ("residual", True))},
+        "chain/num_layers": 4,
+        "chain/reduction": "average",
+        **{
+            f"chain/layer_{i}/{name}": value
+            for i in (1, 2, 3, 4)
+            for name, value in (("type", "attention"), ("heads", 4), ("residual", True))
+        },
     },
     "mlp": {
-        "mlp/num_layers": 3, "mlp/residual": True, "mlp/normalization": "batch", "mlp/dropout": 0.25,
+        "mlp/num_layers": 3,
+        "mlp/residual": True,
+        "mlp/normalization": "batch",
+        "mlp/dropout": 0.25,
         **{f"mlp/units_{i}": 512 for i in range(3)},
     },
 }
@@ -142,7 +165,9 @@ def run(block_name, set_name, trials, epochs, ucr_dir, directory):
         epochs=epochs,
         batch_size=32,
         verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(patience=max(3, epochs // 5), restore_best_weights=True)],
+        callbacks=[
+            keras.callbacks.EarlyStopping(patience=max(3, epochs // 5), restore_best_weights=True)
+        ],
     )
     best = tuner.get_best_models(1)[0]
     test_accuracy = float(np.mean(np.argmax(best.predict(X_test, verbose=0), axis=1) == y_test))
@@ -163,7 +188,9 @@ def time_largest(architecture, set_name, epochs, ucr_dir):
     if architecture == "cell" and X_train.ndim == 4:
         hp.values["cell/channels"] = 16  # the widest default for images
     model = hypermodel.build(hp)
-    hypermodel.fit(hp, model, X_train, y_train, validation_split=0.2, epochs=epochs, batch_size=32, verbose=0)
+    hypermodel.fit(
+        hp, model, X_train, y_train, validation_split=0.2, epochs=epochs, batch_size=32, verbose=0
+    )
     wall, cpu, _, params = hypermodel.times[0]
     return wall, cpu, params
 
@@ -184,7 +211,10 @@ def main():
                 timing = time_largest(architecture, set_name, args.epochs, args.ucr_dir)
                 if timing is not None:
                     wall, cpu, params = timing
-                    print(f"| {architecture} | {set_name} | {wall:.1f} | {cpu:.1f} | {params} |", flush=True)
+                    print(
+                        f"| {architecture} | {set_name} | {wall:.1f} | {cpu:.1f} | {params} |",
+                        flush=True,
+                    )
         print(f"load average at end: {os.getloadavg()[0]:.1f}")
         return
     print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)
@@ -192,22 +222,39 @@ def main():
     with tempfile.TemporaryDirectory() as directory:
         for block_name in args.blocks.split(","):
             for set_name in args.sets.split(","):
-                times, accuracy, shape = run(block_name, set_name, args.trials, args.epochs, args.ucr_dir, directory)
+                times, accuracy, shape = run(
+                    block_name, set_name, args.trials, args.epochs, args.ucr_dir, directory
+                )
                 for i, (wall, cpu, ran, params) in enumerate(times):
                     print(
-                        f"{block_name:5s} {set_name:16s} trial {i}: {wall:6.1f} s wall, {cpu:6.1f} s CPU, "
+                        f"{block_name:5s} {set_name:16s} trial {i}: {wall:6.1f} s wall, "
+                        f"{cpu:6.1f} s CPU, "
                         f"{ran:2d} epochs, {params:8d} parameters",
                         flush=True,
                     )
-                rows.append((block_name, set_name, shape, [t[0] for t in times], [t[1] for t in times], accuracy))
+                rows.append(
+                    (
+                        block_name,
+                        set_name,
+                        shape,
+                        [t[0] for t in times],
+                        [t[1] for t in times],
+                        accuracy,
+                    )
+                )
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
-    print("| block | set | X train | median s/trial (wall) | max (wall) | median CPU s/trial | max CPU s | test acc. of best trial |")
+    print(
+        "| block | set | X train | median s/trial (wall) | max (wall) | median CPU s/trial "
+        "| max CPU s | test acc. of best trial |"
+    )
     print("|---|---|---|---:|---:|---:|---:|---:|")
     for block_name, set_name, shape, wall, cpu, accuracy in rows:
         print(
-            f"| {block_name} | {set_name} | {shape} | {statistics.median(wall):.1f} | {max(wall):.1f} "
+            f"| {block_name} | {set_name} | {shape} | {statistics.median(wall):.1f} "
+            f"| {max(wall):.1f} "
             f"| {statistics.median(cpu):.1f} | {max(cpu):.1f} | {accuracy:.3f} |"
         )
+
 
 if __name__ == "__main__":
     main()

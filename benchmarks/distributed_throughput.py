@@ -71,8 +71,12 @@ def search(args):
         overwrite=False,
     )
     tuner.search(
-        x[:split], y[:split], validation_data=(x[split:], y[split:]),
-        epochs=args.epochs, batch_size=32, verbose=0,
+        x[:split],
+        y[:split],
+        validation_data=(x[split:], y[split:]),
+        epochs=args.epochs,
+        batch_size=32,
+        verbose=0,
     )
 
 
@@ -80,7 +84,13 @@ def measure(workers, args):
     from nasplug.distributed import LocalCluster
 
     with tempfile.TemporaryDirectory() as directory:
-        command = [sys.executable, os.path.abspath(__file__), "--worker-script", "--directory", directory]
+        command = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker-script",
+            "--directory",
+            directory,
+        ]
         command += ["--max-trials", str(args.max_trials), "--epochs", str(args.epochs)]
         command += ["--samples", str(args.samples)]
         launched = time.time()
@@ -91,13 +101,17 @@ def measure(workers, args):
                     raise RuntimeError(f"{workers} worker(s): no result within {args.timeout} s")
                 for process in cluster.processes.values():
                     if process.returncode not in (None, 0):
-                        raise RuntimeError(f"{process.tuner_id} failed:\n{cluster.output(process.tuner_id)}")
+                        raise RuntimeError(
+                            f"{process.tuner_id} failed:\n{cluster.output(process.tuner_id)}"
+                        )
                 time.sleep(0.05)
             left = time.time()
         with open(os.path.join(directory, "times.jsonl")) as f:
             times = [json.loads(line) for line in f]
     if len(times) != args.max_trials:
-        raise RuntimeError(f"{workers} worker(s) ran {len(times)} trials, expected {args.max_trials}")
+        raise RuntimeError(
+            f"{workers} worker(s) ran {len(times)} trials, expected {args.max_trials}"
+        )
     first = min(t["start"] for t in times)
     last = max(t["end"] for t in times)
     return {

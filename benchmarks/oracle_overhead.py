@@ -61,7 +61,9 @@ def per_trial_ms(strategies, marks, window, seed=0, short=(), clock=time.perf_co
                 trial = oracle.create_trial("tuner0")
                 if trial.status != "RUNNING":
                     continue
-                oracle.update_trial(trial.trial_id, {"score": cell_score(trial.hyperparameters.values)})
+                oracle.update_trial(
+                    trial.trial_id, {"score": cell_score(trial.hyperparameters.values)}
+                )
                 trial.status = "COMPLETED"
                 oracle.end_trial(trial)
                 durations[strategy].append(clock() - start)
@@ -69,7 +71,7 @@ def per_trial_ms(strategies, marks, window, seed=0, short=(), clock=time.perf_co
                 print(f"# {i + 1} trials", file=sys.stderr, flush=True)
     return {
         strategy: {
-            mark: 1000 * sum(times[mark - window:mark]) / window
+            mark: 1000 * sum(times[mark - window : mark]) / window
             for mark in marks
             if len(times) >= mark
         }
@@ -85,23 +87,37 @@ def main(argv=None):
     parser.add_argument(
         "--short", default="bayesian", help="strategies timed up to the first mark only"
     )
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="wall clock, or this process's CPU time")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall clock, or this process's CPU time",
+    )
     args = parser.parse_args(argv)
     marks = sorted(args.trials)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     results = per_trial_ms(
-        args.strategies.split(","), marks, args.window, short=set(args.short.split(",")),
+        args.strategies.split(","),
+        marks,
+        args.window,
+        short=set(args.short.split(",")),
         clock=clock,
     )
-    header = "| oracle | " + " | ".join(f"ms/trial at {m}" for m in marks) + " | " + " | ".join(
-        f"over random at {m}" for m in marks) + " |"
+    header = (
+        "| oracle | "
+        + " | ".join(f"ms/trial at {m}" for m in marks)
+        + " | "
+        + " | ".join(f"over random at {m}" for m in marks)
+        + " |"
+    )
     print(header)
     print("|" + "---|" * (1 + 2 * len(marks)))
     for strategy, row in results.items():
         cells = [f"{row[m]:.2f}" if m in row else "n/a" for m in marks]
         extra = [
-            f"{row[m] - results['random'][m]:+.2f}" if m in row and m in results.get("random", {}) else "n/a"
+            f"{row[m] - results['random'][m]:+.2f}"
+            if m in row and m in results.get("random", {})
+            else "n/a"
             for m in marks
         ]
         print(f"| {strategy} | " + " | ".join(cells) + " | " + " | ".join(extra) + " |")

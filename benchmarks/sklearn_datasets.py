@@ -69,9 +69,7 @@ def baselines(task, seed, epochs):
         return {
             "linear": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
             "boosting": HistGradientBoostingClassifier(random_state=seed),
-            "mlp": make_pipeline(
-                StandardScaler(), MLPClassifier(max_iter=1000, random_state=seed)
-            ),
+            "mlp": make_pipeline(StandardScaler(), MLPClassifier(max_iter=1000, random_state=seed)),
             "keras": make_pipeline(StandardScaler(), keras_net),
         }
     keras_net = keras.wrappers.SKLearnRegressor(
@@ -82,9 +80,7 @@ def baselines(task, seed, epochs):
     return {
         "linear": make_pipeline(StandardScaler(), Ridge()),
         "boosting": HistGradientBoostingRegressor(random_state=seed),
-        "mlp": make_pipeline(
-            StandardScaler(), MLPRegressor(max_iter=2000, random_state=seed)
-        ),
+        "mlp": make_pipeline(StandardScaler(), MLPRegressor(max_iter=2000, random_state=seed)),
         # The targets are scaled so the fixed network does not start 150 units off.
         "keras": _ScaledTarget(make_pipeline(StandardScaler(), keras_net)),
     }
@@ -111,7 +107,10 @@ def run(max_trials, epochs, strategy, seed, only=None):
             continue
         X, y = loader(return_X_y=True)
         X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.25, random_state=seed,
+            X,
+            y,
+            test_size=0.25,
+            random_state=seed,
             stratify=y if task == "classification" else None,
         )
         cls = NASClassifier if task == "classification" else NASRegressor

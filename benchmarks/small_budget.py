@@ -49,9 +49,7 @@ def load(name, data_dir):
         from sklearn.model_selection import train_test_split
 
         x, y = load_digits(return_X_y=True)
-        return train_test_split(
-            x.astype(np.float32), y, test_size=0.25, random_state=0, stratify=y
-        )
+        return train_test_split(x.astype(np.float32), y, test_size=0.25, random_state=0, stratify=y)
     with np.load(os.path.join(data_dir, f"{name}.npz")) as d:
         return d["X_train"], d["X_test"], d["y_train"], d["y_test"]
 
@@ -65,8 +63,12 @@ def hyperband_epochs(max_epochs, iterations=1):
     from nasplug.oracles import make_oracle
 
     oracle = make_oracle(
-        "hyperband", objective=kt.Objective("score", "max"), max_epochs=max_epochs,
-        factor=_HYPERBAND_FACTOR, hyperband_iterations=iterations, seed=1,
+        "hyperband",
+        objective=kt.Objective("score", "max"),
+        max_epochs=max_epochs,
+        factor=_HYPERBAND_FACTOR,
+        hyperband_iterations=iterations,
+        seed=1,
     )
     space = kt.HyperParameters()
     space.Int("x", 0, 10**6)
@@ -111,7 +113,8 @@ def run_one(job):
         search_seconds=clf.search_seconds_,
         trials=len(clf.search_results_),
         full_trials=sum(
-            1 for r in clf.search_results_
+            1
+            for r in clf.search_results_
             if r["hyperparameters"].get("tuner/epochs", job["epochs"]) >= job["epochs"]
         ),
     )
@@ -126,9 +129,15 @@ def jobs_for(args):
             for seed in range(args.seeds):
                 for strategy in args.strategies:
                     job = dict(
-                        dataset=dataset, max_trials=trials, epochs=args.epochs, seed=seed,
-                        strategy=strategy, screening=False, data_dir=args.data_dir,
-                        label=strategy, budget=trials,
+                        dataset=dataset,
+                        max_trials=trials,
+                        epochs=args.epochs,
+                        seed=seed,
+                        strategy=strategy,
+                        screening=False,
+                        data_dir=args.data_dir,
+                        label=strategy,
+                        budget=trials,
                     )
                     if strategy == "hyperband":
                         job["strategy_params"] = {
@@ -150,10 +159,14 @@ def screened_jobs(args, unscreened):
         if "epochs" in args.screening_runs:
             jobs.append(dict(common, label=f"{base['strategy']} screened"))
         if "time" in args.screening_runs:
-            jobs.append(dict(
-                common, label=f"{base['strategy']} screened, same time",
-                max_trials=base["max_trials"] * 10, time_budget=base["search_seconds"],
-            ))
+            jobs.append(
+                dict(
+                    common,
+                    label=f"{base['strategy']} screened, same time",
+                    max_trials=base["max_trials"] * 10,
+                    time_budget=base["search_seconds"],
+                )
+            )
     return jobs
 
 
@@ -192,13 +205,22 @@ def table(results, args):
         if key not in keys:
             keys.append(key)
     for dataset, budget, label in keys:
-        runs = [r for r in results if (r["dataset"], r["budget"], r["label"]) == (dataset, budget, label)]
+        runs = [
+            r
+            for r in results
+            if (r["dataset"], r["budget"], r["label"]) == (dataset, budget, label)
+        ]
         random_runs = {
-            r["seed"]: r for r in results
+            r["seed"]: r
+            for r in results
             if (r["dataset"], r["budget"], r["label"]) == (dataset, budget, "random")
         }
         acc = mean_se([r["accuracy"] for r in runs])
-        diffs = [r["accuracy"] - random_runs[r["seed"]]["accuracy"] for r in runs if r["seed"] in random_runs]
+        diffs = [
+            r["accuracy"] - random_runs[r["seed"]]["accuracy"]
+            for r in runs
+            if r["seed"] in random_runs
+        ]
         delta = mean_se(diffs) if diffs and label != "random" else None
         search = mean_se([r["search_seconds"] for r in runs])
         cpu = mean_se([r["cpu_seconds"] for r in runs])
@@ -208,7 +230,8 @@ def table(results, args):
             f"{dataset:<17} {budget:>6} {label:<28} {epochs:>6} "
             f"{acc[0]:>7.4f} ± {acc[1]:.4f} "
             + (f"{delta[0]:>+7.4f} ± {delta[1]:.4f} " if delta else f"{'':>16}")
-            + f"{search[0]:>6.0f} ± {search[1]:>4.0f} {cpu[0]:>6.0f} ± {cpu[1]:>4.0f} {trials:>10.1f}"
+            + f"{search[0]:>6.0f} ± {search[1]:>4.0f} "
+            + f"{cpu[0]:>6.0f} ± {cpu[1]:>4.0f} {trials:>10.1f}"
         )
     return "\n".join(lines)
 
@@ -225,11 +248,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
-    parser.add_argument("--screening-strategies", default="evolution",
-                        help="strategies also run with screening ('' for none)")
-    parser.add_argument("--screening-runs", default="epochs,time",
-                        help="screened runs: at the same epoch budget ('epochs'), at the "
-                        "unscreened run's search time ('time'), or both")
+    parser.add_argument(
+        "--screening-strategies",
+        default="evolution",
+        help="strategies also run with screening ('' for none)",
+    )
+    parser.add_argument(
+        "--screening-runs",
+        default="epochs,time",
+        help="screened runs: at the same epoch budget ('epochs'), at the "
+        "unscreened run's search time ('time'), or both",
+    )
     parser.add_argument("--trials", default="10,20", help="trial budgets, comma-separated")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=20)
@@ -267,7 +296,11 @@ def main(argv=None):
         f"{load_before[0]:.1f} at start and {os.getloadavg()[0]:.1f} at the end, "
         f"{os.cpu_count()} CPUs"
     )
-    print(" ".join(["python benchmarks/small_budget.py"] + (argv if argv is not None else sys.argv[1:])))
+    print(
+        " ".join(
+            ["python benchmarks/small_budget.py"] + (argv if argv is not None else sys.argv[1:])
+        )
+    )
     print(table(results, args))
     if args.json:
         with open(args.json, "w") as f:

@@ -47,13 +47,18 @@ def run(seeds, max_trials, epochs, only=None):
                 continue
             X, y = loader(return_X_y=True)
             X_train, X_test, y_train, y_test = train_test_split(
-                X, y, test_size=0.25, random_state=seed,
+                X,
+                y,
+                test_size=0.25,
+                random_state=seed,
                 stratify=y if task == "classification" else None,
             )
             for label, make_block in BLOCKS.items():
                 cls = NASClassifier if task == "classification" else NASRegressor
                 estimator = cls(
-                    max_trials=max_trials, epochs=epochs, search_space=make_block(),
+                    max_trials=max_trials,
+                    epochs=epochs,
+                    search_space=make_block(),
                     random_state=seed,
                 )
                 start = time.perf_counter()

@@ -64,13 +64,18 @@ def run_set(name, budget, seed):
     row["nas"] = float(nas.score(X_test, y_test))
     row["nas trials"] = sum(r["status"] == "COMPLETED" for r in nas.search_results_)
     row["nas best"] = nas.best_params_
-    print(f"{name} NASClassifier: {row['nas']:.3f} ({row['nas trials']} trials, "
-          f"{row['nas seconds']:.0f} s) best {row['nas best']}", flush=True)
+    print(
+        f"{name} NASClassifier: {row['nas']:.3f} ({row['nas trials']} trials, "
+        f"{row['nas seconds']:.0f} s) best {row['nas best']}",
+        flush=True,
+    )
 
     flat_train = X_train.reshape(len(X_train), -1)
     flat_test = X_test.reshape(len(X_test), -1)
     dense = NASClassifier(
-        max_trials=1000, time_budget=budget, random_state=seed,
+        max_trials=1000,
+        time_budget=budget,
+        random_state=seed,
         search_space=ak.DenseBlock(name="dense"),
     )
     start = time.perf_counter()
@@ -78,16 +83,22 @@ def run_set(name, budget, seed):
     row["dense seconds"] = time.perf_counter() - start
     row["dense"] = float(dense.score(flat_test, y_test))
     row["dense trials"] = sum(r["status"] == "COMPLETED" for r in dense.search_results_)
-    print(f"{name} DenseBlock (flattened): {row['dense']:.3f} ({row['dense trials']} trials, "
-          f"{row['dense seconds']:.0f} s)", flush=True)
+    print(
+        f"{name} DenseBlock (flattened): {row['dense']:.3f} ({row['dense trials']} trials, "
+        f"{row['dense seconds']:.0f} s)",
+        flush=True,
+    )
 
     ridge = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)))
     row["ridge"] = float(ridge.fit(flat_train, y_train).score(flat_test, y_test))
     mlp = make_pipeline(StandardScaler(), MLPClassifier(max_iter=2000, random_state=seed))
     row["mlp"] = float(mlp.fit(flat_train, y_train).score(flat_test, y_test))
     row["load after"] = os.getloadavg()[0]
-    print(f"{name} ridge {row['ridge']:.3f}  sklearn MLP {row['mlp']:.3f}  load "
-          f"{row['load before']:.1f} -> {row['load after']:.1f}", flush=True)
+    print(
+        f"{name} ridge {row['ridge']:.3f}  sklearn MLP {row['mlp']:.3f}  load "
+        f"{row['load before']:.1f} -> {row['load after']:.1f}",
+        flush=True,
+    )
     return row
 
 
@@ -104,8 +115,13 @@ def markdown_table(rows, budget):
     for row in rows:
         title, *published = PUBLISHED[row["set"]]
         cells = [
-            title, f"{row['nas']:.3f}", str(row["nas trials"]), f"{row['dense']:.3f}",
-            f"{row['ridge']:.3f}", f"{row['mlp']:.3f}", *(cell(v) for v in published),
+            title,
+            f"{row['nas']:.3f}",
+            str(row["nas trials"]),
+            f"{row['dense']:.3f}",
+            f"{row['ridge']:.3f}",
+            f"{row['mlp']:.3f}",
+            *(cell(v) for v in published),
             f"{row['load before']:.1f}–{row['load after']:.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")

@@ -48,8 +48,10 @@ def main(argv=None):
     classifier.fit(x_train, y_train, epochs=args.epochs, verbose=0)
     predicted = np.ravel(classifier.predict(x_test, verbose=0)).astype(int)
     accuracy = float(np.mean(predicted == y_test))
-    print(f"digits reinforce trials={len(classifier.tuner.oracle.trials)} "
-          f"test_accuracy={accuracy:.4f}")
+    print(
+        f"digits reinforce trials={len(classifier.tuner.oracle.trials)} "
+        f"test_accuracy={accuracy:.4f}"
+    )
 
     model = classifier.export_model()
     path = os.path.join(args.directory, "digits_best.keras")

@@ -43,8 +43,10 @@ def main(argv=None):
     )
     classifier.fit(x_train, y_train, epochs=args.epochs, verbose=0)
     _, accuracy = classifier.evaluate(x_test, y_test, verbose=0)
-    print(f"breast_cancer evolution trials={len(classifier.tuner.oracle.trials)} "
-          f"test_accuracy={accuracy:.4f}")
+    print(
+        f"breast_cancer evolution trials={len(classifier.tuner.oracle.trials)} "
+        f"test_accuracy={accuracy:.4f}"
+    )
 
     nasplug.autokeras.enable()
     x, y = load_diabetes(return_X_y=True)

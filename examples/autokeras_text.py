@@ -35,7 +35,9 @@ def make_reviews(count, rng):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--directory", default="runs/autokeras_text")
-    parser.add_argument("--strategy", choices=["evolution", "reinforce", "qlearning"], default="evolution")
+    parser.add_argument(
+        "--strategy", choices=["evolution", "reinforce", "qlearning"], default="evolution"
+    )
     parser.add_argument("--max-trials", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--samples", type=int, default=400)
@@ -56,8 +58,10 @@ def main(argv=None):
     )
     classifier.fit(x_train, y_train, epochs=args.epochs, verbose=0)
     _, accuracy = classifier.evaluate(x_test, y_test, verbose=0)
-    print(f"reviews {args.strategy} tuner={type(classifier.tuner).__name__} "
-          f"trials={len(classifier.tuner.oracle.trials)} test_accuracy={accuracy:.4f}")
+    print(
+        f"reviews {args.strategy} tuner={type(classifier.tuner).__name__} "
+        f"trials={len(classifier.tuner.oracle.trials)} test_accuracy={accuracy:.4f}"
+    )
 
 
 if __name__ == "__main__":

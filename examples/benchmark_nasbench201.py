@@ -18,8 +18,9 @@ from nasplug.bench import format_table, run_benchmark
 
 # The table ships beside the repository (shared/benchmarks/nasbench201/).
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_TABLE = os.path.join(HERE, "..", "..", "shared", "benchmarks", "nasbench201",
-                             "cifar10.csv.gz")
+DEFAULT_TABLE = os.path.join(
+    HERE, "..", "..", "shared", "benchmarks", "nasbench201", "cifar10.csv.gz"
+)
 
 
 def main():

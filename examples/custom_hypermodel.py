@@ -34,7 +34,9 @@ class DigitsHyperModel(keras_tuner.HyperModel):
             if family == "conv":
                 for i in range(hp.Int("conv_blocks", 1, 2)):
                     x = keras.layers.Conv2D(
-                        hp.Choice(f"filters_{i}", [8, 16, 32]), 3, padding="same",
+                        hp.Choice(f"filters_{i}", [8, 16, 32]),
+                        3,
+                        padding="same",
                         activation="relu",
                     )(x)
                     x = keras.layers.MaxPooling2D(2)(x)
@@ -72,8 +74,9 @@ def main(argv=None):
     parser.add_argument("--strategy", choices=sorted(ORACLES), default="reinforce")
     parser.add_argument("--max-trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--samples", type=int, default=None,
-                        help="use only this many images (for a quick run)")
+    parser.add_argument(
+        "--samples", type=int, default=None, help="use only this many images (for a quick run)"
+    )
     parser.add_argument("--directory", default=os.path.join("nasplug_runs", "custom_hypermodel"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -99,7 +102,11 @@ def main(argv=None):
     )
     with progress.attach(tuner) as line:
         tuner.search(
-            x_train, y_train, validation_split=0.2, epochs=args.epochs, verbose=0,
+            x_train,
+            y_train,
+            validation_split=0.2,
+            epochs=args.epochs,
+            verbose=0,
             callbacks=[line.epoch_callback()],
         )
 

@@ -85,7 +85,10 @@ def main(argv=None):
     )
     if os.environ.get("KERASTUNER_TUNER_ID", "chief").startswith("chief"):
         best = tuner.oracle.get_best_trials(1)[0]
-        print(f"best trial {best.trial_id}: val_accuracy={best.score:.4f} {best.hyperparameters.values}")
+        print(
+            f"best trial {best.trial_id}: val_accuracy={best.score:.4f} "
+            f"{best.hyperparameters.values}"
+        )
 
 
 if __name__ == "__main__":

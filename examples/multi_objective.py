@@ -44,21 +44,30 @@ def main(max_trials=12, epochs=10, max_params=20_000, output=None, verbose=1):
 
     # The size limit makes every trial record its parameter count beside the objectives.
     front = pd.DataFrame(clf.pareto_front_)
-    print(f"\nPareto front of {len(clf.search_results_)} trials (accuracy on validation data, "
-          "latency in ms for one image on this machine):")
-    print(front[["trial_id", "accuracy", "latency", "params", "constraint_violation"]]
-          .to_string(index=False))
+    print(
+        f"\nPareto front of {len(clf.search_results_)} trials (accuracy on validation data, "
+        "latency in ms for one image on this machine):"
+    )
+    print(
+        front[["trial_id", "accuracy", "latency", "params", "constraint_violation"]].to_string(
+            index=False
+        )
+    )
     kept = clf.best_model_.count_params()
     test_accuracy = clf.score(X_test, y_test)
-    print(f"\nKept trial {clf.best_trial_id_} (the most accurate network of the front): "
-          f"{kept:,} parameters (limit {max_params:,}), test accuracy {test_accuracy:.4f}")
+    print(
+        f"\nKept trial {clf.best_trial_id_} (the most accurate network of the front): "
+        f"{kept:,} parameters (limit {max_params:,}), test accuracy {test_accuracy:.4f}"
+    )
     assert kept <= max_params, "the kept network breaks max_params"
 
     plot_path = os.path.join(output, "front.png")
     _plot(clf, plot_path)
     report_path = report.write_report(
-        os.path.join(output, "search"), output=os.path.join(output, "report.html"),
-        title="Accuracy against latency on digits", chosen=clf.best_trial_id_,
+        os.path.join(output, "search"),
+        output=os.path.join(output, "report.html"),
+        title="Accuracy against latency on digits",
+        chosen=clf.best_trial_id_,
     )
     print(f"Front plotted in {plot_path}; report in {report_path}")
     return clf, test_accuracy
@@ -72,17 +81,32 @@ def _plot(clf, path):
 
     trials = [r for r in clf.search_results_ if r["status"] == "COMPLETED"]
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for feasible, style in ((True, dict(color="#1f77b4", label="trial")),
-                            (False, dict(color="grey", marker="x", label=f"over {clf.max_params:,} parameters"))):
+    for feasible, style in (
+        (True, dict(color="#1f77b4", label="trial")),
+        (False, dict(color="grey", marker="x", label=f"over {clf.max_params:,} parameters")),
+    ):
         chosen = [r for r in trials if (r["constraint_violation"] == 0) == feasible]
         if chosen:
             ax.scatter([r["latency"] for r in chosen], [r["accuracy"] for r in chosen], **style)
     front = sorted(clf.pareto_front_, key=lambda r: r["latency"])
-    ax.step([r["latency"] for r in front], [r["accuracy"] for r in front], where="post",
-            color="black", linewidth=1)
+    ax.step(
+        [r["latency"] for r in front],
+        [r["accuracy"] for r in front],
+        where="post",
+        color="black",
+        linewidth=1,
+    )
     best = next(r for r in front if r["trial_id"] == clf.best_trial_id_)
-    ax.scatter([best["latency"]], [best["accuracy"]], marker="*", s=250, color="#ff7f0e",
-               edgecolors="black", zorder=5, label="kept")
+    ax.scatter(
+        [best["latency"]],
+        [best["accuracy"]],
+        marker="*",
+        s=250,
+        color="#ff7f0e",
+        edgecolors="black",
+        zorder=5,
+        label="kept",
+    )
     ax.set_xscale("log")
     ax.set_xlabel("latency, ms per image, log scale (lower is better)")
     ax.set_ylabel("validation accuracy (higher is better)")

@@ -86,8 +86,14 @@ class SyntheticTuner(keras_tuner.Tuner):
     """
 
     def __init__(
-        self, oracle, markers, trial_seconds=0.0, fail_trials=(), hold_trials=(),
-        release_file=None, **kwargs
+        self,
+        oracle,
+        markers,
+        trial_seconds=0.0,
+        fail_trials=(),
+        hold_trials=(),
+        release_file=None,
+        **kwargs,
     ):
         super().__init__(oracle, **kwargs)
         self.markers = markers
@@ -129,7 +135,10 @@ def build_tuner(
     multi_objective = {}
     if pareto:
         multi_objective = {
-            "objective": [keras_tuner.Objective("loss", "min"), keras_tuner.Objective("size", "min")],
+            "objective": [
+                keras_tuner.Objective("loss", "min"),
+                keras_tuner.Objective("size", "min"),
+            ],
             "pareto": True,
             "constraints": [size_limit],
         }
@@ -333,7 +342,9 @@ def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strateg
     assert sorted(oracle["end_order"]) == ["0", "1", "2", "3"]
     assert {t["status"] for t in trials.values()} == {"COMPLETED"}
     assert all(0.0 <= t["score"] <= 1.0 for t in trials.values())
-    configurations = {json.dumps(t["hyperparameters"]["values"], sort_keys=True) for t in trials.values()}
+    configurations = {
+        json.dumps(t["hyperparameters"]["values"], sort_keys=True) for t in trials.values()
+    }
     assert len(configurations) == 4
 
 
@@ -411,7 +422,17 @@ def test_print_commands_for_other_hosts(tmp_path, capsys):
     script = tmp_path / "search.py"
     script.write_text("")
     code = cli.main(
-        ["distributed", "--print-commands", "--host", "10.0.0.5", "--workers", "2", str(script), "--epochs", "3"]
+        [
+            "distributed",
+            "--print-commands",
+            "--host",
+            "10.0.0.5",
+            "--workers",
+            "2",
+            str(script),
+            "--epochs",
+            "3",
+        ]
     )
     assert code == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
@@ -434,7 +455,10 @@ def test_print_commands_for_other_hosts(tmp_path, capsys):
 def test_bad_launcher_arguments_are_one_clear_error(tmp_path, capsys, argv, error):
     script = tmp_path / "search.py"
     script.write_text("")
-    argv = [str(script) if a == "SCRIPT" else str(tmp_path / "missing.py") if a == "MISSING" else a for a in argv]
+    argv = [
+        str(script) if a == "SCRIPT" else str(tmp_path / "missing.py") if a == "MISSING" else a
+        for a in argv
+    ]
     assert cli.main(["distributed"] + argv) == 2
     assert error in capsys.readouterr().err
 

@@ -96,7 +96,9 @@ def test_chief_estimator_predicts_with_the_model_a_worker_trained(tmp_path):
         assert cluster.wait(timeout=600) == 0
     # Every process left by itself, the late worker too: none was stopped or restarted.
     assert {t: p.returncode for t, p in cluster.processes.items()} == {
-        "chief": 0, LATE: 0, PROMPT: 0
+        "chief": 0,
+        LATE: 0,
+        PROMPT: 0,
     }, "\n".join(cluster.output(t) for t in cluster.processes)
     assert sum(p.restarts for p in cluster.processes.values()) == 0
 

@@ -149,8 +149,17 @@ def test_timeout_stops_every_process(role_script):
 def test_sigterm_to_the_launcher_stops_its_processes(role_script):
     script, out = role_script
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "nasplug", "distributed", "--workers", "2", str(script), "forever",
-         str(out)],
+        [
+            sys.executable,
+            "-m",
+            "nasplug",
+            "distributed",
+            "--workers",
+            "2",
+            str(script),
+            "forever",
+            str(out),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -65,7 +65,9 @@ def test_a_screened_search_runs_on_a_chief_and_two_workers(tmp_path):
     with LocalCluster([sys.executable, __file__, str(tmp_path)], workers=2, echo=False) as cluster:
         assert cluster.wait(timeout=900) == 0
     assert {t: p.returncode for t, p in cluster.processes.items()} == {
-        "chief": 0, "tuner0": 0, "tuner1": 0
+        "chief": 0,
+        "tuner0": 0,
+        "tuner1": 0,
     }, "\n".join(cluster.output(t) for t in cluster.processes)
     with open(tmp_path / "results" / "chief.json") as f:
         chief = json.load(f)
@@ -83,7 +85,10 @@ def test_a_screened_search_runs_on_a_chief_and_two_workers(tmp_path):
     project = tmp_path / "nasplug_estimator"
     for trial in continued:
         parent = by_id[trial["continues"]]
-        assert parent["hyperparameters"]["tuner/epochs"] == trial["hyperparameters"]["tuner/initial_epoch"]
+        assert (
+            parent["hyperparameters"]["tuner/epochs"]
+            == trial["hyperparameters"]["tuner/initial_epoch"]
+        )
         # Saved by the worker that trained it, read by the one that continued it.
         assert (project / f"trial_{parent['trial_id']}" / "continue.weights.h5").exists()
         assert trial["epochs"] == 3

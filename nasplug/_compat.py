@@ -106,6 +106,8 @@ def requeue_running_trials(oracle):
         if trial.trial_id not in oracle._retry_queue:
             oracle._retry_queue.append(trial.trial_id)
     oracle.ongoing_trials = {}
+
+
 def multi_objective_class():
     """KerasTuner's class for a list of objectives, `MultiObjective`.
 

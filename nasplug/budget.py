@@ -27,11 +27,7 @@ class TimeBudget:
     """
 
     def __init__(self, seconds):
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, numbers.Real)
-            or not seconds > 0
-        ):
+        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
             raise ValueError(f"time_budget must be a positive number of seconds, got {seconds!r}.")
         self.seconds = float(seconds)
         self.started = None

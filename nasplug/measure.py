@@ -153,11 +153,32 @@ def count_flops(model):
 
 
 _FREE = (
-    "InputLayer", "Flatten", "Reshape", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
-    "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Permute",
-    "RepeatVector", "Concatenate", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
-    "Cropping1D", "Cropping2D", "Cropping3D", "Identity", "ActivityRegularization",
-    "Masking", "Embedding", "StringLookup", "IntegerLookup", "TextVectorization",
+    "InputLayer",
+    "Flatten",
+    "Reshape",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "Permute",
+    "RepeatVector",
+    "Concatenate",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
+    "Identity",
+    "ActivityRegularization",
+    "Masking",
+    "Embedding",
+    "StringLookup",
+    "IntegerLookup",
+    "TextVectorization",
 )
 
 
@@ -184,12 +205,19 @@ def _layer_flops(layer):
     except (AttributeError, ValueError):
         inputs = output = None
     if output is None:
-        raise ValueError(f"Cannot count the FLOPs of layer {layer.name!r}: it has no single input and output shape.")
+        raise ValueError(
+            f"Cannot count the FLOPs of layer {layer.name!r}: it has no single input and "
+            "output shape."
+        )
     in_shapes = [t.shape for t in inputs] if isinstance(inputs, (list, tuple)) else [inputs.shape]
     out_shape = output[0].shape if isinstance(output, (list, tuple)) else output.shape
     out = _elements(out_shape)
     activation = getattr(layer, "activation", None)
-    act = out if activation is not None and getattr(activation, "__name__", "") not in ("linear",) else 0
+    act = (
+        out
+        if activation is not None and getattr(activation, "__name__", "") not in ("linear",)
+        else 0
+    )
     bias = out if getattr(layer, "use_bias", False) else 0
     if kind == "Dense":
         features = int(in_shapes[0][-1])
@@ -215,8 +243,14 @@ def _layer_flops(layer):
         features = int(in_shapes[0][-1])
         units = int(layer.cell.units if hasattr(layer, "cell") else layer.units)
         return steps * (2 * gates * units * (features + units) + 4 * gates * units)
-    if kind in ("BatchNormalization", "LayerNormalization", "Normalization", "Rescaling",
-                "GroupNormalization", "UnitNormalization"):
+    if kind in (
+        "BatchNormalization",
+        "LayerNormalization",
+        "Normalization",
+        "Rescaling",
+        "GroupNormalization",
+        "UnitNormalization",
+    ):
         return 2 * out
     if kind.startswith(("MaxPooling", "AveragePooling")):
         return out * math.prod(int(d) for d in np.atleast_1d(layer.pool_size))

@@ -204,8 +204,10 @@ class SearchProgress:
     # -- formatting -----------------------------------------------------------------------
 
     def _line(self, trial_id, finished=False, seconds=None):
-        number = self.trial_number.get(trial_id) or _convert.trial_number(trial_id) or len(
-            self.oracle.trials
+        number = (
+            self.trial_number.get(trial_id)
+            or _convert.trial_number(trial_id)
+            or len(self.oracle.trials)
         )
         total = self._total()
         parts = [f"trial {number}/{total}" if total else f"trial {number}"]
@@ -227,8 +229,7 @@ class SearchProgress:
             parts.append(f"epoch {epoch}/{epochs}" if epochs else f"epoch {epoch}")
         best = self._best_score()
         parts.append(
-            f"best {self._objective_name()} {_format_score(best)}" if best is not None
-            else "best -"
+            f"best {self._objective_name()} {_format_score(best)}" if best is not None else "best -"
         )
         elapsed = self._elapsed()
         parts.append(f"elapsed {format_seconds(elapsed)}")

@@ -73,7 +73,9 @@ class Screening:
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
-                raise ValueError(f"Screening {name} must be a positive integer or None, got {value!r}.")
+                raise ValueError(
+                    f"Screening {name} must be a positive integer or None, got {value!r}."
+                )
         if self.min_epochs and self.max_epochs and self.min_epochs > self.max_epochs:
             raise ValueError(
                 f"Screening min_epochs ({self.min_epochs}) is more than max_epochs "
@@ -168,8 +170,10 @@ def make_oracle(strategy, screening=None, **kwargs):
     if budget is not None:
         # Sized for the candidates it will propose, which a strategy whose defaults follow
         # its budget needs; the screening, not the strategy, ends the search.
-        nominal = screening if screening.max_epochs else dataclasses.replace(
-            screening, max_epochs=screening.factor**2
+        nominal = (
+            screening
+            if screening.max_epochs
+            else dataclasses.replace(screening, max_epochs=screening.factor**2)
         )
         kwargs["max_trials"] = nominal.candidates(budget)
     return ScreeningOracle(record.make(**kwargs), screening, max_trials=budget)
@@ -288,9 +292,10 @@ class ScreeningOracle(NASOracle):
         super().set_state(state)
         saved = state["screening"]
         screening = Screening(saved["factor"], saved["min_epochs"], saved["max_epochs"])
-        if self._given != screening and self._given.with_max_epochs(
-            screening.max_epochs or 1
-        ) != screening:
+        if (
+            self._given != screening
+            and self._given.with_max_epochs(screening.max_epochs or 1) != screening
+        ):
             raise ValueError(f"the saved search screened with {screening}, not {self._given}")
         self.screening = screening
         self.budget_trials = saved["max_trials"]
@@ -326,7 +331,8 @@ class ScreeningOracle(NASOracle):
             if rungs[k + 1] - rungs[k] > remaining:
                 continue
             scored = [
-                self.trials[trial_id] for trial_id in self.end_order
+                self.trials[trial_id]
+                for trial_id in self.end_order
                 if is_scored(self.trials[trial_id])
                 and self.trials[trial_id].hyperparameters.values.get(EPOCHS) == rungs[k]
             ]
@@ -373,9 +379,7 @@ class ScreeningOracle(NASOracle):
             hyperparameters = trial.hyperparameters.copy()
             hyperparameters.values = _own_values(trial)
             self.strategy.end_trial(
-                trial_module.Trial(
-                    hyperparameters, trial_id=candidate_id, status=trial.status
-                )
+                trial_module.Trial(hyperparameters, trial_id=candidate_id, status=trial.status)
             )
 
 
@@ -511,4 +515,3 @@ def _callback_class():
 
         _CALLBACK = ContinueTraining
     return _CALLBACK
-

@@ -165,10 +165,7 @@ class SearchSpace:
             A dict of active values, or a copy of the active values when nothing can change.
         """
         parent = self.active(values)
-        candidates = [
-            hp.name for hp in self.decisions
-            if hp.name in parent and self.is_tunable(hp)
-        ]
+        candidates = [hp.name for hp in self.decisions if hp.name in parent and self.is_tunable(hp)]
         if not candidates:
             return parent
         count = min(count, len(candidates))

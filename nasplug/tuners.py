@@ -130,10 +130,14 @@ def complete_tuner_class(cls, host, hypermodel_doc, kwargs_doc, defaults=None, d
     cls._host = host
     entries = _argument_docs(strategy.oracle_class())
     entries.update(docs or {})
-    lines = [hypermodel_doc] + [
-        entries.get(p.name, f"{p.name}: See `{strategy.oracle_class().__name__}`.")
-        for p in strategy.parameters()
-    ] + [SCREENING_DOC, kwargs_doc]
+    lines = (
+        [hypermodel_doc]
+        + [
+            entries.get(p.name, f"{p.name}: See `{strategy.oracle_class().__name__}`.")
+            for p in strategy.parameters()
+        ]
+        + [SCREENING_DOC, kwargs_doc]
+    )
     cls.__doc__ = (
         inspect.cleandoc(cls.__doc__ or f"Tuner of the {strategy.name!r} strategy.")
         + "\n\nArgs:\n"

@@ -141,9 +141,7 @@ def test_autokeras_own_task_tuner_crashes_without_fix_and_works_after_enable(
 
     def make():
         # tuner=None: AutoKeras's own StructuredDataClassifierTuner (Greedy).
-        return ak.StructuredDataClassifier(
-            max_trials=1, directory=tmp_path, overwrite=True, seed=1
-        )
+        return ak.StructuredDataClassifier(max_trials=1, directory=tmp_path, overwrite=True, seed=1)
 
     with pytest.raises(ValueError, match="invalid value for `units`"):
         make().fit(x, y, epochs=1, verbose=0)
@@ -256,10 +254,15 @@ def test_initial_hps_none_list_and_bad_values(tuner_class, tmp_path):
         )
 
     assert make(initial_hps=None).oracle.initial_hps == []
-    given = [{"learning_rate": np.float64(0.01), "structured_data_block_1/normalize": np.bool_(False)}]
+    given = [
+        {"learning_rate": np.float64(0.01), "structured_data_block_1/normalize": np.bool_(False)}
+    ]
     values = make(initial_hps=given).oracle.initial_hps[0]
     assert values == {"learning_rate": 0.01, "structured_data_block_1/normalize": False}
-    assert type(values["learning_rate"]) is float and type(values["structured_data_block_1/normalize"]) is bool
+    assert (
+        type(values["learning_rate"]) is float
+        and type(values["structured_data_block_1/normalize"]) is bool
+    )
     with pytest.raises(ValueError, match='initial_hps must be "auto"'):
         make(initial_hps="greedy")
     with pytest.raises(ValueError, match="initial_hps must be a list of dicts"):
@@ -368,7 +371,11 @@ def test_reload_with_overwrite_false_resumes_an_interrupted_search(tuner_class, 
     first_run = make(InterruptedAtSecondTrial)
     with pytest.raises(_Interrupted):
         first_run.fit(x, y, epochs=1, verbose=0)
-    done = {t.trial_id: t.score for t in first_run.tuner.oracle.trials.values() if t.status == "COMPLETED"}
+    done = {
+        t.trial_id: t.score
+        for t in first_run.tuner.oracle.trials.values()
+        if t.status == "COMPLETED"
+    }
     interrupted = [t for t in first_run.tuner.oracle.trials.values() if t.status == "RUNNING"]
     assert len(done) == 1 and len(interrupted) == 1
 

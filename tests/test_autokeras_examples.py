@@ -36,8 +36,8 @@ def test_structured_data_example(tmp_path, capsys):
         ["--directory", str(tmp_path), "--max-trials", "1", "--epochs", "1"],
     )
     lines = capsys.readouterr().out.splitlines()
-    classifier = figures(next(l for l in lines if l.startswith("breast_cancer evolution")))
-    regressor = figures(next(l for l in lines if l.startswith("diabetes qlearning")))
+    classifier = figures(next(line for line in lines if line.startswith("breast_cancer evolution")))
+    regressor = figures(next(line for line in lines if line.startswith("diabetes qlearning")))
     assert classifier["trials"] == 1 and 0.0 <= classifier["test_accuracy"] <= 1.0
     assert regressor["trials"] == 1 and regressor["test_mae"] > 0.0
     saved = os.path.join(tmp_path, "diabetes_best.keras")
@@ -51,7 +51,7 @@ def test_image_example(tmp_path, capsys):
         ["--directory", str(tmp_path), "--max-trials", "1", "--epochs", "1", "--samples", "300"],
     )
     lines = capsys.readouterr().out.splitlines()
-    result = figures(next(l for l in lines if l.startswith("digits reinforce")))
+    result = figures(next(line for line in lines if line.startswith("digits reinforce")))
     assert result["trials"] == 1 and 0.0 <= result["test_accuracy"] <= 1.0
     model = keras.models.load_model(os.path.join(tmp_path, "digits_best.keras"), compile=False)
     assert model.output_shape == (None, 10)
@@ -60,10 +60,20 @@ def test_image_example(tmp_path, capsys):
 def test_text_example_by_tuner_name(tmp_path, capsys):
     run_example(
         "autokeras_text.py",
-        ["--directory", str(tmp_path), "--strategy", "reinforce", "--max-trials", "1",
-         "--epochs", "1", "--samples", "80"],
+        [
+            "--directory",
+            str(tmp_path),
+            "--strategy",
+            "reinforce",
+            "--max-trials",
+            "1",
+            "--epochs",
+            "1",
+            "--samples",
+            "80",
+        ],
     )
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("reviews"))
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("reviews"))
     assert "tuner=ReinforceTuner" in line
     result = figures(line)
     assert result["trials"] == 1 and 0.0 <= result["test_accuracy"] <= 1.0

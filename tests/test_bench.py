@@ -31,16 +31,18 @@ def _synthetic_frame(seed=0):
     op_value = np.array([-6.0, 1.0, 2.5, 4.0, 0.5])
     op_cost = np.array([0.0, 1.0, 8.0, 20.0, 4.0])
     signal = 50 + op_value[grid].sum(axis=1) + rng.normal(0, 1.5, len(grid))
-    return pd.DataFrame({
-        # meshgrid's "ij" order is the cell index order.
-        "arch": nb.cell_strings(),
-        "valid_acc_12ep": signal,
-        "train_time_12ep_s": 40 + op_cost[grid].sum(axis=1),
-        "params_mb": rng.uniform(0.1, 1.5, len(grid)),
-        "latency_s": rng.uniform(0.01, 0.02, len(grid)),
-        "valid_acc_200ep": 0.5 * signal + 45 + rng.normal(0, 0.3, len(grid)),
-        "test_acc_200ep": 0.5 * signal + 48 + rng.normal(0, 0.3, len(grid)),
-    })
+    return pd.DataFrame(
+        {
+            # meshgrid's "ij" order is the cell index order.
+            "arch": nb.cell_strings(),
+            "valid_acc_12ep": signal,
+            "train_time_12ep_s": 40 + op_cost[grid].sum(axis=1),
+            "params_mb": rng.uniform(0.1, 1.5, len(grid)),
+            "latency_s": rng.uniform(0.01, 0.02, len(grid)),
+            "valid_acc_200ep": 0.5 * signal + 45 + rng.normal(0, 0.3, len(grid)),
+            "test_acc_200ep": 0.5 * signal + 48 + rng.normal(0, 0.3, len(grid)),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +64,14 @@ def table(table_path):
 
 
 def _oracle(strategy, seed=1, **kwargs):
-    oracle = make_oracle(strategy, objective=keras_tuner.Objective(nb.OBJECTIVE, "max"),
-                         max_trials=None, seed=seed, hyperparameters=nb.search_space(),
-                         **kwargs)
+    oracle = make_oracle(
+        strategy,
+        objective=keras_tuner.Objective(nb.OBJECTIVE, "max"),
+        max_trials=None,
+        seed=seed,
+        hyperparameters=nb.search_space(),
+        **kwargs,
+    )
     oracle.verbose = 0
     return oracle
 
@@ -73,14 +80,26 @@ def _oracle(strategy, seed=1, **kwargs):
 
 
 def test_arch_string_round_trip_and_bad_strings():
-    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    arch = (
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+"
+        "|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    )
     values = nb.parse_arch(arch)
-    assert values == {"edge_1_0": "nor_conv_3x3", "edge_2_0": "nor_conv_3x3",
-                      "edge_2_1": "avg_pool_3x3", "edge_3_0": "skip_connect",
-                      "edge_3_1": "nor_conv_3x3", "edge_3_2": "skip_connect"}
+    assert values == {
+        "edge_1_0": "nor_conv_3x3",
+        "edge_2_0": "nor_conv_3x3",
+        "edge_2_1": "avg_pool_3x3",
+        "edge_3_0": "skip_connect",
+        "edge_3_1": "nor_conv_3x3",
+        "edge_3_2": "skip_connect",
+    }
     assert nb.arch_string(values) == arch
-    for bad in ["", "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
-                "|none~0|+|none~0|none~1|", "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|"]:
+    for bad in [
+        "",
+        "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|none~0|+|none~0|none~1|",
+        "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",
+    ]:
         with pytest.raises(ValueError, match="not a NAS-Bench-201 cell string"):
             nb.parse_arch(bad)
 
@@ -101,18 +120,33 @@ def test_load_table_indexes_every_cell(table, frame):
     "damage, message",
     [
         (lambda f: f.drop(columns=["train_time_12ep_s"]), "lacks the column.*train_time_12ep_s"),
-        (lambda f: f.assign(valid_acc_12ep=f["valid_acc_12ep"].astype(object).where(
-            f.index != 7, "abc")), "valid_acc_12ep.*row 8 holds 'abc'"),
-        (lambda f: f.assign(arch=f["arch"].where(f.index != 3, "|bogus~0|")),
-         r"row 4: '\|bogus~0\|' is not a NAS-Bench-201 cell"),
+        (
+            lambda f: f.assign(
+                valid_acc_12ep=f["valid_acc_12ep"].astype(object).where(f.index != 7, "abc")
+            ),
+            "valid_acc_12ep.*row 8 holds 'abc'",
+        ),
+        (
+            lambda f: f.assign(arch=f["arch"].where(f.index != 3, "|bogus~0|")),
+            r"row 4: '\|bogus~0\|' is not a NAS-Bench-201 cell",
+        ),
         (lambda f: pd.concat([f, f.iloc[:1]]), "more than once"),
         (lambda f: f.iloc[:200], "has 200 cells; .* all 15625 cells"),
         (lambda f: f.assign(train_time_12ep_s=0.0), "must be positive"),
-        (lambda f: f.assign(test_acc_200ep=f["test_acc_200ep"].where(f.index != 2)),
-         "test_acc_200ep.*row 3 holds nothing"),
+        (
+            lambda f: f.assign(test_acc_200ep=f["test_acc_200ep"].where(f.index != 2)),
+            "test_acc_200ep.*row 3 holds nothing",
+        ),
     ],
-    ids=["missing-column", "not-a-number", "bad-arch", "duplicate", "sample-rows", "zero-cost",
-         "empty"],
+    ids=[
+        "missing-column",
+        "not-a-number",
+        "bad-arch",
+        "duplicate",
+        "sample-rows",
+        "zero-cost",
+        "empty",
+    ],
 )
 def test_load_table_rejects_malformed_tables(tmp_path, frame, damage, message):
     path = tmp_path / "bad.csv"
@@ -136,8 +170,11 @@ def test_real_cifar10_table():
     table = nb.load_table(REAL_TABLE)
     assert table.name == "cifar10"
     assert table.optimum["test_acc_200ep"] == pytest.approx(94.3733)
-    row = table.lookup(nb.parse_arch(
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"))
+    row = table.lookup(
+        nb.parse_arch(
+            "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+        )
+    )
     assert row["valid_acc_12ep"] == pytest.approx(82.834)
     assert row["test_acc_200ep"] == pytest.approx(93.66)
     result = benchmark.run_search(table, "evolution", seed=3)
@@ -152,8 +189,7 @@ def test_real_cifar10_table():
 
 def test_table_tuner_runs_the_oracle_api_until_the_budget(table, tmp_path):
     oracle = _oracle("random")
-    tuner = nb.TableTuner(oracle, table, budget_s=1000.0, directory=str(tmp_path),
-                          project_name="p")
+    tuner = nb.TableTuner(oracle, table, budget_s=1000.0, directory=str(tmp_path), project_name="p")
     tuner.search()
     history = tuner.history
     assert len(history) >= 5
@@ -197,8 +233,9 @@ def test_run_search_reports_the_best_by_search_cell(table, strategy):
 
 def test_run_search_with_keras_tuner_bayesian(table):
     # One random point, then the Gaussian process proposes (seconds per proposal).
-    result = benchmark.run_search(table, "bayesian", seed=2, budget_s=200.0,
-                                  oracle_kwargs={"num_initial_points": 1})
+    result = benchmark.run_search(
+        table, "bayesian", seed=2, budget_s=200.0, oracle_kwargs={"num_initial_points": 1}
+    )
     assert result["queries"] >= 2
 
 
@@ -208,7 +245,7 @@ def test_greedy_gets_random_initial_cells_and_leaves_them(table):
     assert len(history) > benchmark.GREEDY_INITIAL_CELLS
     # After its warm start, AutoKeras's greedy oracle changes the best cell's decisions.
     first_best = max(history[: benchmark.GREEDY_INITIAL_CELLS], key=lambda r: r["valid_acc_12ep"])
-    after = [nb.parse_arch(r["arch"]) for r in history[benchmark.GREEDY_INITIAL_CELLS:]]
+    after = [nb.parse_arch(r["arch"]) for r in history[benchmark.GREEDY_INITIAL_CELLS :]]
     best_values = nb.parse_arch(first_best["arch"])
     assert sum(v != best_values[k] for k, v in after[0].items()) >= 1
 
@@ -216,10 +253,13 @@ def test_greedy_gets_random_initial_cells_and_leaves_them(table):
 def test_searching_beats_random_on_the_synthetic_table(table):
     # The synthetic signal rewards convolutions on every edge, which evolution exploits.
     seeds = benchmark.run_seeds(0, 6)
-    evo = [benchmark.run_search(table, "evolution", s, budget_s=4000.0)["test_acc_200ep"]
-           for s in seeds]
-    rnd = [benchmark.run_search(table, "random", s, budget_s=4000.0)["test_acc_200ep"]
-           for s in seeds]
+    evo = [
+        benchmark.run_search(table, "evolution", s, budget_s=4000.0)["test_acc_200ep"]
+        for s in seeds
+    ]
+    rnd = [
+        benchmark.run_search(table, "random", s, budget_s=4000.0)["test_acc_200ep"] for s in seeds
+    ]
     assert np.mean(evo) > np.mean(rnd)
 
 
@@ -251,8 +291,7 @@ def test_run_benchmark_checks_its_arguments(table_path):
     with pytest.raises(ValueError, match="runs must be >= 1"):
         benchmark.run_benchmark(table_path, strategies=["random"], runs=0)
     with pytest.raises(ValueError, match="Every strategy has 0 runs"):
-        benchmark.run_benchmark(table_path, strategies=["random"], runs=1,
-                                runs_for={"random": 0})
+        benchmark.run_benchmark(table_path, strategies=["random"], runs=1, runs_for={"random": 0})
 
 
 # The command and the example.
@@ -260,9 +299,28 @@ def test_run_benchmark_checks_its_arguments(table_path):
 
 def test_cli_writes_table_json_and_plot(table_path, tmp_path, capsys):
     out, png = tmp_path / "out.json", tmp_path / "out.png"
-    code = cli.main(["bench", "nasbench201", "--table", table_path, "--runs", "3",
-                     "--budget", "3000", "--strategies", "evolution,random", "--seed", "4",
-                     "--workers", "1", "--json", str(out), "--plot", str(png)])
+    code = cli.main(
+        [
+            "bench",
+            "nasbench201",
+            "--table",
+            table_path,
+            "--runs",
+            "3",
+            "--budget",
+            "3000",
+            "--strategies",
+            "evolution,random",
+            "--seed",
+            "4",
+            "--workers",
+            "1",
+            "--json",
+            str(out),
+            "--plot",
+            str(png),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "evolution" in printed and "random" in printed and "optimum" in printed
@@ -280,7 +338,8 @@ def test_cli_writes_table_json_and_plot(table_path, tmp_path, capsys):
         assert s["published"] is None
     evo, rnd = results["strategies"]["evolution"], results["strategies"]["random"]
     assert evo["vs_random"]["difference"] == pytest.approx(
-        evo["test_acc_200ep"]["mean"] - rnd["test_acc_200ep"]["mean"])
+        evo["test_acc_200ep"]["mean"] - rnd["test_acc_200ep"]["mean"]
+    )
     assert "vs_random" not in rnd
     assert png.stat().st_size > 10_000
 
@@ -294,28 +353,72 @@ def test_cli_reports_a_bad_table_in_one_line(tmp_path, capsys):
 
 def test_cli_parses_oracle_arguments_and_run_caps(table_path, tmp_path):
     out = tmp_path / "o.json"
-    code = cli.main(["bench", "nasbench201", "--table", table_path, "--runs", "3",
-                     "--budget", "2000", "--strategies", "evolution,random,bayesian",
-                     "--runs-for", "random=1,bayesian=0", "--workers", "1", "--json", str(out),
-                     "--oracle-arg", "evolution.population_size=4",
-                     "--oracle-arg", "evolution.sample_size=2"])
+    code = cli.main(
+        [
+            "bench",
+            "nasbench201",
+            "--table",
+            table_path,
+            "--runs",
+            "3",
+            "--budget",
+            "2000",
+            "--strategies",
+            "evolution,random,bayesian",
+            "--runs-for",
+            "random=1,bayesian=0",
+            "--workers",
+            "1",
+            "--json",
+            str(out),
+            "--oracle-arg",
+            "evolution.population_size=4",
+            "--oracle-arg",
+            "evolution.sample_size=2",
+        ]
+    )
     assert code == 0
     results = json.loads(out.read_text())
     assert results["strategies"]["random"]["runs"] == 1
     assert results["strategies"]["evolution"]["runs"] == 3
     assert "bayesian" not in results["strategies"]
-    code = cli.main(["bench", "nasbench201", "--table", table_path, "--runs", "1",
-                     "--strategies", "evolution", "--oracle-arg",
-                     "evolution.sample_size=50", "--workers", "1"])
+    code = cli.main(
+        [
+            "bench",
+            "nasbench201",
+            "--table",
+            table_path,
+            "--runs",
+            "1",
+            "--strategies",
+            "evolution",
+            "--oracle-arg",
+            "evolution.sample_size=50",
+            "--workers",
+            "1",
+        ]
+    )
     assert code == 2
 
 
 def test_example_runs_in_two_processes_like_in_one(table_path, tmp_path, monkeypatch, capsys):
     out = tmp_path / "example.json"
-    monkeypatch.setattr(sys, "argv", ["benchmark_nasbench201.py", "--table", table_path,
-                                      "--runs", "2", "--budget", "1500", "--json", str(out)])
-    runpy.run_path(os.path.join(REPO, "examples", "benchmark_nasbench201.py"),
-                   run_name="__main__")
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "benchmark_nasbench201.py",
+            "--table",
+            table_path,
+            "--runs",
+            "2",
+            "--budget",
+            "1500",
+            "--json",
+            str(out),
+        ],
+    )
+    runpy.run_path(os.path.join(REPO, "examples", "benchmark_nasbench201.py"), run_name="__main__")
     assert "greedy" in capsys.readouterr().out
     parallel = json.loads(out.read_text())["strategies"]
     serial = benchmark.run_benchmark(

@@ -31,7 +31,9 @@ TABLE = next(
     (
         path
         for path in (
-            os.path.join(REPO, *[".."] * up, "shared", "benchmarks", "nasbench201", "cifar10.csv.gz")
+            os.path.join(
+                REPO, *[".."] * up, "shared", "benchmarks", "nasbench201", "cifar10.csv.gz"
+            )
             for up in (1, 2)
         )
         if os.path.exists(path)
@@ -123,13 +125,21 @@ def changed_decisions(block, values, shape, space, skip=()):
         reference = reference or fingerprint(block, values, shape)
         other = next(v for v in space.choices(hp) if v != values[hp.name])
         # Decisions the new value activates take their defaults; deactivated ones go.
-        changed[hp.name] = fingerprint(block, space.active({**values, hp.name: other}), shape) != reference
+        changed[hp.name] = (
+            fingerprint(block, space.active({**values, hp.name: other}), shape) != reference
+        )
     return changed
 
 
 ALL_OPERATIONS = (
-    "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "sep_conv_3x3", "dil_conv_3x3",
-    "avg_pool_3x3", "max_pool_3x3",
+    "none",
+    "skip_connect",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "sep_conv_3x3",
+    "dil_conv_3x3",
+    "avg_pool_3x3",
+    "max_pool_3x3",
 )
 BLOCKS = {
     "mlp": (lambda: MLPBlock(name="mlp"), (12,), 20),
@@ -160,7 +170,11 @@ def test_trials_hold_only_live_values(kind, tmp_path):
 
 def test_shallow_chain_declares_deeper_layers_but_records_none(tmp_path):
     block = LayerChainBlock(name="chain", layer_types=["conv", "pool", "gru"])
-    _, hp = network(block, {"chain/num_layers": 2, "chain/layer_1/type": "gru", "chain/layer_2/type": "pool"}, (16, 1))
+    _, hp = network(
+        block,
+        {"chain/num_layers": 2, "chain/layer_1/type": "gru", "chain/layer_2/type": "pool"},
+        (16, 1),
+    )
     names = [p.name for p in hp.space]
     assert "chain/layer_3/filters" in names and "chain/layer_4/type" in names
     assert sorted(hp.values) == sorted(
@@ -178,7 +192,9 @@ def test_shallow_chain_declares_deeper_layers_but_records_none(tmp_path):
 
 
 def test_mlp_widths_exist_only_for_existing_layers():
-    block = MLPBlock(name="mlp", num_layers=keras_tuner.engine.hyperparameters.Choice("num_layers", [1, 3]))
+    block = MLPBlock(
+        name="mlp", num_layers=keras_tuner.engine.hyperparameters.Choice("num_layers", [1, 3])
+    )
     _, hp = network(block, {"mlp/num_layers": 1}, (5,))
     assert "mlp/units_0" in hp.values
     assert "mlp/units_1" not in hp.values and "mlp/units_2" not in hp.values
@@ -190,15 +206,31 @@ def test_fixed_arguments_declare_nothing():
     cell = CellBlock(name="cell", cells=1, stages=2, channels=8)
     _, hp = network(cell, {}, (16, 1))
     assert sorted(hp.values) == [f"cell/edge_{to}_{src}" for to, src in sorted(cell.edges())]
-    chain = LayerChainBlock(name="chain", num_layers=2, layer_types=["conv"], residual=False,
-                            reduction="max", widths=[8], kernel_sizes=[3], dilations=[1])
+    chain = LayerChainBlock(
+        name="chain",
+        num_layers=2,
+        layer_types=["conv"],
+        residual=False,
+        reduction="max",
+        widths=[8],
+        kernel_sizes=[3],
+        dilations=[1],
+    )
     _, hp = network(chain, {}, (16, 1))
     # Single-valued choices are still recorded, but nothing else is.
     assert sorted(hp.values) == sorted(
-        f"chain/layer_{i}/{name}" for i in (1, 2) for name in ("type", "filters", "kernel_size", "dilation")
+        f"chain/layer_{i}/{name}"
+        for i in (1, 2)
+        for name in ("type", "filters", "kernel_size", "dilation")
     )
-    assert MLPBlock(name="mlp", num_layers=1, residual=False, normalization="none", dropout=0.0).describe({}) == {
-        "block": "MLPBlock", "widths": [128], "residual": False, "normalization": "none", "dropout": 0.0,
+    assert MLPBlock(
+        name="mlp", num_layers=1, residual=False, normalization="none", dropout=0.0
+    ).describe({}) == {
+        "block": "MLPBlock",
+        "widths": [128],
+        "residual": False,
+        "normalization": "none",
+        "dropout": 0.0,
     }
 
 
@@ -230,7 +262,9 @@ def test_unreachable_operations_are_left_out_and_marked(tmp_path):
     space = SearchSpace(declared_space(block, shape))
     dead = 0
     for values in proposals:
-        live = {f"cell/edge_{e['to']}_{e['from']}": e["live"] for e in block.describe(values)["edges"]}
+        live = {
+            f"cell/edge_{e['to']}_{e['from']}": e["live"] for e in block.describe(values)["edges"]
+        }
         assert changed_decisions(block, values, shape, space) == live
         dead += sum(not flag for flag in live.values())
     assert dead >= 5
@@ -299,12 +333,20 @@ def test_nasbench201_parameter_counts_of_random_cells():
 
 CHAIN_OF_EVERY_TYPE = {
     "chain/num_layers": 4,
-    "chain/layer_1/type": "conv", "chain/layer_1/filters": 16, "chain/layer_1/kernel_size": 5,
-    "chain/layer_1/dilation": 2, "chain/layer_1/residual": True,
-    "chain/layer_2/type": "pool", "chain/layer_2/pooling": "average",
-    "chain/layer_3/type": "gru", "chain/layer_3/recurrent_units": 16,
-    "chain/layer_3/bidirectional": True, "chain/layer_3/residual": True,
-    "chain/layer_4/type": "attention", "chain/layer_4/heads": 2, "chain/layer_4/residual": True,
+    "chain/layer_1/type": "conv",
+    "chain/layer_1/filters": 16,
+    "chain/layer_1/kernel_size": 5,
+    "chain/layer_1/dilation": 2,
+    "chain/layer_1/residual": True,
+    "chain/layer_2/type": "pool",
+    "chain/layer_2/pooling": "average",
+    "chain/layer_3/type": "gru",
+    "chain/layer_3/recurrent_units": 16,
+    "chain/layer_3/bidirectional": True,
+    "chain/layer_3/residual": True,
+    "chain/layer_4/type": "attention",
+    "chain/layer_4/heads": 2,
+    "chain/layer_4/residual": True,
     "chain/reduction": "max",
 }
 
@@ -312,11 +354,36 @@ CHAIN_OF_EVERY_TYPE = {
 @pytest.mark.parametrize(
     "block, values, shape",
     [
-        (CellBlock(name="cell", operations=ALL_OPERATIONS), {"cell/edge_2_0": "sep_conv_3x3", "cell/edge_3_1": "dil_conv_3x3", "cell/edge_3_0": "max_pool_3x3"}, (16, 2)),
-        (CellBlock.nasbench201(name="cell", cells=1), {f"cell/{k}": "none" for k in nasbench201.HP_NAMES}, (8, 8, 3)),
+        (
+            CellBlock(name="cell", operations=ALL_OPERATIONS),
+            {
+                "cell/edge_2_0": "sep_conv_3x3",
+                "cell/edge_3_1": "dil_conv_3x3",
+                "cell/edge_3_0": "max_pool_3x3",
+            },
+            (16, 2),
+        ),
+        (
+            CellBlock.nasbench201(name="cell", cells=1),
+            {f"cell/{k}": "none" for k in nasbench201.HP_NAMES},
+            (8, 8, 3),
+        ),
         (LayerChainBlock(name="chain"), CHAIN_OF_EVERY_TYPE, (24, 3)),
-        (LayerChainBlock(name="chain"), {**CHAIN_OF_EVERY_TYPE, "chain/layer_3/type": "dense", "chain/layer_3/units": 32}, (8, 8, 2)),
-        (MLPBlock(name="mlp"), {"mlp/num_layers": 3, "mlp/residual": True, "mlp/normalization": "batch", "mlp/dropout": 0.25}, (7,)),
+        (
+            LayerChainBlock(name="chain"),
+            {**CHAIN_OF_EVERY_TYPE, "chain/layer_3/type": "dense", "chain/layer_3/units": 32},
+            (8, 8, 2),
+        ),
+        (
+            MLPBlock(name="mlp"),
+            {
+                "mlp/num_layers": 3,
+                "mlp/residual": True,
+                "mlp/normalization": "batch",
+                "mlp/dropout": 0.25,
+            },
+            (7,),
+        ),
     ],
     ids=["cell_1d", "cell_all_none", "chain_1d", "chain_2d", "mlp"],
 )
@@ -326,16 +393,27 @@ def test_built_networks_save_and_load_as_keras_files(block, values, shape, tmp_p
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize(
     "block",
     [
-        CellBlock(name="cell", nodes=2, cells=keras_tuner.engine.hyperparameters.Choice("cells", [1, 3]), channels=8),
+        CellBlock(
+            name="cell",
+            nodes=2,
+            cells=keras_tuner.engine.hyperparameters.Choice("cells", [1, 3]),
+            channels=8,
+        ),
         CellBlock.nasbench201(name="nb201"),
         LayerChainBlock(name="chain", widths=[8, 16], residual=False, layer_types=["conv", "lstm"]),
-        MLPBlock(name="mlp", widths=[4, 8], dropout=keras_tuner.engine.hyperparameters.Choice("dropout", [0.1, 0.2])),
+        MLPBlock(
+            name="mlp",
+            widths=[4, 8],
+            dropout=keras_tuner.engine.hyperparameters.Choice("dropout", [0.1, 0.2]),
+        ),
     ],
     ids=lambda block: block.name,
 )
@@ -364,7 +442,11 @@ def test_autokeras_graph_config_restores_the_blocks():
     saved = json.loads(json.dumps(graph.get_config()))
     restored = [ak.blocks.deserialize(config) for config in saved["blocks"]]
     ours = (CellBlock, LayerChainBlock, MLPBlock)
-    assert [type(b) for b in restored if isinstance(b, ours)] == [CellBlock, LayerChainBlock, MLPBlock]
+    assert [type(b) for b in restored if isinstance(b, ours)] == [
+        CellBlock,
+        LayerChainBlock,
+        MLPBlock,
+    ]
     assert [b.get_config() for b in restored if isinstance(b, ours)] == [
         b.get_config() for b in graph.blocks if isinstance(b, ours)
     ]
@@ -379,7 +461,13 @@ def test_describe_reads_values_with_or_without_the_scope():
     bare = block.describe({k.split("/", 1)[1]: v for k, v in CHAIN_OF_EVERY_TYPE.items()})
     assert scoped == bare
     assert [layer["type"] for layer in scoped["layers"]] == ["conv", "pool", "gru", "attention"]
-    assert scoped["layers"][0] == {"type": "conv", "filters": 16, "kernel_size": 5, "dilation": 2, "residual": True}
+    assert scoped["layers"][0] == {
+        "type": "conv",
+        "filters": 16,
+        "kernel_size": 5,
+        "dilation": 2,
+        "residual": True,
+    }
     assert scoped["layers"][1] == {"type": "pool", "pooling": "average"}
     assert scoped["reduction"] == "max"
 
@@ -392,12 +480,21 @@ def test_describe_matches_the_built_network():
     assert kinds.count("Bidirectional") == 1 and kinds.count("MultiHeadAttention") == 1
     assert kinds.count("Add") == 3 and "GlobalMaxPooling1D" in kinds
     cell = CellBlock(name="cell", cells=2, stages=2, channels=8)
-    values = {"cell/edge_1_0": "nor_conv_3x3", "cell/edge_2_0": "none", "cell/edge_2_1": "avg_pool_3x3",
-              "cell/edge_3_0": "none", "cell/edge_3_1": "none", "cell/edge_3_2": "nor_conv_1x1"}
+    values = {
+        "cell/edge_1_0": "nor_conv_3x3",
+        "cell/edge_2_0": "none",
+        "cell/edge_2_1": "avg_pool_3x3",
+        "cell/edge_3_0": "none",
+        "cell/edge_3_1": "none",
+        "cell/edge_3_2": "nor_conv_1x1",
+    }
     model, _ = network(cell, values, (16, 1))
     kinds = [type(layer).__name__ for layer in model.layers]
     description = cell.describe(values)
-    assert description["arch"] == "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|none~0|none~1|nor_conv_1x1~2|"
+    assert (
+        description["arch"]
+        == "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|none~0|none~1|nor_conv_1x1~2|"
+    )
     # 2 stages x 2 cells, one 3-wide and one 1-wide convolution each, plus stem and reduction.
     assert kinds.count("Conv1D") == 4 * 2 + 1 + 3
     assert kinds.count("AveragePooling1D") == 4 + 1
@@ -409,14 +506,23 @@ def test_describe_matches_the_built_network():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: CellBlock(operations=["nor_conv_3x3", "conv_3x3"]), "Unknown cell operation 'conv_3x3'"),
+        (
+            lambda: CellBlock(operations=["nor_conv_3x3", "conv_3x3"]),
+            "Unknown cell operation 'conv_3x3'",
+        ),
         (lambda: CellBlock(operations=["nor_conv_3x5"]), "Unknown cell operation"),
         (lambda: CellBlock(operations=["none"]), "needs an operation other than 'none'"),
         (lambda: CellBlock(nodes=0), "nodes must be a positive integer"),
         (lambda: CellBlock(dimensions=3), "dimensions must be 1, 2 or None"),
         (lambda: CellBlock(cells=0), "cells must be a positive int"),
-        (lambda: CellBlock(channels=keras_tuner.engine.hyperparameters.Float("channels", 1, 8)), "channels must be"),
-        (lambda: LayerChainBlock(layer_types=["conv", "transformer"]), "Unknown layer types \\['transformer'\\]"),
+        (
+            lambda: CellBlock(channels=keras_tuner.engine.hyperparameters.Float("channels", 1, 8)),
+            "channels must be",
+        ),
+        (
+            lambda: LayerChainBlock(layer_types=["conv", "transformer"]),
+            "Unknown layer types \\['transformer'\\]",
+        ),
         (lambda: LayerChainBlock(layer_types=["gru"], dimensions=2), "Recurrent layers"),
         (lambda: LayerChainBlock(num_layers=0), "num_layers must be a positive int"),
         (lambda: LayerChainBlock(widths=[]), "widths must be a non-empty list"),

@@ -23,7 +23,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UCR = next(
     (
         path
-        for path in (os.path.join(REPO, *[".."] * up, "shared", "benchmarks", "ucr") for up in (1, 2))
+        for path in (
+            os.path.join(REPO, *[".."] * up, "shared", "benchmarks", "ucr") for up in (1, 2)
+        )
         if os.path.isdir(path)
     ),
     None,
@@ -73,7 +75,9 @@ def autokeras_cell_model(tuner, directory, max_trials=1):
     )
 
 
-@pytest.mark.parametrize("tuner", [nak.EvolutionTuner, "random"], ids=["nasplug_evolution", "autokeras_random"])
+@pytest.mark.parametrize(
+    "tuner", [nak.EvolutionTuner, "random"], ids=["nasplug_evolution", "autokeras_random"]
+)
 def test_nasbench201_cell_trains_in_autokeras(tuner, tmp_path):
     # ak.ImageClassifier always builds its own ImageBlock; an AutoModel of an ImageInput
     # and a ClassificationHead is the same graph with the cell in its place.
@@ -81,7 +85,9 @@ def test_nasbench201_cell_trains_in_autokeras(tuner, tmp_path):
     keras.backend.clear_session()
     X, y = digit_images(160)
     model = autokeras_cell_model(tuner, tmp_path / "search")
-    model.fit(X[:120, ..., None].astype("float32"), y[:120], epochs=1, validation_split=0.25, verbose=0)
+    model.fit(
+        X[:120, ..., None].astype("float32"), y[:120], epochs=1, validation_split=0.25, verbose=0
+    )
     trial = model.tuner.oracle.get_best_trials(1)[0]
     assert set(EDGES) <= set(trial.hyperparameters.values)
     exported = model.export_model()
@@ -111,8 +117,15 @@ def test_autokeras_greedy_tuner_keeps_the_chain_conditional(tmp_path):
     for trial in trials:
         values = {k: v for k, v in trial.hyperparameters.values.items() if k.startswith("chain/")}
         layers = values["chain/num_layers"]
-        assert not [k for k in values if k.startswith("chain/layer_") and int(k.split("_")[1].split("/")[0]) > layers]
-        assert SearchSpace(trial.hyperparameters).active(trial.hyperparameters.values) == trial.hyperparameters.values
+        assert not [
+            k
+            for k in values
+            if k.startswith("chain/layer_") and int(k.split("_")[1].split("/")[0]) > layers
+        ]
+        assert (
+            SearchSpace(trial.hyperparameters).active(trial.hyperparameters.values)
+            == trial.hyperparameters.values
+        )
 
 
 def ucr_or_synthetic(name="italypowerdemand"):
@@ -121,8 +134,10 @@ def ucr_or_synthetic(name="italypowerdemand"):
         data = np.load(os.path.join(UCR, f"{name}.npz"))
         classes = np.unique(data["y_train"])
         return (
-            data["X_train"], np.searchsorted(classes, data["y_train"]),
-            data["X_test"], np.searchsorted(classes, data["y_test"]),
+            data["X_train"],
+            np.searchsorted(classes, data["y_train"]),
+            data["X_test"],
+            np.searchsorted(classes, data["y_test"]),
         )
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200)
@@ -138,7 +153,9 @@ def test_layer_chain_searches_signals_with_keras_tuner_and_saves(tmp_path):
 
     def build(hp):
         inputs = keras.Input(X.shape[1:])
-        x = keras.layers.Normalization(axis=-1, mean=float(X.mean()), variance=float(X.var()))(inputs)
+        x = keras.layers.Normalization(axis=-1, mean=float(X.mean()), variance=float(X.var()))(
+            inputs
+        )
         outputs = keras.layers.Dense(2, activation="softmax")(block.build(hp, x))
         model = keras.Model(inputs, outputs)
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -167,7 +184,12 @@ def test_layer_chain_searches_signals_with_keras_tuner_and_saves(tmp_path):
     path = str(tmp_path / "chain.keras")
     best.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(loaded.predict(X_test[:8], verbose=0), best.predict(X_test[:8], verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(X_test[:8], verbose=0),
+        best.predict(X_test[:8], verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_mlp_block_in_nasclassifier_reports_only_existing_widths(tmp_path):

@@ -11,7 +11,11 @@ from nasplug.oracles import make_oracle
 
 def _build(hp):
     model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(hp.Choice("units", [2, 4, 8, 16])), keras.layers.Dense(1)]
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(hp.Choice("units", [2, 4, 8, 16])),
+            keras.layers.Dense(1),
+        ]
     )
     model.compile(optimizer="adam", loss="mse", run_eagerly=True)
     return model
@@ -21,10 +25,19 @@ def _build(hp):
 def test_spent_budget_stops_the_running_trial_and_starts_no_other(strategy, tmp_path):
     x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
     oracle = make_oracle(strategy, objective="val_loss", max_trials=5, seed=1)
-    tuner = keras_tuner.Tuner(oracle=oracle, hypermodel=_build, directory=tmp_path, project_name=strategy)
+    tuner = keras_tuner.Tuner(
+        oracle=oracle, hypermodel=_build, directory=tmp_path, project_name=strategy
+    )
     budget = TimeBudget(1e-3).attach(tuner)
-    tuner.search(x, x[:, :1], epochs=50, batch_size=4, validation_split=0.25, verbose=0,
-                 callbacks=[budget.callback()])
+    tuner.search(
+        x,
+        x[:, :1],
+        epochs=50,
+        batch_size=4,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[budget.callback()],
+    )
     assert budget.spent and budget.remaining == 0
     assert len(tuner.oracle.trials) == 1
     trial = next(iter(tuner.oracle.trials.values()))
@@ -34,10 +47,19 @@ def test_spent_budget_stops_the_running_trial_and_starts_no_other(strategy, tmp_
 def test_unspent_budget_changes_nothing(tmp_path):
     x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
     oracle = make_oracle("evolution", objective="val_loss", max_trials=3, seed=1)
-    tuner = keras_tuner.Tuner(oracle=oracle, hypermodel=_build, directory=tmp_path, project_name="p")
+    tuner = keras_tuner.Tuner(
+        oracle=oracle, hypermodel=_build, directory=tmp_path, project_name="p"
+    )
     budget = TimeBudget(3600).attach(tuner)
-    tuner.search(x, x[:, :1], epochs=2, batch_size=16, validation_split=0.25, verbose=0,
-                 callbacks=[budget.callback()])
+    tuner.search(
+        x,
+        x[:, :1],
+        epochs=2,
+        batch_size=16,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[budget.callback()],
+    )
     assert not budget.spent and oracle.max_trials == 3 and len(oracle.trials) == 3
     assert all(t.status == "COMPLETED" for t in oracle.trials.values())
 

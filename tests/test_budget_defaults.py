@@ -55,11 +55,31 @@ def resolved(oracle):
         (QLearningOracle, 30, {"exploration_trials": 10, "replay_size": 20}),
         (QLearningOracle, 1000, {"exploration_trials": 50, "replay_size": 20}),
         (QLearningOracle, None, {"exploration_trials": 20, "replay_size": 20}),
-        (PredictorEvolutionOracle, 8, {"population_size": 20, "sample_size": 20, "random_trials": 4}),
-        (PredictorEvolutionOracle, 10, {"population_size": 20, "sample_size": 20, "random_trials": 5}),
-        (PredictorEvolutionOracle, 40, {"population_size": 20, "sample_size": 20, "random_trials": 20}),
-        (PredictorEvolutionOracle, 100, {"population_size": 20, "sample_size": 20, "random_trials": 20}),
-        (PredictorEvolutionOracle, None, {"population_size": 20, "sample_size": 20, "random_trials": 10}),
+        (
+            PredictorEvolutionOracle,
+            8,
+            {"population_size": 20, "sample_size": 20, "random_trials": 4},
+        ),
+        (
+            PredictorEvolutionOracle,
+            10,
+            {"population_size": 20, "sample_size": 20, "random_trials": 5},
+        ),
+        (
+            PredictorEvolutionOracle,
+            40,
+            {"population_size": 20, "sample_size": 20, "random_trials": 20},
+        ),
+        (
+            PredictorEvolutionOracle,
+            100,
+            {"population_size": 20, "sample_size": 20, "random_trials": 20},
+        ),
+        (
+            PredictorEvolutionOracle,
+            None,
+            {"population_size": 20, "sample_size": 20, "random_trials": 10},
+        ),
     ],
 )
 def test_defaults_follow_the_budget(cls, max_trials, expected):
@@ -86,7 +106,9 @@ def test_evolution_sample_size_never_exceeds_a_given_population():
 
 
 @pytest.mark.parametrize("max_trials, initial_hps", [(8, None), (10, None), (10, WARM_START)])
-def test_evolution_mutates_at_the_front_ends_default_budgets(max_trials, initial_hps, tmp_path, monkeypatch):
+def test_evolution_mutates_at_the_front_ends_default_budgets(
+    max_trials, initial_hps, tmp_path, monkeypatch
+):
     calls = []
     mutate = SearchSpace.mutate
 
@@ -102,7 +124,9 @@ def test_evolution_mutates_at_the_front_ends_default_budgets(max_trials, initial
 
 
 @pytest.mark.parametrize("max_trials, initial_hps", [(8, None), (10, None), (10, WARM_START)])
-def test_predictor_ranks_children_at_the_front_ends_default_budgets(max_trials, initial_hps, tmp_path, monkeypatch):
+def test_predictor_ranks_children_at_the_front_ends_default_budgets(
+    max_trials, initial_hps, tmp_path, monkeypatch
+):
     calls = []
     acquisition = PredictorEvolutionOracle.acquisition
 
@@ -124,7 +148,7 @@ def test_qlearning_exploits_within_the_front_ends_default_budgets(max_trials, tm
         epsilons.append(oracle.epsilon)
         drive(oracle, cell_score, 1, tmp_path)
     # The second half of the budget follows the table nine times in ten.
-    assert max(epsilons[max_trials // 2:]) == pytest.approx(oracle.final_epsilon)
+    assert max(epsilons[max_trials // 2 :]) == pytest.approx(oracle.final_epsilon)
 
 
 def _distance_from_uniform(oracle):
@@ -155,7 +179,9 @@ def test_noise_leaves_the_policy_near_uniform_and_a_signal_moves_it(cls, tmp_pat
         return np.mean(distances)
 
     noise = mean_distance(lambda rng: lambda values: float(rng.normal()))
-    signal = mean_distance(lambda rng: lambda values: cell_score(values) + 0.1 * float(rng.normal()))
+    signal = mean_distance(
+        lambda rng: lambda values: cell_score(values) + 0.1 * float(rng.normal())
+    )
     # Measured (6 seeds, 40 trials): REINFORCE 0.15 on noise against 0.53 on the signal,
     # Q-learning 0.06 against 0.50. Before the evidence factor: REINFORCE 0.38 against
     # 0.52, Q-learning 0.59 against 0.51.

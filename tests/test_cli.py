@@ -46,8 +46,20 @@ def wine_search(tmp_path_factory):
             frame["cellar"] = np.where(np.arange(len(frame)) % 3 == 0, "north", "south")
             frame.to_csv(csv, index=False)
             argv = [
-                "search", str(csv), "--target", "target", "--strategy", "reinforce",
-                "--max-trials", "2", "--epochs", "2", "--output", str(out), "--seed", "1",
+                "search",
+                str(csv),
+                "--target",
+                "target",
+                "--strategy",
+                "reinforce",
+                "--max-trials",
+                "2",
+                "--epochs",
+                "2",
+                "--output",
+                str(out),
+                "--seed",
+                "1",
             ]
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer):
@@ -91,8 +103,19 @@ def test_predict_applies_the_saved_model(wine_search, tmp_path, capsys):
     features = frame.drop(columns=["target"])
     features.to_csv(tmp_path / "new.csv", index=False)
     capsys.readouterr()
-    assert main(["predict", str(out / "model.keras"), str(tmp_path / "new.csv"),
-                 "-o", str(tmp_path / "pred.csv"), "--proba"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(out / "model.keras"),
+                str(tmp_path / "new.csv"),
+                "-o",
+                str(tmp_path / "pred.csv"),
+                "--proba",
+            ]
+        )
+        == 0
+    )
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert list(pred.columns) == ["target", "proba_barbera", "proba_barolo", "proba_grignolino"]
     assert len(pred) == len(frame)
@@ -112,7 +135,10 @@ def test_predict_applies_the_saved_model(wine_search, tmp_path, capsys):
     shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
     capsys.readouterr()
     assert main(["predict", str(out / "model.keras"), str(tmp_path / "shuffled.csv")]) == 0
-    assert pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))["target"].tolist() == pred["target"].tolist()
+    assert (
+        pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))["target"].tolist()
+        == pred["target"].tolist()
+    )
     features.drop(columns=["proline", "cellar"]).to_csv(tmp_path / "short.csv", index=False)
     assert main(["predict", str(out / "model.keras"), str(tmp_path / "short.csv")]) == 2
     assert "lacks the feature column(s) 'proline', 'cellar'" in capsys.readouterr().err
@@ -123,8 +149,20 @@ def test_regression_with_a_time_budget(tmp_path, capsys):
     data.to_csv(tmp_path / "diabetes.csv", index=False)
     out = tmp_path / "out"
     argv = [
-        "search", str(tmp_path / "diabetes.csv"), "--target", "target", "--max-trials", "5",
-        "--epochs", "50", "--time-budget", "0.001", "--output", str(out), "--test-size", "0.25",
+        "search",
+        str(tmp_path / "diabetes.csv"),
+        "--target",
+        "target",
+        "--max-trials",
+        "5",
+        "--epochs",
+        "50",
+        "--time-budget",
+        "0.001",
+        "--output",
+        str(out),
+        "--test-size",
+        "0.25",
     ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -174,15 +212,26 @@ def test_bad_predict_input_gets_one_clear_line(tmp_path, capsys):
     (tmp_path / "m.keras").write_bytes(b"not a zip")
     assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
     assert "model.json that `nasplug search` writes" in capsys.readouterr().err
-    (tmp_path / "m.json").write_text(json.dumps({"task": "regression", "encoding": {"columns": ["a"]}}))
+    (tmp_path / "m.json").write_text(
+        json.dumps({"task": "regression", "encoding": {"columns": ["a"]}})
+    )
     assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
     assert "is not a model description written by `nasplug search`" in capsys.readouterr().err
-    table = {"names": ["a"], "categorical": [False], "mean": [0.0], "scale": [1.0],
-             "numeric_missing": [False]}
-    (tmp_path / "m.json").write_text(json.dumps({"format": 1, "task": "regression", "table": table}))
+    table = {
+        "names": ["a"],
+        "categorical": [False],
+        "mean": [0.0],
+        "scale": [1.0],
+        "numeric_missing": [False],
+    }
+    (tmp_path / "m.json").write_text(
+        json.dumps({"format": 1, "task": "regression", "table": table})
+    )
     assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
     assert "written by an earlier `nasplug search`" in capsys.readouterr().err
-    (tmp_path / "m.json").write_text(json.dumps({"format": 2, "task": "regression", "table": table}))
+    (tmp_path / "m.json").write_text(
+        json.dumps({"format": 2, "task": "regression", "table": table})
+    )
     assert main(["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.csv")]) == 2
     assert "is not a loadable Keras model" in capsys.readouterr().err
 
@@ -225,9 +274,21 @@ def test_search_for_a_pareto_front_with_a_size_limit(tmp_path, capsys):
     frame.to_csv(tmp_path / "wine.csv", index=False)
     out = tmp_path / "out"
     argv = [
-        "search", str(tmp_path / "wine.csv"), "--target", "target", "--max-trials", "3",
-        "--epochs", "1", "--output", str(out), "--objectives", "accuracy,params",
-        "--max-params", "5000", "--quiet",
+        "search",
+        str(tmp_path / "wine.csv"),
+        "--target",
+        "target",
+        "--max-trials",
+        "3",
+        "--epochs",
+        "1",
+        "--output",
+        str(out),
+        "--objectives",
+        "accuracy,params",
+        "--max-params",
+        "5000",
+        "--quiet",
     ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -242,8 +303,16 @@ def test_search_for_a_pareto_front_with_a_size_limit(tmp_path, capsys):
 
 def test_bad_objectives_get_one_clear_line(tmp_path, capsys):
     load_wine(as_frame=True).frame.to_csv(tmp_path / "wine.csv", index=False)
-    argv = ["search", str(tmp_path / "wine.csv"), "--target", "target", "--objectives",
-            "accuracy,speed", "--output", str(tmp_path / "o")]
+    argv = [
+        "search",
+        str(tmp_path / "wine.csv"),
+        "--target",
+        "target",
+        "--objectives",
+        "accuracy,speed",
+        "--output",
+        str(tmp_path / "o"),
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("nasplug search: error: Unknown objective 'speed'")

@@ -50,7 +50,10 @@ def test_help_and_argument_errors_load_no_keras():
     # A fresh interpreter: this one has imported TensorFlow already.
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(FAST_ARGVS)],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     probe = json.loads(done.stdout)
     assert probe["loaded"] == []
@@ -62,15 +65,23 @@ def test_help_and_argument_errors_load_no_keras():
 
 def test_command_errors_are_one_line_with_exit_status_2(tmp_path, capsys):
     cases = [
-        (["bench", "nasbench201", "--table", "t.csv", "--oracle-arg", "population_size=3"],
-         "nasplug bench: error: --oracle-arg expects NAME.ARG=VALUE"),
-        (["bench", "nasbench201", "--table", "t.csv", "--runs-for", "bayesian"],
-         "nasplug bench: error: --runs-for expects NAME=N items, got 'bayesian'."),
-        (["distributed", "--workers", "0", str(tmp_path / "s.py")],
-         "nasplug distributed: error: --workers must be at least 1, got 0."),
+        (
+            ["bench", "nasbench201", "--table", "t.csv", "--oracle-arg", "population_size=3"],
+            "nasplug bench: error: --oracle-arg expects NAME.ARG=VALUE",
+        ),
+        (
+            ["bench", "nasbench201", "--table", "t.csv", "--runs-for", "bayesian"],
+            "nasplug bench: error: --runs-for expects NAME=N items, got 'bayesian'.",
+        ),
+        (
+            ["distributed", "--workers", "0", str(tmp_path / "s.py")],
+            "nasplug distributed: error: --workers must be at least 1, got 0.",
+        ),
         (["report", str(tmp_path / "nowhere")], "nasplug report: error: "),
-        (["predict", str(tmp_path / "m.keras"), "x.csv"],
-         "nasplug predict: error: " + f"{tmp_path / 'm.keras'}: no such model file."),
+        (
+            ["predict", str(tmp_path / "m.keras"), "x.csv"],
+            "nasplug predict: error: " + f"{tmp_path / 'm.keras'}: no such model file.",
+        ),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv

@@ -16,25 +16,33 @@ from nasplug.oracles import make_oracle
 
 
 def build(hp):
-    model = keras.Sequential([
-        keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])), keras.layers.Dense(1)
-    ])
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])), keras.layers.Dense(1)]
+    )
     model.compile(loss="mse")
     return model
 
 
 def keras_tuner_search(directory):
-    return nasplug.EvolutionSearch(build, objective="val_loss", max_trials=1, seed=0,
-                                   directory=directory, project_name="search")
+    return nasplug.EvolutionSearch(
+        build,
+        objective="val_loss",
+        max_trials=1,
+        seed=0,
+        directory=directory,
+        project_name="search",
+    )
 
 
 def estimator_tuner(directory):
     from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner
 
-    oracle = make_oracle("random", objective=keras_tuner.Objective(OBJECTIVE, "max"),
-                         max_trials=1, seed=0)
-    return ScoringTuner(oracle, build, score_model=None, seed=0,
-                        directory=directory, project_name="estimator")
+    oracle = make_oracle(
+        "random", objective=keras_tuner.Objective(OBJECTIVE, "max"), max_trials=1, seed=0
+    )
+    return ScoringTuner(
+        oracle, build, score_model=None, seed=0, directory=directory, project_name="estimator"
+    )
 
 
 def autokeras_tuner(directory):
@@ -42,8 +50,9 @@ def autokeras_tuner(directory):
 
     import nasplug.autokeras as nak
 
-    return ak.StructuredDataClassifier(tuner=nak.EvolutionTuner, max_trials=1,
-                                       directory=directory, seed=0).tuner
+    return ak.StructuredDataClassifier(
+        tuner=nak.EvolutionTuner, max_trials=1, directory=directory, seed=0
+    ).tuner
 
 
 @pytest.fixture
@@ -71,8 +80,11 @@ def test_the_chief_serves_until_a_worker_that_never_asked_was_told(distributed, 
     assert oracle_chief.exit_chief(oracle)
 
 
-@pytest.mark.parametrize("make", [keras_tuner_search, estimator_tuner, autokeras_tuner],
-                         ids=["keras_tuner", "estimator", "autokeras"])
+@pytest.mark.parametrize(
+    "make",
+    [keras_tuner_search, estimator_tuner, autokeras_tuner],
+    ids=["keras_tuner", "estimator", "autokeras"],
+)
 def test_every_tuner_of_ours_makes_its_chief_wait(make, distributed, tmp_path):
     distributed("chief")
     assert make(tmp_path / "chief").oracle.tuner_ids == {"tuner0", "tuner1"}

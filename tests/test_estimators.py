@@ -86,9 +86,7 @@ def test_pipeline_with_scaler_and_string_labels(cancer):
 
 def test_grid_search_over_strategy(cancer):
     X, y = cancer
-    grid = GridSearchCV(
-        tiny(NASClassifier, epochs=1), {"strategy": ["evolution", "random"]}, cv=2
-    )
+    grid = GridSearchCV(tiny(NASClassifier, epochs=1), {"strategy": ["evolution", "random"]}, cv=2)
     grid.fit(X[:80], y[:80])
     assert list(grid.cv_results_["param_strategy"]) == ["evolution", "random"]
     assert grid.best_params_["strategy"] in {"evolution", "random"}
@@ -123,7 +121,8 @@ def test_digits_as_images_use_a_convolutional_space():
     family = clf.best_params_["family"]
     assert family in ("conv", "cell", "chain")
     assert all(
-        name in ("family", "learning_rate") or name.startswith(f"{family}/")
+        name in ("family", "learning_rate")
+        or name.startswith(f"{family}/")
         or (family == "conv" and name.startswith("reduction/"))
         for name in clf.best_params_
     ), clf.best_params_
@@ -138,8 +137,13 @@ def test_digits_as_images_use_a_convolutional_space():
 
 def test_text_input_uses_token_space():
     texts = np.array(
-        ["a great and fun film", "boring awful plot", "great acting, fun story",
-         "awful, boring and bad"] * 8
+        [
+            "a great and fun film",
+            "boring awful plot",
+            "great acting, fun story",
+            "awful, boring and bad",
+        ]
+        * 8
     )
     labels = np.array(["pos", "neg", "pos", "neg"] * 8)
     clf = NASClassifier(strategy="random", max_trials=1, epochs=1, random_state=0)
@@ -171,8 +175,15 @@ def test_search_results_one_record_per_trial(fitted):
     clf, _, _ = fitted
     frame = pd.DataFrame(clf.search_results_)
     assert list(frame.columns) == [
-        "trial", "trial_id", "hyperparameters", "score", "status", "seconds", "fit_seconds",
-        "epochs", "continues",
+        "trial",
+        "trial_id",
+        "hyperparameters",
+        "score",
+        "status",
+        "seconds",
+        "fit_seconds",
+        "epochs",
+        "continues",
     ]
     assert len(frame) == 2
     # Numbered from 1, as the progress line and the report number them.
@@ -189,8 +200,9 @@ def test_search_results_one_record_per_trial(fitted):
 def test_best_score_is_the_scorer_on_validation_data(cancer):
     X, y = cancer
     X_train, y_train, X_val, y_val = X[:100], y[:100], X[100:], y[100:]
-    clf = tiny(NASClassifier, max_trials=2, scoring="f1_macro", refit=False,
-               validation_data=(X_val, y_val))
+    clf = tiny(
+        NASClassifier, max_trials=2, scoring="f1_macro", refit=False, validation_data=(X_val, y_val)
+    )
     clf.fit(X_train, y_train)
     assert clf.best_score_ == pytest.approx(f1_score(y_val, clf.predict(X_val), average="macro"))
 
@@ -243,8 +255,9 @@ def test_user_keras_tuner_hypermodel(cancer):
         model.compile("adam", "binary_crossentropy")
         return model
 
-    clf = NASClassifier(strategy="random", max_trials=2, epochs=2, search_space=build,
-                        random_state=0).fit(X, y)
+    clf = NASClassifier(
+        strategy="random", max_trials=2, epochs=2, search_space=build, random_state=0
+    ).fit(X, y)
     assert set(clf.best_params_) == {"units"}
     proba = clf.predict_proba(X)
     assert proba.shape == (len(y), 2)
@@ -286,7 +299,9 @@ def test_same_random_state_same_model_and_global_state_untouched(cancer):
 # ---------------------------------------------------------------- strategies, budget
 
 
-@pytest.mark.parametrize("strategy", ["reinforce", "qlearning", "predictor", "bayesian", "hyperband", "greedy"])
+@pytest.mark.parametrize(
+    "strategy", ["reinforce", "qlearning", "predictor", "bayesian", "hyperband", "greedy"]
+)
 def test_every_strategy_runs(strategy, cancer):
     X, y = cancer
     clf = tiny(NASClassifier, strategy=strategy, max_trials=2, epochs=1, refit=False)
@@ -298,8 +313,9 @@ def test_every_strategy_runs(strategy, cancer):
 def test_max_model_size_fails_large_trials(cancer):
     X, y = cancer
     # 30 features -> 16 units -> 2 classes is over 500 parameters; 8 units is not.
-    clf = tiny(NASClassifier, strategy="random", max_trials=6, epochs=1, max_model_size=300,
-               refit=False)
+    clf = tiny(
+        NASClassifier, strategy="random", max_trials=6, epochs=1, max_model_size=300, refit=False
+    )
     clf.fit(X, y)
     statuses = {r["hyperparameters"]["dense/units_0"]: r["status"] for r in clf.search_results_}
     # Random search exhausts the two widths, so the oversized one is tried for sure.
@@ -334,8 +350,10 @@ def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "make_data, message",
     [
-        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y),
-         "infinity"),
+        (
+            lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y),
+            "infinity",
+        ),
         (lambda X, y: (X, np.zeros_like(y)), "at least 2 classes"),
         (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
         (lambda X, y: (X[:0], y[:0]), "0 sample"),
@@ -387,8 +405,9 @@ def test_diverged_training_fails_the_trial():
         callbacks=[],
         refit=False,
         random_state=0,
-        search_space=ak.DenseBlock(num_layers=2, num_units=16, dropout=0.0,
-                                   use_batchnorm=False, name="dense"),
+        search_space=ak.DenseBlock(
+            num_layers=2, num_units=16, dropout=0.0, use_batchnorm=False, name="dense"
+        ),
     )
     with pytest.raises(RuntimeError, match="Training diverged"):
         reg.fit(X, y)

@@ -50,37 +50,63 @@ def _cases():
     wine_X, wine_y = load_wine(return_X_y=True)
     table, labels = customer_table(60)
     return [
-        ("verbose", lambda d, X, y: tiny(verbose="yes", directory=d).fit(X, y),
-         r"verbose must be 0 \(silent\), 1 \(one progress line\) or 2"),
-        ("refit", lambda d, X, y: tiny(refit="no", directory=d).fit(X, y),
-         "refit must be True .* or False; got 'no'"),
-        ("roc_auc_3_classes",
-         lambda d, X, y: tiny(scoring="roc_auc", directory=d).fit(wine_X, wine_y),
-         "scoring='roc_auc' cannot score a classification of 3 classes: multi_class"),
-        ("classification_metric_on_regression",
-         lambda d, X, y: tiny(NASRegressor, scoring="accuracy", directory=d).fit(
-             X, X["mean area"]),
-         "scoring='accuracy' cannot score a regression of 1 target"),
-        ("float32_overflow", lambda d, X, y: tiny(directory=d).fit(X * 1e36, y),
-         "X has values beyond float32's range .* in column\\(s\\) 'mean area', "
-         "'worst area'"),
-        ("unknown_categorical_column",
-         lambda d, X, y: tiny(directory=d, categorical_features=["town"]).fit(table, labels),
-         "categorical_features names the column 'town', which X does not have"),
-        ("text_not_in_categorical_features",
-         lambda d, X, y: tiny(directory=d, categorical_features=["plan"]).fit(table, labels),
-         "Column 'city' holds 'Brest', which is not a number"),
-        ("dates",
-         lambda d, X, y: tiny(directory=d).fit(
-             table.assign(joined=pd.Timestamp("2020-01-01")), labels),
-         "Column 'joined' holds dates"),
-        ("own_hypermodel_with_categories",
-         lambda d, X, y: tiny(directory=d, search_space=build).fit(table, labels),
-         "X has categorical column\\(s\\) 'city', 'plan', but search_space is a model of your own"),
-        ("categorical_features_on_text",
-         lambda d, X, y: tiny(directory=d, categorical_features=[0]).fit(
-             np.array(["good film", "bad film"] * 5), [1, 0] * 5),
-         "categorical_features applies to tables"),
+        (
+            "verbose",
+            lambda d, X, y: tiny(verbose="yes", directory=d).fit(X, y),
+            r"verbose must be 0 \(silent\), 1 \(one progress line\) or 2",
+        ),
+        (
+            "refit",
+            lambda d, X, y: tiny(refit="no", directory=d).fit(X, y),
+            "refit must be True .* or False; got 'no'",
+        ),
+        (
+            "roc_auc_3_classes",
+            lambda d, X, y: tiny(scoring="roc_auc", directory=d).fit(wine_X, wine_y),
+            "scoring='roc_auc' cannot score a classification of 3 classes: multi_class",
+        ),
+        (
+            "classification_metric_on_regression",
+            lambda d, X, y: tiny(NASRegressor, scoring="accuracy", directory=d).fit(
+                X, X["mean area"]
+            ),
+            "scoring='accuracy' cannot score a regression of 1 target",
+        ),
+        (
+            "float32_overflow",
+            lambda d, X, y: tiny(directory=d).fit(X * 1e36, y),
+            "X has values beyond float32's range .* in column\\(s\\) 'mean area', 'worst area'",
+        ),
+        (
+            "unknown_categorical_column",
+            lambda d, X, y: tiny(directory=d, categorical_features=["town"]).fit(table, labels),
+            "categorical_features names the column 'town', which X does not have",
+        ),
+        (
+            "text_not_in_categorical_features",
+            lambda d, X, y: tiny(directory=d, categorical_features=["plan"]).fit(table, labels),
+            "Column 'city' holds 'Brest', which is not a number",
+        ),
+        (
+            "dates",
+            lambda d, X, y: tiny(directory=d).fit(
+                table.assign(joined=pd.Timestamp("2020-01-01")), labels
+            ),
+            "Column 'joined' holds dates",
+        ),
+        (
+            "own_hypermodel_with_categories",
+            lambda d, X, y: tiny(directory=d, search_space=build).fit(table, labels),
+            "X has categorical column\\(s\\) 'city', 'plan', but search_space is a model of "
+            "your own",
+        ),
+        (
+            "categorical_features_on_text",
+            lambda d, X, y: tiny(directory=d, categorical_features=[0]).fit(
+                np.array(["good film", "bad film"] * 5), [1, 0] * 5
+            ),
+            "categorical_features applies to tables",
+        ),
     ]
 
 

@@ -31,8 +31,14 @@ def widths_block():
 
 
 def tiny(cls, **params):
-    defaults = dict(max_trials=3, epochs=1, search_space=widths_block(), learning_rate=0.01,
-                    random_state=0, strategy="evolution")
+    defaults = dict(
+        max_trials=3,
+        epochs=1,
+        search_space=widths_block(),
+        learning_rate=0.01,
+        random_state=0,
+        strategy="evolution",
+    )
     defaults.update(params)
     return cls(**defaults)
 
@@ -48,15 +54,25 @@ def cancer():
 def fitted(cancer):
     X, y = cancer
     # 30 features -> 64 units -> 2 classes is about 2,100 parameters; 16 units about 530.
-    return tiny(NASClassifier, objectives=("accuracy", "params"), max_params=1000,
-                refit=False).fit(X, y), X, y
+    return (
+        tiny(NASClassifier, objectives=("accuracy", "params"), max_params=1000, refit=False).fit(
+            X, y
+        ),
+        X,
+        y,
+    )
 
 
 def test_pareto_front_lists_feasible_non_dominated_trials(fitted):
     clf, X, y = fitted
     front = pd.DataFrame(clf.pareto_front_)
-    assert list(front.columns) == ["trial_id", "hyperparameters", "accuracy", "params",
-                                   "constraint_violation"]
+    assert list(front.columns) == [
+        "trial_id",
+        "hyperparameters",
+        "accuracy",
+        "params",
+        "constraint_violation",
+    ]
     assert (front["constraint_violation"] == 0).all() and (front["params"] <= 1000).all()
     results = pd.DataFrame(clf.search_results_)
     assert {"accuracy", "params", "constraint_violation"} <= set(results.columns)
@@ -65,8 +81,11 @@ def test_pareto_front_lists_feasible_non_dominated_trials(fitted):
     assert (oversized["constraint_violation"] > 0).all()
     feasible = results[results["constraint_violation"] == 0]
     for _, row in feasible.iterrows():
-        dominated = ((feasible["accuracy"] >= row["accuracy"]) & (feasible["params"] <= row["params"])
-                     & ((feasible["accuracy"] > row["accuracy"]) | (feasible["params"] < row["params"])))
+        dominated = (
+            (feasible["accuracy"] >= row["accuracy"])
+            & (feasible["params"] <= row["params"])
+            & ((feasible["accuracy"] > row["accuracy"]) | (feasible["params"] < row["params"]))
+        )
         assert dominated.any() == (row["trial_id"] not in set(front["trial_id"]))
     # The default rule: the front member best in the first objective.
     assert clf.best_trial_id_ == front["trial_id"].iloc[front["accuracy"].argmax()]
@@ -97,8 +116,9 @@ def test_refit_picks_by_objective_name_or_callable(cancer):
 
 def test_latency_objective_and_a_regressor(cancer):
     X, y = load_diabetes(return_X_y=True)
-    reg = tiny(NASRegressor, max_trials=2, objectives=("r2", "latency"), max_latency_ms=1e4,
-               refit=False).fit(X[:120], y[:120])
+    reg = tiny(
+        NASRegressor, max_trials=2, objectives=("r2", "latency"), max_latency_ms=1e4, refit=False
+    ).fit(X[:120], y[:120])
     assert all(m["latency"] > 0 and m["constraint_violation"] == 0 for m in reg.pareto_front_)
     assert reg.predict(X[:5]).shape == (5,)
 
@@ -107,8 +127,14 @@ def test_single_objective_estimators_keep_their_attributes(cancer):
     X, y = cancer
     clf = tiny(NASClassifier, max_trials=2).fit(X, y)
     assert not hasattr(clf, "pareto_front_")
-    assert set(clf.search_results_[0]) == {"trial_id", "hyperparameters", "score", "status",
-                                           "seconds", "fit_seconds"}
+    assert set(clf.search_results_[0]) == {
+        "trial_id",
+        "hyperparameters",
+        "score",
+        "status",
+        "seconds",
+        "fit_seconds",
+    }
     assert clf.best_score_ == max(r["score"] for r in clf.search_results_)
 
 
@@ -128,10 +154,16 @@ def test_new_parameters_clone_and_pickle(fitted):
         ({"objectives": ("accuracy", "speed")}, "Unknown objective 'speed'"),
         ({"objectives": "accuracy"}, "objectives must be None or a non-empty list"),
         ({"objectives": ("accuracy", "accuracy")}, "must not repeat"),
-        ({"objectives": ("accuracy", "params"), "strategy": "random"}, "Strategy 'random' has no multi-objective mode"),
+        (
+            {"objectives": ("accuracy", "params"), "strategy": "random"},
+            "Strategy 'random' has no multi-objective mode",
+        ),
         ({"max_params": -5}, "max_params must be a positive integer"),
         ({"max_latency_ms": "fast"}, "max_latency_ms must be a positive number"),
-        ({"objectives": ("accuracy", "params"), "refit": "latency"}, "refit must be True, False, the name of an objective"),
+        (
+            {"objectives": ("accuracy", "params"), "refit": "latency"},
+            "refit must be True, False, the name of an objective",
+        ),
     ],
 )
 def test_bad_objectives_get_one_clear_error(cancer, params, message):

@@ -91,15 +91,16 @@ def test_weights_through_model_selection(wine):
     grid.fit(X, y, sample_weight=weights)
     assert (grid.predict(X) == 2).mean() < 0.03 < (y == 2).mean()
     with sklearn.config_context(enable_metadata_routing=True):
-        clf = tiny(epochs=4).set_fit_request(sample_weight=True).set_score_request(
-            sample_weight=True
+        clf = (
+            tiny(epochs=4).set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
         )
         scores = cross_val_score(clf, X, y, cv=2, params={"sample_weight": weights})
         assert np.isfinite(scores).all()
         # The weights reach `fit`: weights that leave one class are refused there.
         with pytest.raises(ValueError, match="at least 2 classes with a positive sample_weight"):
-            cross_val_score(clf, X, y, cv=2, params={"sample_weight": (y == 0) * 1.0},
-                            error_score="raise")
+            cross_val_score(
+                clf, X, y, cv=2, params={"sample_weight": (y == 0) * 1.0}, error_score="raise"
+            )
 
 
 def test_bad_weights_one_clear_error(wine, tmp_path):
@@ -134,9 +135,15 @@ def test_targets_of_different_scales_are_all_learned():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 4))
     Y = np.c_[1000 * (X[:, 0] + X[:, 1]), 0.001 * np.sin(2 * X[:, 2]), X[:, 3] ** 2]
-    reg = tiny(NASRegressor, epochs=60, learning_rate=0.01, callbacks=None,
-               search_space=ak.DenseBlock(num_layers=2, num_units=64, dropout=0.0,
-                                          use_batchnorm=False, name="dense"))
+    reg = tiny(
+        NASRegressor,
+        epochs=60,
+        learning_rate=0.01,
+        callbacks=None,
+        search_space=ak.DenseBlock(
+            num_layers=2, num_units=64, dropout=0.0, use_batchnorm=False, name="dense"
+        ),
+    )
     reg.fit(X[:400], Y[:400])
     prediction = reg.predict(X[400:])
     per_target = r2_score(Y[400:], prediction, multioutput="raw_values")

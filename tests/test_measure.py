@@ -12,13 +12,15 @@ from nasplug.oracles.base import VIOLATION
 
 
 def small_convnet():
-    model = keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy")
     return model
 
@@ -52,8 +54,9 @@ def test_layers_it_cannot_count_are_named():
 
 def test_measure_returns_plain_floats_for_what_is_asked():
     model = small_convnet()
-    found = measure.measure(model, ["params", "latency_ms", "batch_latency_ms"], batch_size=8,
-                            repeats=5, warmup=1)
+    found = measure.measure(
+        model, ["params", "latency_ms", "batch_latency_ms"], batch_size=8, repeats=5, warmup=1
+    )
     assert set(found) == {"params", "latency_ms", "batch_latency_ms"}
     assert all(type(v) is float and v > 0 for v in found.values())
     assert found["params"] == model.count_params()
@@ -65,8 +68,9 @@ def test_measure_returns_plain_floats_for_what_is_asked():
 def test_the_callback_reports_the_measures_with_every_epoch():
     model = small_convnet()
     callback = measure.MeasureCallback(["params", "flops"])
-    history = model.fit(np.zeros((16, 8, 8, 1)), np.zeros(16), epochs=2, verbose=0,
-                        callbacks=[callback])
+    history = model.fit(
+        np.zeros((16, 8, 8, 1)), np.zeros(16), epochs=2, verbose=0, callbacks=[callback]
+    )
     assert history.history["params"] == [410.0, 410.0]
     assert history.history["flops"] == [float(measure.count_flops(model))] * 2
 
@@ -85,9 +89,16 @@ def test_a_pareto_search_of_accuracy_against_latency_with_a_size_limit(tmp_path)
         return model
 
     tuner = nasplug.EvolutionSearch(
-        build, objective=["val_accuracy", "latency_ms"], pareto=True, max_params=5000,
-        max_trials=4, population_size=3, sample_size=2, seed=1,
-        directory=str(tmp_path), project_name="pareto",
+        build,
+        objective=["val_accuracy", "latency_ms"],
+        pareto=True,
+        max_params=5000,
+        max_trials=4,
+        population_size=3,
+        sample_size=2,
+        seed=1,
+        directory=str(tmp_path),
+        project_name="pareto",
     )
     tuner.search(x, y, validation_split=0.3, epochs=1, verbose=0)
     trials = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
@@ -96,7 +107,9 @@ def test_a_pareto_search_of_accuracy_against_latency_with_a_size_limit(tmp_path)
         assert trial.metrics.get_last_value("latency_ms") > 0
         params = trial.metrics.get_last_value("params")
         assert trial.metrics.get_last_value(VIOLATION) == pytest.approx(max(0.0, params / 5000 - 1))
-        assert type(trial.score) is float and trial.score == trial.metrics.get_best_value("val_accuracy")
+        assert type(trial.score) is float and trial.score == trial.metrics.get_best_value(
+            "val_accuracy"
+        )
     front = tuner.oracle.pareto_front()
     assert front
     best = tuner.get_best_models(1)[0]
@@ -109,9 +122,14 @@ def test_a_pareto_search_of_accuracy_against_latency_with_a_size_limit(tmp_path)
         def run_trial(self, trial, *args, **kwargs):
             return {"val_accuracy": 0.5, "latency_ms": 1.0}
 
-    oracle = nasplug.oracles.make_oracle("evolution", objective=["val_accuracy", "latency_ms"],
-                                         pareto=True, max_params=10, max_trials=2,
-                                         max_consecutive_failed_trials=1)
+    oracle = nasplug.oracles.make_oracle(
+        "evolution",
+        objective=["val_accuracy", "latency_ms"],
+        pareto=True,
+        max_params=10,
+        max_trials=2,
+        max_consecutive_failed_trials=1,
+    )
     plain = Plain(oracle=oracle, directory=str(tmp_path), project_name="plain")
     with pytest.raises(RuntimeError, match="did not report the measured metric.*params"):
         plain.search(verbose=0)

@@ -50,8 +50,9 @@ TRUE_HYPERVOLUME = pareto.hypervolume(POINTS[pareto.pareto_mask(POINTS)], REFERE
 
 
 def front_ratio(trials):
-    points = np.array([[-t.metrics.get_last_value("accuracy"), t.metrics.get_last_value("cost")]
-                       for t in trials])
+    points = np.array(
+        [[-t.metrics.get_last_value("accuracy"), t.metrics.get_last_value("cost")] for t in trials]
+    )
     return pareto.hypervolume(points, REFERENCE) / TRUE_HYPERVOLUME
 
 
@@ -71,8 +72,9 @@ def test_pareto_front_is_the_non_dominated_completed_trials(cls, tmp_path):
     oracle = make(cls, max_trials=40, seed=3)
     drive(oracle, evaluate, 40, tmp_path)
     trials = completed(oracle)
-    points = np.array([[-t.metrics.get_last_value("accuracy"), t.metrics.get_last_value("cost")]
-                       for t in trials])
+    points = np.array(
+        [[-t.metrics.get_last_value("accuracy"), t.metrics.get_last_value("cost")] for t in trials]
+    )
     expected = {t.trial_id for t, keep in zip(trials, pareto.pareto_mask(points)) if keep}
     front = oracle.pareto_front()
     assert {t.trial_id for t in front} == expected
@@ -92,12 +94,20 @@ def test_pareto_selection_finds_more_of_the_front_than_random_search(strategy, t
     ours, random = [], []
     kwargs = {"population_size": 8, "sample_size": 3} if strategy == "evolution" else {}
     for seed in range(5):
-        oracle = make_oracle(strategy, objective=OBJECTIVES, pareto=True, hyperparameters=space(),
-                             max_trials=50, seed=seed, **kwargs)
+        oracle = make_oracle(
+            strategy,
+            objective=OBJECTIVES,
+            pareto=True,
+            hyperparameters=space(),
+            max_trials=50,
+            seed=seed,
+            **kwargs,
+        )
         drive(oracle, evaluate, 50, tmp_path / f"{strategy}{seed}")
         ours.append(front_ratio(oracle.pareto_front()))
-        baseline = kt.oracles.RandomSearchOracle(objective=OBJECTIVES[0], max_trials=50,
-                                                 hyperparameters=space(), seed=seed + 1)
+        baseline = kt.oracles.RandomSearchOracle(
+            objective=OBJECTIVES[0], max_trials=50, hyperparameters=space(), seed=seed + 1
+        )
         drive(baseline, evaluate, 50, tmp_path / f"random{seed}")
         random.append(front_ratio(completed(baseline)))
     assert np.mean(ours) > np.mean(random) + 0.02, (ours, random)
@@ -131,16 +141,23 @@ def test_constraints_steer_the_search_and_infeasible_trials_complete(cls, tmp_pa
     # than of random values.
     late = [evaluate(v)["cost"] <= 4.0 for v in proposed[25:]]
     rng = np.random.default_rng(0)
-    random_share = np.mean([
-        evaluate({d: OPS[rng.integers(5)] for d in DECISIONS})["cost"] <= 4.0 for _ in range(2000)
-    ])
+    random_share = np.mean(
+        [evaluate({d: OPS[rng.integers(5)] for d in DECISIONS})["cost"] <= 4.0 for _ in range(2000)]
+    )
     assert np.mean(late) > random_share + 0.1, (np.mean(late), random_share)
 
 
 def test_constraints_without_pareto_rank_feasible_trials_first(tmp_path):
-    oracle = make(EvolutionOracle, objective=kt.Objective("accuracy", "max"), pareto=False,
-                  max_trials=30, seed=2, constraints=[lambda m: m["cost"] - 3.0],
-                  population_size=6, sample_size=2)
+    oracle = make(
+        EvolutionOracle,
+        objective=kt.Objective("accuracy", "max"),
+        pareto=False,
+        max_trials=30,
+        seed=2,
+        constraints=[lambda m: m["cost"] - 3.0],
+        population_size=6,
+        sample_size=2,
+    )
     drive(oracle, evaluate, 30, tmp_path)
     trials = completed(oracle)
     feasible = [t for t in trials if t.metrics.get_last_value("cost") <= 3.0]
@@ -166,8 +183,13 @@ def test_a_constraint_that_raises_fails_its_trial_and_names_itself(tmp_path):
     def needs_latency(metrics):
         return metrics["latency_ms"] - 1.0
 
-    oracle = make(EvolutionOracle, max_trials=4, seed=0, constraints=[needs_latency],
-                  max_consecutive_failed_trials=10)
+    oracle = make(
+        EvolutionOracle,
+        max_trials=4,
+        seed=0,
+        constraints=[needs_latency],
+        max_consecutive_failed_trials=10,
+    )
     drive(oracle, evaluate, 4, tmp_path)
     failed = [t for t in oracle.trials.values() if t.status == "FAILED"]
     assert len(failed) == 4
@@ -184,7 +206,10 @@ def test_resume_is_exact_in_pareto_mode_with_constraints(cls, tmp_path):
     before = drive(first, evaluate, 12, tmp_path / "resumed")
     state = first.get_state()
     assert json.loads(json.dumps(state)) == state
-    assert state["pareto"] is True and [o["name"] for o in state["objectives"]] == ["accuracy", "cost"]
+    assert state["pareto"] is True and [o["name"] for o in state["objectives"]] == [
+        "accuracy",
+        "cost",
+    ]
     resumed = build()
     resumed._set_project_dir(str(tmp_path / "resumed"), "project")
     resumed.reload()
@@ -239,10 +264,16 @@ def test_bad_multi_objective_arguments_get_one_clear_error(kwargs, message):
 
 
 def test_measured_objectives_are_named_by_their_strings_and_measured():
-    oracle = make(EvolutionOracle, objective=["val_accuracy", "latency_ms"],
-                  measure=["flops"], max_params=10_000)
+    oracle = make(
+        EvolutionOracle,
+        objective=["val_accuracy", "latency_ms"],
+        measure=["flops"],
+        max_params=10_000,
+    )
     assert [(o.name, o.direction) for o in oracle.objectives] == [
-        ("val_accuracy", "max"), ("latency_ms", "min")]
+        ("val_accuracy", "max"),
+        ("latency_ms", "min"),
+    ]
     assert oracle.measures == ("params", "flops", "latency_ms")
     plain = make_oracle("evolution", objective="val_loss")
     assert plain.measures == () and not plain.ranked

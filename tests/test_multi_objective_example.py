@@ -14,8 +14,9 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "multi_objective.py
 @pytest.mark.slow
 def test_multi_objective_example(capsys, tmp_path):
     example = runpy.run_path(str(EXAMPLE), run_name="example")
-    clf, accuracy = example["main"](max_trials=3, epochs=1, max_params=20_000,
-                                    output=str(tmp_path), verbose=0)
+    clf, accuracy = example["main"](
+        max_trials=3, epochs=1, max_params=20_000, output=str(tmp_path), verbose=0
+    )
     out = capsys.readouterr().out
     assert "Pareto front of 3 trials" in out
     assert clf.best_model_.count_params() <= 20_000

@@ -56,8 +56,15 @@ def test_exhausted_space_stops_cleanly(cls, tmp_path):
 
 @pytest.mark.parametrize("cls", ORACLES)
 def test_warm_start_values_come_first(cls, tmp_path):
-    first = {"depth": 2, "cell0_a": "conv3x3", "cell0_b": "skip", "cell1_a": "pool",
-             "cell1_b": "none", "width": 64, "lr": 0.01}
+    first = {
+        "depth": 2,
+        "cell0_a": "conv3x3",
+        "cell0_b": "skip",
+        "cell1_a": "pool",
+        "cell1_b": "none",
+        "width": 64,
+        "lr": 0.01,
+    }
     partial = {"depth": 1}
     oracle = make(cls, max_trials=5, seed=1, initial_hps=[first, partial])
     proposed = drive(oracle, cell_score, 5, tmp_path)
@@ -130,7 +137,9 @@ def test_minimisation_is_honoured(cls, tmp_path):
     def run(direction):
         oracle = make(cls, max_trials=60, seed=4, objective=kt.Objective("loss", direction))
         sign = -1.0 if direction == "min" else 1.0
-        proposed = drive(oracle, lambda v: sign * cell_score(v), 60, tmp_path / direction, metric="loss")
+        proposed = drive(
+            oracle, lambda v: sign * cell_score(v), 60, tmp_path / direction, metric="loss"
+        )
         return np.mean([cell_score(v) for v in proposed[-20:]])
 
     # Minimising the negated score must go where maximising the score goes.
@@ -146,7 +155,9 @@ def test_multi_objective(cls, tmp_path):
     for _ in range(10):
         trial = oracle.create_trial("tuner0")
         values = trial.hyperparameters.values
-        oracle.update_trial(trial.trial_id, {"score": cell_score(values), "size": float(values["width"])})
+        oracle.update_trial(
+            trial.trial_id, {"score": cell_score(values), "size": float(values["width"])}
+        )
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
     best = oracle.get_best_trials(1)[0]
@@ -159,7 +170,7 @@ def test_space_that_grows_during_the_search(cls, tmp_path):
     oracle.verbose = 0
     oracle._set_project_dir(str(tmp_path), "project")
     seen = []
-    for i in range(12):
+    for _ in range(12):
         trial = oracle.create_trial("tuner0")
         hp = trial.hyperparameters
         # The hypermodel declares its space as it builds, a branch appearing later on.
@@ -186,7 +197,11 @@ def test_learning_strategies_beat_random_search_on_average(strategy, tmp_path):
         best = []
         for seed in range(10):
             oracle = make_oracle(
-                name, objective=MAX, max_trials=40, hyperparameters=cell_space(), seed=1000 * seed + 7
+                name,
+                objective=MAX,
+                max_trials=40,
+                hyperparameters=cell_space(),
+                seed=1000 * seed + 7,
             )
             proposed = drive(oracle, cell_score, 40, tmp_path / f"{name}{seed}")
             best.append(max(cell_score(v) for v in proposed))
@@ -203,8 +218,14 @@ def test_greedy_policy_of_qlearning_learns_the_rewarded_choices(seed, tmp_path):
     hp = kt.HyperParameters()
     hp.Choice("a", list(range(10)))
     hp.Choice("b", list(range(10)))
-    oracle = make(QLearningOracle, max_trials=40, hyperparameters=hp, seed=seed,
-                  final_epsilon=0.0, exploration_trials=25)
+    oracle = make(
+        QLearningOracle,
+        max_trials=40,
+        hyperparameters=hp,
+        seed=seed,
+        final_epsilon=0.0,
+        exploration_trials=25,
+    )
     proposed = drive(oracle, lambda v: float(v["a"] + v["b"]), 40, tmp_path)
     oracle.collisions = 0
     greedy = oracle.propose()

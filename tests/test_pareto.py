@@ -10,6 +10,7 @@ from nasplug.oracles import pareto
 
 def brute_force_front(points, violations):
     """The first front by the definition, point against point."""
+
     def dominates(a, b):
         va, vb = violations[a], violations[b]
         if va == 0 and vb > 0:
@@ -44,7 +45,12 @@ def test_constrained_domination_puts_feasible_first_then_least_violation():
     violations = np.array([2.0, 0.0, 1.0, 0.0])
     # The infeasible points are better in both objectives, yet the feasible ones win.
     assert pareto.non_dominated_ranks(points, violations).tolist() == [3, 0, 2, 1]
-    assert pareto.pareto_mask(points, np.array([2.0, 3.0, 1.0, 1.0])).tolist() == [False, False, True, True]
+    assert pareto.pareto_mask(points, np.array([2.0, 3.0, 1.0, 1.0])).tolist() == [
+        False,
+        False,
+        True,
+        True,
+    ]
     beaten = pareto.dominated_by(points, violations, np.array([0.0, 0.0]), 1.5)
     assert beaten.tolist() == [False, True, True, True]
 

@@ -26,8 +26,14 @@ def _objective(values):
 
 
 def _oracle(**kwargs):
-    args = dict(objective=keras_tuner.Objective("score", "max"), max_trials=30,
-                hyperparameters=_space(), seed=1, population_size=6, sample_size=2)
+    args = dict(
+        objective=keras_tuner.Objective("score", "max"),
+        max_trials=30,
+        hyperparameters=_space(),
+        seed=1,
+        population_size=6,
+        sample_size=2,
+    )
     args.update(kwargs)
     oracle = (args.pop("cls", PredictorEvolutionOracle))(**args)
     oracle.verbose = 0
@@ -116,11 +122,14 @@ def test_works_on_a_conditional_mixed_space(tmp_path):
         assert ("dropout" in values) == (values["layers"] > 1)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"candidates": 0}, "candidates must be a positive integer"),
-    ({"exploration": -1.0}, "exploration must be in"),
-    ({"noise": 0.0}, "noise must be in"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"candidates": 0}, "candidates must be a positive integer"),
+        ({"exploration": -1.0}, "exploration must be in"),
+        ({"noise": 0.0}, "noise must be in"),
+    ],
+)
 def test_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _oracle(**kwargs)
@@ -132,18 +141,31 @@ def test_tuner_searches_a_real_keras_model(tmp_path):
     y = (x[:, 0] + x[:, 1] > 0).astype("float32")
 
     def build(hp):
-        model = keras.Sequential([
-            keras.Input((4,)),
-            keras.layers.Dense(hp.Choice("units", [2, 8]), activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ])
-        model.compile(optimizer=keras.optimizers.Adam(hp.Choice("lr", [1e-3, 1e-2])),
-                      loss="binary_crossentropy", metrics=["accuracy"])
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(hp.Choice("units", [2, 8]), activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(hp.Choice("lr", [1e-3, 1e-2])),
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+        )
         return model
 
-    tuner = PredictorEvolutionSearch(build, objective="val_accuracy", max_trials=3,
-                                     population_size=2, sample_size=1, candidates=5, seed=3,
-                                     directory=str(tmp_path), project_name="p")
+    tuner = PredictorEvolutionSearch(
+        build,
+        objective="val_accuracy",
+        max_trials=3,
+        population_size=2,
+        sample_size=1,
+        candidates=5,
+        seed=3,
+        directory=str(tmp_path),
+        project_name="p",
+    )
     tuner.search(x, y, validation_split=0.25, epochs=1, verbose=0)
     trials = tuner.oracle.get_best_trials(3)
     assert len(trials) == 3 and all(t.status == "COMPLETED" for t in trials)

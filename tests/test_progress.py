@@ -29,7 +29,9 @@ def _build(hp):
     )
     # Eager execution: tracing graphs costs more than these few steps.
     model.compile(
-        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
         run_eagerly=True,
     )
     return model
@@ -38,7 +40,10 @@ def _build(hp):
 def _tuner(tmp_path, max_trials, name="p", strategy="evolution"):
     oracle = make_oracle(strategy, objective="val_accuracy", max_trials=max_trials, seed=3)
     return keras_tuner.Tuner(
-        oracle=oracle, hypermodel=_build, directory=str(tmp_path), project_name=name,
+        oracle=oracle,
+        hypermodel=_build,
+        directory=str(tmp_path),
+        project_name=name,
         overwrite=True,
     )
 
@@ -69,7 +74,11 @@ def test_interactive_line_redraws_in_place_and_shows_epochs(tmp_path):
     stream = io.StringIO()
     with progress.attach(tuner, stream=stream, interactive=True) as display:
         tuner.search(
-            x, y, epochs=2, validation_split=0.25, verbose=0,
+            x,
+            y,
+            epochs=2,
+            validation_split=0.25,
+            verbose=0,
             callbacks=[display.epoch_callback()],
         )
     text = stream.getvalue()
@@ -87,7 +96,12 @@ def test_time_budget_stops_training_and_starts_no_new_trial(tmp_path):
     tuner = _tuner(tmp_path, max_trials=5)
     display = progress.attach(tuner, stream=io.StringIO(), interactive=False, time_budget=1e-3)
     tuner.search(
-        x, y, epochs=50, batch_size=4, validation_split=0.25, verbose=0,
+        x,
+        y,
+        epochs=50,
+        batch_size=4,
+        validation_split=0.25,
+        verbose=0,
         callbacks=[display.epoch_callback()],
     )
     assert display.budget.spent and display.over_budget()
@@ -109,7 +123,10 @@ def test_verbose_zero_prints_nothing_and_state_reloads_in_keras_tuner(tmp_path):
     assert sorted(display.trial_number.values()) == [1, 2]
     reloaded = keras_tuner.Tuner(
         oracle=make_oracle("evolution", objective="val_accuracy", max_trials=2, seed=3),
-        hypermodel=_build, directory=str(tmp_path), project_name="quiet", overwrite=False,
+        hypermodel=_build,
+        directory=str(tmp_path),
+        project_name="quiet",
+        overwrite=False,
     )
     assert reloaded.oracle._display.trial_number == display.trial_number
     again = progress.attach(reloaded, stream=stream)
@@ -155,11 +172,17 @@ def test_a_failed_trial_shows_its_error(tmp_path):
         return _build(hp)
 
     oracle = make_oracle(
-        "evolution", objective="val_accuracy", max_trials=2, seed=3,
+        "evolution",
+        objective="val_accuracy",
+        max_trials=2,
+        seed=3,
         initial_hps=[{"units": 4}, {"units": 2}],
     )
     tuner = keras_tuner.Tuner(
-        oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="f",
+        oracle=oracle,
+        hypermodel=build,
+        directory=str(tmp_path),
+        project_name="f",
     )
     stream = io.StringIO()
     with progress.attach(tuner, stream=stream, interactive=False):

@@ -37,7 +37,9 @@ def test_readme_snippets_run(tmp_path, monkeypatch):
             try:
                 exec(compile(code, f"README.md snippet {number}", "exec"), namespace)
             except Exception as error:
-                raise AssertionError(f"README snippet {number} failed: {error!r}\n{code}") from error
+                raise AssertionError(
+                    f"README snippet {number} failed: {error!r}\n{code}"
+                ) from error
     finally:
         nasplug.autokeras.disable()
     assert namespace["best_model"].count_params() > 0

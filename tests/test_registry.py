@@ -58,7 +58,10 @@ def test_registry_reads_arguments_from_the_oracle(toy):
     assert registry.get("hyperband").budget == "max_epochs"
     oracle = make_oracle("toy", objective="val_loss", max_trials=3, boldness=0.9, max_epochs=5)
     assert isinstance(oracle, ToyOracle) and oracle.boldness == 0.9
-    with pytest.raises(ValueError, match="Strategy 'toy' has no argument 'population_size'; its own arguments are: boldness"):
+    with pytest.raises(
+        ValueError,
+        match="Strategy 'toy' has no argument 'population_size'; its own arguments are: boldness",
+    ):
         make_oracle("toy", population_size=3)
     with pytest.raises(ValueError, match="Unknown strategy 'nope'.*toy"):
         make_oracle("nope")
@@ -72,14 +75,23 @@ def test_a_registered_strategy_gets_a_kerastuner_tuner_that_searches(toy, tmp_pa
     assert "boldness: Float." in search_class.__doc__
 
     def build(hp):
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Choice("units", [2, 4]))])
+        model = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(hp.Choice("units", [2, 4]))]
+        )
         model.add(keras.layers.Dense(1))
         model.compile("adam", "mse")
         return model
 
     x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
-    tuner = search_class(build, objective="val_loss", max_trials=2, boldness=0.7, seed=1,
-                         directory=tmp_path, project_name="toy")
+    tuner = search_class(
+        build,
+        objective="val_loss",
+        max_trials=2,
+        boldness=0.7,
+        seed=1,
+        directory=tmp_path,
+        project_name="toy",
+    )
     tuner.search(x, x[:, :1], validation_split=0.25, epochs=1, verbose=0)
     assert tuner.oracle.boldness == 0.7 and len(tuner.oracle.trials) == 2
     # The report reads the strategy's name from the saved state instead of guessing it.
@@ -89,13 +101,18 @@ def test_a_registered_strategy_gets_a_kerastuner_tuner_that_searches(toy, tmp_pa
 
 
 def test_a_registered_strategy_reaches_the_estimator(toy):
-    from nasplug import NASClassifier
-
     import autokeras as ak
 
+    from nasplug import NASClassifier
+
     x, y = load_breast_cancer(return_X_y=True)
-    clf = NASClassifier(strategy="toy", max_trials=2, epochs=1, random_state=0,
-                        search_space=ak.DenseBlock(num_layers=1))
+    clf = NASClassifier(
+        strategy="toy",
+        max_trials=2,
+        epochs=1,
+        random_state=0,
+        search_space=ak.DenseBlock(num_layers=1),
+    )
     clf.fit(x[:120], y[:120])
     assert len(clf.search_results_) == 2
     assert clf.score(x[120:200], y[120:200]) > 0.5
@@ -124,8 +141,9 @@ def test_a_registered_strategy_reaches_autokeras(toy, tmp_path):
         assert parameters["objective"].default == "val_loss"
         assert parameters["initial_hps"].default == "auto"
         x, y = load_breast_cancer(return_X_y=True)
-        clf = ak.StructuredDataClassifier(tuner="toy", max_trials=1, directory=tmp_path,
-                                          overwrite=True, seed=0)
+        clf = ak.StructuredDataClassifier(
+            tuner="toy", max_trials=1, directory=tmp_path, overwrite=True, seed=0
+        )
         clf.fit(x[:100], y[:100], epochs=1, batch_size=32, verbose=0)
         assert isinstance(clf.tuner.oracle, ToyOracle)
     finally:
@@ -137,14 +155,18 @@ def test_a_registered_strategy_reaches_the_benchmark(toy, tmp_path):
     assert "hyperband" not in benchmark.strategy_names()
     rng = np.random.default_rng(0)
     cells = nb.cell_strings()
-    table = nb.Table(pd.DataFrame({
-        "arch": cells,
-        "valid_acc_12ep": rng.uniform(50, 90, len(cells)),
-        "train_time_12ep_s": np.full(len(cells), 100.0),
-        "params_mb": np.full(len(cells), 1.0),
-        "latency_s": np.full(len(cells), 0.01),
-        "valid_acc_200ep": rng.uniform(80, 94, len(cells)),
-        "test_acc_200ep": rng.uniform(80, 94, len(cells)),
-    }))
+    table = nb.Table(
+        pd.DataFrame(
+            {
+                "arch": cells,
+                "valid_acc_12ep": rng.uniform(50, 90, len(cells)),
+                "train_time_12ep_s": np.full(len(cells), 100.0),
+                "params_mb": np.full(len(cells), 1.0),
+                "latency_s": np.full(len(cells), 0.01),
+                "valid_acc_200ep": rng.uniform(80, 94, len(cells)),
+                "test_acc_200ep": rng.uniform(80, 94, len(cells)),
+            }
+        )
+    )
     result = benchmark.run_search(table, "toy", seed=1, budget_s=500, directory=str(tmp_path))
     assert 1 <= result["queries"] <= 5

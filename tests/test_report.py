@@ -20,12 +20,18 @@ from nasplug.oracles import make_oracle
 def _build(hp):
     model = keras.Sequential([keras.Input((4,))])
     for i in range(hp.Int("layers", 1, 2)):
-        model.add(keras.layers.Dense(hp.Choice(f"units_{i}", [2, 8, 32]), activation=hp.Choice("act", ["relu", "tanh"])))
+        model.add(
+            keras.layers.Dense(
+                hp.Choice(f"units_{i}", [2, 8, 32]), activation=hp.Choice("act", ["relu", "tanh"])
+            )
+        )
     model.add(keras.layers.Dense(2, activation="softmax"))
     # Eager execution: tracing graphs costs more than these few steps.
     model.compile(
-        optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"], run_eagerly=True,
+        optimizer=keras.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        run_eagerly=True,
     )
     return model
 
@@ -36,12 +42,18 @@ PROJECTS = [("reinforce", 4), ("qlearning", 6), ("random", 3)]
 def _tuner(root, name, max_trials):
     if name == "random":
         return keras_tuner.RandomSearch(
-            _build, objective="val_accuracy", max_trials=max_trials, seed=2,
-            directory=str(root), project_name=name,
+            _build,
+            objective="val_accuracy",
+            max_trials=max_trials,
+            seed=2,
+            directory=str(root),
+            project_name=name,
         )
     return keras_tuner.Tuner(
         oracle=make_oracle(name, objective="val_accuracy", max_trials=max_trials, seed=2),
-        hypermodel=_build, directory=str(root), project_name=name,
+        hypermodel=_build,
+        directory=str(root),
+        project_name=name,
     )
 
 
@@ -109,15 +121,23 @@ def test_reinforce_replay_ends_at_the_saved_policy(searches):
     history, exact = report.replay_controller(project)
     assert exact
     oracle = tuners["reinforce"].oracle
-    assert set(history) == {
-        hp.name for hp in oracle.space.decisions if len(oracle.space.choices(hp)) > 1
-    } >= {"layers", "units_0", "act"}
+    assert (
+        set(history)
+        == {hp.name for hp in oracle.space.decisions if len(oracle.space.choices(hp)) > 1}
+        >= {"layers", "units_0", "act"}
+    )
     for name, (labels, probabilities) in history.items():
         assert probabilities.shape[1] == len(labels)
         np.testing.assert_allclose(probabilities[0], 1 / len(labels))  # uniform before learning
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
-        np.testing.assert_allclose(probabilities[-1], oracle.probabilities(_hp(oracle, name)), atol=1e-9)
-    learned = sum(1 for i in oracle.end_order[: project.state["observed"]] if oracle.trials[i].score is not None)
+        np.testing.assert_allclose(
+            probabilities[-1], oracle.probabilities(_hp(oracle, name)), atol=1e-9
+        )
+    learned = sum(
+        1
+        for i in oracle.end_order[: project.state["observed"]]
+        if oracle.trials[i].score is not None
+    )
     assert len(next(iter(history.values()))[1]) == learned + 1
 
 
@@ -140,8 +160,11 @@ def test_qlearning_preferences_are_read_from_the_q_table(searches):
 def test_importance_finds_the_hyperparameter_that_drives_the_score():
     rng = np.random.default_rng(1)
     rows = [
-        {"width": int(rng.choice([8, 16, 32])), "act": str(rng.choice(["relu", "tanh"])),
-         "lr": float(rng.uniform(1e-3, 1e-1))}
+        {
+            "width": int(rng.choice([8, 16, 32])),
+            "act": str(rng.choice(["relu", "tanh"])),
+            "lr": float(rng.uniform(1e-3, 1e-1)),
+        }
         for _ in range(40)
     ]
     scores = [np.log2(r["width"]) + rng.normal(0, 0.05) for r in rows]
@@ -163,10 +186,15 @@ def test_html_is_self_contained_with_every_section(searches, page):
     _, tuners = searches
     text = open(page, encoding="utf-8").read()
     for heading in (
-        "Score by trial", "Score against model size", "Which decisions mattered",
-        "Controller preferences: qlearning", "How the choices moved: qlearning",
-        "Controller preferences: reinforce", "How the controller&#x27;s preferences moved: reinforce",
-        "Best architecture", "Layers with weights",
+        "Score by trial",
+        "Score against model size",
+        "Which decisions mattered",
+        "Controller preferences: qlearning",
+        "How the choices moved: qlearning",
+        "Controller preferences: reinforce",
+        "How the controller&#x27;s preferences moved: reinforce",
+        "Best architecture",
+        "Layers with weights",
     ):
         assert heading in text, heading
     assert "the replay ends exactly at the saved state" in text
@@ -199,20 +227,35 @@ def test_command_writes_the_report_and_errors_are_one_line(searches, tmp_path, c
     assert "oracle.json is not valid JSON" in err and err.count("\n") == 1
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
 def test_report_renders_in_headless_chromium(page, tmp_path):
     shot = tmp_path / "page.png"
     subprocess.run(
         [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-background-networking", "--disable-component-update", "--no-first-run",
-            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
-            "--window-size=1000,2600", f"--screenshot={shot}", f"file://{os.path.abspath(page)}",
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=1000,2600",
+            f"--screenshot={shot}",
+            f"file://{os.path.abspath(page)}",
         ],
-        check=True, capture_output=True, timeout=90,
+        check=True,
+        capture_output=True,
+        timeout=90,
     )
     from PIL import Image
 
@@ -234,12 +277,20 @@ def test_minimised_objective_failures_and_importance_on_a_synthetic_search(tmp_p
     from synthetic import cell_space, drive
 
     oracle = make_oracle(
-        "evolution", objective=keras_tuner.Objective("loss", "min"), max_trials=40, seed=0,
-        hyperparameters=cell_space(), max_consecutive_failed_trials=10,
+        "evolution",
+        objective=keras_tuner.Objective("loss", "min"),
+        max_trials=40,
+        seed=0,
+        hyperparameters=cell_space(),
+        max_consecutive_failed_trials=10,
     )
     drive(
-        oracle, lambda v: abs(math.log2(v["width"]) - 5) + 0.01 * v["depth"], 40, tmp_path,
-        metric="loss", fail=lambda v: v["width"] == 16,
+        oracle,
+        lambda v: abs(math.log2(v["width"]) - 5) + 0.01 * v["depth"],
+        40,
+        tmp_path,
+        metric="loss",
+        fail=lambda v: v["width"] == 16,
     )
     [project] = report.load_search(tmp_path)
     assert project.objective == "loss" and project.direction == "min"
@@ -267,8 +318,11 @@ def test_reads_an_autokeras_project(tmp_path):
 
     data = load_wine()
     classifier = ak.StructuredDataClassifier(
-        tuner=nasplug.autokeras.EvolutionTuner, max_trials=2, directory=str(tmp_path),
-        seed=1, overwrite=True,
+        tuner=nasplug.autokeras.EvolutionTuner,
+        max_trials=2,
+        directory=str(tmp_path),
+        seed=1,
+        overwrite=True,
     )
     classifier.fit(data.data.astype("float32"), data.target, epochs=1, verbose=0)
     [project] = report.load_search(tmp_path)
@@ -287,8 +341,14 @@ def test_predictor_is_labelled_as_itself_with_no_controller_panel(tmp_path):
     from synthetic import cell_score, cell_space, drive
 
     oracle = make_oracle(
-        "predictor", objective=keras_tuner.Objective("score", "max"), max_trials=12, seed=0,
-        hyperparameters=cell_space(), population_size=4, sample_size=2, candidates=5,
+        "predictor",
+        objective=keras_tuner.Objective("score", "max"),
+        max_trials=12,
+        seed=0,
+        hyperparameters=cell_space(),
+        population_size=4,
+        sample_size=2,
+        candidates=5,
     )
     drive(oracle, cell_score, 12, tmp_path)
     [project] = report.load_search(tmp_path)
@@ -331,8 +391,13 @@ def test_a_constrained_pareto_search_reports_its_first_objective_and_the_kept_ne
         return {"score": cell_score(values), "accuracy": cell_score(values), "params": size}
 
     oracle = make_oracle(
-        "evolution", objective=[keras_tuner.Objective("accuracy", "max"), "params"],
-        pareto=True, max_params=100, max_trials=20, seed=0, hyperparameters=cell_space(),
+        "evolution",
+        objective=[keras_tuner.Objective("accuracy", "max"), "params"],
+        pareto=True,
+        max_params=100,
+        max_trials=20,
+        seed=0,
+        hyperparameters=cell_space(),
     )
     drive(oracle, metrics, 20, tmp_path)
     [project] = report.load_search(tmp_path)

@@ -36,7 +36,11 @@ def _env():
 
 def _start(command, cwd):
     return subprocess.Popen(
-        command, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        command,
+        cwd=cwd,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
 
@@ -71,10 +75,14 @@ def _trials(project_dir):
         if name.startswith("trial_") and os.path.isfile(path):
             with open(path) as f:
                 trial = json.load(f)
-            rows.append((
-                trial["trial_id"], trial["status"], trial["hyperparameters"]["values"],
-                trial["score"],
-            ))
+            rows.append(
+                (
+                    trial["trial_id"],
+                    trial["status"],
+                    trial["hyperparameters"]["values"],
+                    trial["score"],
+                )
+            )
     return rows
 
 
@@ -89,15 +97,27 @@ def test_nasplug_search_interrupted_by_ctrl_c_resumes_as_if_never_stopped(tmp_pa
     frame["target"] = frame["target"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
     frame.to_csv(tmp_path / "wine.csv", index=False)
     args = [
-        "search", "wine.csv", "--target", "target", "--strategy", "reinforce",
-        "--max-trials", "3", "--epochs", "2", "--seed", "3", "--quiet",
+        "search",
+        "wine.csv",
+        "--target",
+        "target",
+        "--strategy",
+        "reinforce",
+        "--max-trials",
+        "3",
+        "--epochs",
+        "2",
+        "--seed",
+        "3",
+        "--quiet",
     ]
     # The uninterrupted search runs beside the interrupted one (two cores).
     straight = _start(NASPLUG + args + ["--output", "straight"], tmp_path)
     marker = tmp_path / "held"
     held = _start(
         [sys.executable, os.path.join(HERE, "holding.py"), "1", str(marker), "nasplug"]
-        + args + ["--output", "resumed"],
+        + args
+        + ["--output", "resumed"],
         tmp_path,
     )
     status, out, err = _interrupt_when_held(held, marker)
@@ -162,8 +182,14 @@ def test_fit_interrupted_by_ctrl_c_resumes_as_if_never_stopped(tmp_path):
     straight = _start([sys.executable, "search.py", "straight"], tmp_path)
     marker = tmp_path / "held"
     held = _start(
-        [sys.executable, os.path.join(HERE, "holding.py"), "1", str(marker), "search.py",
-         "resumed"],
+        [
+            sys.executable,
+            os.path.join(HERE, "holding.py"),
+            "1",
+            str(marker),
+            "search.py",
+            "resumed",
+        ],
         tmp_path,
     )
     status, out, err = _interrupt_when_held(held, marker)
@@ -204,8 +230,11 @@ def _small_block(units=(8, 16)):
     from keras_tuner.engine import hyperparameters
 
     return ak.DenseBlock(
-        num_layers=1, num_units=hyperparameters.Choice("num_units", list(units)),
-        dropout=0.0, use_batchnorm=False, name="dense",
+        num_layers=1,
+        num_units=hyperparameters.Choice("num_units", list(units)),
+        dropout=0.0,
+        use_batchnorm=False,
+        name="dense",
     )
 
 
@@ -213,8 +242,12 @@ def _classifier(directory, **params):
     from nasplug import NASClassifier
 
     defaults = dict(
-        max_trials=2, epochs=1, search_space=_small_block(), learning_rate=0.01,
-        random_state=0, directory=None if directory is None else str(directory),
+        max_trials=2,
+        epochs=1,
+        search_space=_small_block(),
+        learning_rate=0.01,
+        random_state=0,
+        directory=None if directory is None else str(directory),
     )
     defaults.update(params)
     return NASClassifier(**defaults)
@@ -237,9 +270,7 @@ def _snapshot(directory):
     return files
 
 
-def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(
-    tmp_path, cancer
-):
+def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(tmp_path, cancer):
     X, y = cancer
     _classifier(tmp_path, max_trials=1).fit(X, y)
     before = _snapshot(tmp_path)
@@ -247,12 +278,21 @@ def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(
         (dict(strategy="reinforce"), (X, y), ["the strategy was 'evolution', now 'reinforce'"]),
         (dict(), (X[:100], y[:100]), ["the shape of X was (120, 30), now (100, 30)"]),
         (dict(), (X * 2, y), ["X has other values (same shape)"]),
-        (dict(), (X, np.where(y == 1, "yes", "no")),
-         ["the classes of y were [0, 1], now ['no', 'yes']"]),
-        (dict(epochs=2, search_space=_small_block((8, 32))), (X, y),
-         ["epochs was 1, now 2", "the search space differs (changed: dense/units_0)"]),
-        (dict(random_state=1), (X, y), ["random_state differs: the search was seeded with 0, "
-                                        "this fit with 1"]),
+        (
+            dict(),
+            (X, np.where(y == 1, "yes", "no")),
+            ["the classes of y were [0, 1], now ['no', 'yes']"],
+        ),
+        (
+            dict(epochs=2, search_space=_small_block((8, 32))),
+            (X, y),
+            ["epochs was 1, now 2", "the search space differs (changed: dense/units_0)"],
+        ),
+        (
+            dict(random_state=1),
+            (X, y),
+            ["random_state differs: the search was seeded with 0, this fit with 1"],
+        ),
     ]
     for params, (X_new, y_new), phrases in changed:
         estimator = _classifier(tmp_path, max_trials=3, **params)
@@ -281,8 +321,19 @@ def test_changed_search_from_the_command_line_is_one_line(tmp_path, capsys):
 
     frame = load_wine(as_frame=True).frame.sample(60, random_state=0)
     frame.to_csv(tmp_path / "wine.csv", index=False)
-    args = ["search", str(tmp_path / "wine.csv"), "--target", "target", "--max-trials", "1",
-            "--epochs", "1", "--output", str(tmp_path / "out"), "--quiet"]
+    args = [
+        "search",
+        str(tmp_path / "wine.csv"),
+        "--target",
+        "target",
+        "--max-trials",
+        "1",
+        "--epochs",
+        "1",
+        "--output",
+        str(tmp_path / "out"),
+        "--quiet",
+    ]
     assert main(args) == 0
     capsys.readouterr()
     assert main(args + ["--strategy", "qlearning"]) == 2
@@ -303,7 +354,10 @@ def test_random_state_none_resumes_with_the_saved_seed(tmp_path, cancer):
     straight = _classifier(tmp_path / "b", random_state=seed, max_trials=2).fit(X, y)
     assert resumed.search_results_[0]["score"] == first.search_results_[0]["score"]
     for got, want in zip(resumed.search_results_, straight.search_results_):
-        assert (got["trial_id"], got["hyperparameters"]) == (want["trial_id"], want["hyperparameters"])
+        assert (got["trial_id"], got["hyperparameters"]) == (
+            want["trial_id"],
+            want["hyperparameters"],
+        )
         assert got["score"] == pytest.approx(want["score"], abs=1e-12)
     np.testing.assert_allclose(resumed.predict_proba(X), straight.predict_proba(X), atol=1e-6)
 
@@ -335,8 +389,9 @@ def test_an_interrupted_fit_raises_a_keyboard_interrupt_saying_how_to_resume(tmp
 
     ctrl_c.strike = False
     resumed = estimator.fit(X, y)
-    straight = _classifier(tmp_path / "straight", max_trials=3, callbacks=[ctrl_c],
-                           refit=False).fit(X, y)
+    straight = _classifier(
+        tmp_path / "straight", max_trials=3, callbacks=[ctrl_c], refit=False
+    ).fit(X, y)
     assert [r["hyperparameters"] for r in resumed.search_results_] == [
         r["hyperparameters"] for r in straight.search_results_
     ]

@@ -81,7 +81,9 @@ def test_bad_screening_settings_are_one_clear_error(kwargs, message):
 def test_screening_spends_its_epoch_budget_on_more_candidates_than_full_trials(tmp_path):
     oracle = screened(max_trials=4)
     trials = drive(oracle, tmp_path)
-    epochs = [t.hyperparameters.values[EPOCHS] - t.hyperparameters.values[INITIAL_EPOCH] for t in trials]
+    epochs = [
+        t.hyperparameters.values[EPOCHS] - t.hyperparameters.values[INITIAL_EPOCH] for t in trials
+    ]
     # Never over the budget of 4 full trials, and at most one rung's worth under it.
     assert 80 - 13 < sum(epochs) <= 80
     first_rung = [t for t in trials if t.hyperparameters.values[EPOCHS] == 2]
@@ -118,7 +120,8 @@ def test_continued_networks_are_the_top_third_of_their_rung_when_continued(tmp_p
         # ASHA's rule: among the networks scored at the parent's rung before this trial
         # started, the parent is in the top third.
         rung = [
-            t.trial_id for t in trials[:position]
+            t.trial_id
+            for t in trials[:position]
             if t.hyperparameters.values[EPOCHS] == parent_values[EPOCHS]
         ]
         ranked = sorted(rung, key=lambda i: -scores[i])
@@ -146,12 +149,19 @@ def test_the_strategy_learns_from_first_rung_scores_only(tmp_path):
     oracle = screened("reinforce", max_trials=3)
     trials = drive(oracle, tmp_path)
     inner = oracle.strategy
-    first = {json.dumps(screening._own_values(t), sort_keys=True): t.score for t in trials
-             if CONTINUES not in t.hyperparameters.values}
-    learned = {json.dumps(dict(t.hyperparameters.values), sort_keys=True): t.score
-               for t in inner.trials.values()}
+    first = {
+        json.dumps(screening._own_values(t), sort_keys=True): t.score
+        for t in trials
+        if CONTINUES not in t.hyperparameters.values
+    }
+    learned = {
+        json.dumps(dict(t.hyperparameters.values), sort_keys=True): t.score
+        for t in inner.trials.values()
+    }
     assert learned == pytest.approx(first)
-    assert all(not k.startswith("tuner/") for t in inner.trials.values() for k in t.hyperparameters.values)
+    assert all(
+        not k.startswith("tuner/") for t in inner.trials.values() for k in t.hyperparameters.values
+    )
     assert inner._observed >= len(inner.trials) - 1
 
 

@@ -79,8 +79,11 @@ def build_model(hp):
     model = keras.Sequential([keras.Input((64,))])
     model.add(keras.layers.Dense(hp.Choice("units", [4, 8, 16, 32]), activation="relu"))
     model.add(keras.layers.Dense(10, activation="softmax"))
-    model.compile(keras.optimizers.Adam(hp.Choice("lr", [1e-3, 1e-2])),
-                  "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(hp.Choice("lr", [1e-3, 1e-2])),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -93,11 +96,24 @@ def digits():
 def search(directory, digits, callbacks, overwrite=True):
     x, y = digits
     tuner = nasplug.EvolutionSearch(
-        build_model, objective="val_accuracy", max_trials=2, seed=1, screening=SCREENING,
-        directory=directory, project_name="screened", overwrite=overwrite,
+        build_model,
+        objective="val_accuracy",
+        max_trials=2,
+        seed=1,
+        screening=SCREENING,
+        directory=directory,
+        project_name="screened",
+        overwrite=overwrite,
     )
-    tuner.search(x[:200], y[:200], validation_data=(x[200:], y[200:]), epochs=3,
-                 batch_size=50, callbacks=callbacks, verbose=0)
+    tuner.search(
+        x[:200],
+        y[:200],
+        validation_data=(x[200:], y[200:]),
+        epochs=3,
+        batch_size=50,
+        callbacks=callbacks,
+        verbose=0,
+    )
     return tuner
 
 
@@ -150,9 +166,10 @@ def test_a_resumed_screened_search_with_training_makes_the_same_decisions(digits
 
     assert trials(resumed) == trials(straight)
     assert len(trials(straight)) == 4
-    assert resumed.oracle.get_state()["screening"]["strategy_state"] == straight.oracle.get_state()[
-        "screening"
-    ]["strategy_state"]
+    assert (
+        resumed.oracle.get_state()["screening"]["strategy_state"]
+        == straight.oracle.get_state()["screening"]["strategy_state"]
+    )
 
 
 def small_space():
@@ -170,8 +187,13 @@ def test_estimator_screens_and_refits_the_network_trained_fully():
     idx = np.random.default_rng(0).permutation(len(y))[:120]
     X, y = X[idx], y[idx]
     clf = NASClassifier(
-        max_trials=2, epochs=3, search_space=small_space(), learning_rate=0.01, random_state=0,
-        screening=SCREENING, callbacks=[TrainingRecorder()],
+        max_trials=2,
+        epochs=3,
+        search_space=small_space(),
+        learning_rate=0.01,
+        random_state=0,
+        screening=SCREENING,
+        callbacks=[TrainingRecorder()],
     ).fit(X, y)
     results = clf.search_results_
     values = [dict(r["hyperparameters"], trial_id=r["trial_id"]) for r in results]
@@ -204,8 +226,13 @@ def test_autokeras_tuner_continues_the_best_network_from_its_weights(tmp_path):
     rows = np.random.default_rng(0).permutation(len(x))[:100]
     x, y = x[rows].astype("float32"), y[rows]
     clf = ak.StructuredDataClassifier(
-        tuner=nak.EvolutionTuner, max_trials=2, screening=SCREENING, initial_hps=None,
-        directory=tmp_path, overwrite=True, seed=1,
+        tuner=nak.EvolutionTuner,
+        max_trials=2,
+        screening=SCREENING,
+        initial_hps=None,
+        directory=tmp_path,
+        overwrite=True,
+        seed=1,
     )
     clf.fit(x, y, epochs=3, callbacks=[TrainingRecorder()], verbose=0)
     oracle = clf.tuner.oracle

@@ -65,8 +65,12 @@ def test_walk_only_assigns_active_decisions():
     for _ in range(50):
         values = space.random_values(rng)
         layers = values["layers"]
-        assert {f"units_{i}" for i in range(layers)} | {"layers", "batchnorm", "optimizer"} == set(values)
-        assert all(space.is_valid(hp, values[hp.name]) for hp in space.decisions if hp.name in values)
+        assert {f"units_{i}" for i in range(layers)} | {"layers", "batchnorm", "optimizer"} == set(
+            values
+        )
+        assert all(
+            space.is_valid(hp, values[hp.name]) for hp in space.decisions if hp.name in values
+        )
 
 
 def test_enumerate_counts_conditional_branches():
@@ -94,7 +98,13 @@ def test_mutate_changes_exactly_one_decision_unless_it_activates_others():
 def test_active_fills_defaults_and_drops_inactive_values():
     space = SearchSpace(conditional_space())
     values = space.active({"layers": 1, "units_2": 32, "unknown": 7})
-    assert values == {"unknown": 7, "layers": 1, "units_0": 8, "batchnorm": False, "optimizer": "adam"}
+    assert values == {
+        "unknown": 7,
+        "layers": 1,
+        "units_0": 8,
+        "batchnorm": False,
+        "optimizer": "adam",
+    }
 
 
 def test_index_of_maps_numbers_to_the_nearest_choice():

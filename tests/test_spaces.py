@@ -152,7 +152,12 @@ def test_signal_space_is_a_family_choice_known_before_the_first_trial(tmp_path):
                 c.name == spaces.FAMILY and list(c.values) == [owner] for c in hp.conditions
             ), hp.name
     names = {hp.name for hp in space.space}
-    assert {"cell/edge_3_2", "chain/layer_4/recurrent_units", "mlp/num_layers", "learning_rate"} <= names
+    assert {
+        "cell/edge_3_2",
+        "chain/layer_4/recurrent_units",
+        "mlp/num_layers",
+        "learning_rate",
+    } <= names
     # 1-D layers only: a recurrent type is offered, which 2-D chains never offer.
     types = next(hp for hp in space.space if hp.name == "chain/layer_1/type").values
     assert {"gru", "lstm", "conv"} <= set(types)
@@ -179,7 +184,8 @@ def test_default_spaces_record_only_live_values(kind, tmp_path):
         grown = SearchSpace(built)
         for values in (proposal, recorded):
             inactive = [
-                name for name in values
+                name
+                for name in values
                 if not any(grown.is_active(hp, values) for hp in built.space if hp.name == name)
             ]
             assert not inactive, inactive
@@ -243,6 +249,7 @@ def test_two_dimensional_x_as_one_channel_signals(tmp_path):
     assert clf.predict(X[:4, :, 0]).shape == (4,)
     with pytest.raises(ValueError, match="expecting 16 features"):
         clf.predict(X[:3, :8, 0])
+
 
 def test_default_epochs_give_small_sets_enough_optimizer_steps():
     from nasplug.sklearn.tuner import MIN_EPOCHS, MIN_STEPS, epochs_for

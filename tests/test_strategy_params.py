@@ -45,14 +45,23 @@ def test_strategy_params_follow_scikit_learn_parameter_rules():
 @pytest.mark.parametrize(
     "strategy, params, message",
     [
-        ("evolution", {"population": 3},
-         "Strategy 'evolution' has no argument 'population' \\(in strategy_params\\); its own "
-         "arguments are: population_size, sample_size, mutations"),
+        (
+            "evolution",
+            {"population": 3},
+            "Strategy 'evolution' has no argument 'population' \\(in strategy_params\\); its own "
+            "arguments are: population_size, sample_size, mutations",
+        ),
         ("qlearning", {"max_trials": 3}, "'max_trials' cannot be given in strategy_params"),
-        ("evolution", {"population_size": 0},
-         "strategy_params of strategy 'evolution': population_size must be a positive integer"),
-        ("evolution", {"population_size": 2, "sample_size": 3},
-         "sample_size \\(3\\) cannot exceed population_size \\(2\\)"),
+        (
+            "evolution",
+            {"population_size": 0},
+            "strategy_params of strategy 'evolution': population_size must be a positive integer",
+        ),
+        (
+            "evolution",
+            {"population_size": 2, "sample_size": 3},
+            "sample_size \\(3\\) cannot exceed population_size \\(2\\)",
+        ),
         ("evolution", [("population_size", 3)], "strategy_params must be a dict"),
     ],
 )
@@ -69,7 +78,11 @@ def test_bad_strategy_params_are_one_clear_error_before_any_training(
 def test_strategy_params_reach_the_strategy(cancer, tmp_path):
     X, y = cancer
     tiny(
-        NASClassifier, max_trials=2, epochs=1, refit=False, directory=str(tmp_path / "plain"),
+        NASClassifier,
+        max_trials=2,
+        epochs=1,
+        refit=False,
+        directory=str(tmp_path / "plain"),
         strategy_params={"population_size": 4, "sample_size": 2},
     ).fit(X, y)
     state = saved_oracle(tmp_path / "plain")
@@ -93,12 +106,28 @@ def test_the_cli_passes_strategy_arguments_and_refuses_unknown_ones(tmp_path, ca
     csv = tmp_path / "wine.csv"
     frame.to_csv(csv, index=False)
     out = tmp_path / "out"
-    base = ["search", str(csv), "--target", "target", "--max-trials", "2", "--epochs", "1",
-            "--output", str(out), "--quiet"]
+    base = [
+        "search",
+        str(csv),
+        "--target",
+        "target",
+        "--max-trials",
+        "2",
+        "--epochs",
+        "1",
+        "--output",
+        str(out),
+        "--quiet",
+    ]
     assert main(base + ["--strategy-arg", "populationsize=3"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("nasplug search: error: --strategy-arg: Strategy 'evolution' has no "
-                          "argument 'populationsize'") and err.count("\n") == 1
+    assert (
+        err.startswith(
+            "nasplug search: error: --strategy-arg: Strategy 'evolution' has no "
+            "argument 'populationsize'"
+        )
+        and err.count("\n") == 1
+    )
     assert "population_size, sample_size, mutations" in err
     assert not out.exists()
     assert main(base + ["--strategy", "qlearning", "--strategy-arg", "exploration_trials=0"]) == 2
@@ -113,11 +142,22 @@ def test_the_cli_passes_strategy_arguments_and_refuses_unknown_ones(tmp_path, ca
 
 def test_the_demo_takes_strategy_arguments(tmp_path, capsys):
     out = tmp_path / "demo"
-    argv = ["demo", "--max-trials", "1", "--epochs", "1", "--output", str(out), "--quiet",
-            "--strategy", "reinforce", "--strategy-arg", "learning_rate=0.5"]
+    argv = [
+        "demo",
+        "--max-trials",
+        "1",
+        "--epochs",
+        "1",
+        "--output",
+        str(out),
+        "--quiet",
+        "--strategy",
+        "reinforce",
+        "--strategy-arg",
+        "learning_rate=0.5",
+    ]
     assert main(argv) == 0
     with open(out / "search" / "nasplug_estimator" / "oracle.json") as f:
         assert json.load(f)["learning_rate"] == 0.5
     assert main(argv[:-1] + ["rate=0.5"]) == 2
     assert "Strategy 'reinforce' has no argument 'rate'" in capsys.readouterr().err
-

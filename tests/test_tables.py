@@ -96,12 +96,14 @@ def test_best_model_takes_raw_rows(customers, fitted, tmp_path):
         "plan": rows[["plan"]].to_numpy(str),
     }
     expected = fitted.predict_proba(rows)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(fitted.best_model_(raw)), expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(fitted.best_model_(raw)), expected, rtol=1e-5, atol=1e-6
+    )
     fitted.best_model_.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(raw)), expected, rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(raw)), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_unseen_categories_warn_and_share_the_rare_levels_category(fitted):
@@ -168,8 +170,15 @@ def test_object_arrays_and_explicit_categorical_features(customers):
 
 
 def test_categorical_mask_forms():
-    frame = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "c": pd.Categorical(["u", "v"]),
-                          "d": [True, False], "e": np.array([1, None], dtype=object)})
+    frame = pd.DataFrame(
+        {
+            "a": [1.0, 2.0],
+            "b": ["x", "y"],
+            "c": pd.Categorical(["u", "v"]),
+            "d": [True, False],
+            "e": np.array([1, None], dtype=object),
+        }
+    )
     names = list(frame.columns)
     assert tabular.categorical_mask(frame, "auto", names) == [False, True, True, False, False]
     assert tabular.categorical_mask(frame, None, names) == [False] * 5
@@ -202,7 +211,9 @@ def test_level_indices_and_unused_slots_encode_to_zeros():
     # The saved model's lookup gives the same indices as training did.
     inputs, _ = table.raw_rows_model(lambda x: x["categories"])
     lookup = keras.Model(inputs, _)
-    assert keras.ops.convert_to_numpy(lookup(table.raw_input(rows))).ravel().tolist() == codes.tolist()
+    assert (
+        keras.ops.convert_to_numpy(lookup(table.raw_input(rows))).ravel().tolist() == codes.tolist()
+    )
     hp = keras_tuner.HyperParameters()
     _, encoded = table.build_network_inputs(hp)
     assert "categorical_encoding" not in hp.values  # two levels: one-hot, no decision
@@ -214,8 +225,9 @@ def test_level_indices_and_unused_slots_encode_to_zeros():
 
 def test_many_levels_put_the_encoding_in_the_search():
     levels = [f"l{i:02d}" for i in range(12)]
-    X = tabular.to_columns(pd.DataFrame({"c": levels * 5, "n": np.arange(60.0)}), [True, False],
-                           ["c", "n"])
+    X = tabular.to_columns(
+        pd.DataFrame({"c": levels * 5, "n": np.arange(60.0)}), [True, False], ["c", "n"]
+    )
     table = tabular.TableEncoding.from_data(X, ["c", "n"], [True, False])
     hp = keras_tuner.HyperParameters()
     hp.Fixed("categorical_encoding", "embedding")
@@ -235,8 +247,12 @@ def test_numbers_filled_and_flagged_inside_the_model():
 
 
 def test_category_text_is_one_level_whatever_the_type():
-    assert tabular.category_text(3) == tabular.category_text(3.0) == tabular.category_text(
-        np.int64(3)) == "3"
+    assert (
+        tabular.category_text(3)
+        == tabular.category_text(3.0)
+        == tabular.category_text(np.int64(3))
+        == "3"
+    )
     assert tabular.category_text(2.5) == "2.5"
     assert tabular.category_text(True) == "True"
     for missing in (None, np.nan, pd.NA, float("nan")):

@@ -27,7 +27,9 @@ def build_model(hp):
     activation = hp.Choice("activation", ["relu", "tanh"])
     for i in range(hp.Int("layers", 1, 3)):
         with hp.conditional_scope("layers", list(range(i + 1, 4))):
-            model.add(keras.layers.Dense(hp.Choice(f"units_{i}", [16, 32, 64]), activation=activation))
+            model.add(
+                keras.layers.Dense(hp.Choice(f"units_{i}", [16, 32, 64]), activation=activation)
+            )
     model.add(keras.layers.Dense(10, activation="softmax"))
     model.compile(
         optimizer=keras.optimizers.Adam(hp.Float("learning_rate", 1e-3, 3e-2, sampling="log")),
@@ -38,7 +40,9 @@ def build_model(hp):
 
 
 @pytest.mark.parametrize("search_class", TUNERS, ids=lambda c: c.__name__)
-def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(search_class, digits, tmp_path):
+def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(
+    search_class, digits, tmp_path
+):
     x_train, x_test, y_train, y_test = digits
     tuner = search_class(
         build_model,
@@ -48,7 +52,9 @@ def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(sea
         directory=tmp_path,
         project_name="digits",
     )
-    tuner.search(x_train[:800], y_train[:800], validation_split=0.25, epochs=2, batch_size=64, verbose=0)
+    tuner.search(
+        x_train[:800], y_train[:800], validation_split=0.25, epochs=2, batch_size=64, verbose=0
+    )
     trials = tuner.oracle.trials.values()
     assert len(trials) == 3 and all(t.status == "COMPLETED" for t in trials)
     for trial in trials:
@@ -58,7 +64,10 @@ def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(sea
     best = tuner.get_best_models(1)[0]
     accuracy = np.mean(np.argmax(best.predict(x_test, verbose=0), axis=1) == y_test)
     assert accuracy > 0.5  # ten classes: chance is 0.1
-    assert tuner.get_best_hyperparameters(1)[0].values == tuner.oracle.get_best_trials(1)[0].hyperparameters.values
+    assert (
+        tuner.get_best_hyperparameters(1)[0].values
+        == tuner.oracle.get_best_trials(1)[0].hyperparameters.values
+    )
 
 
 def test_oracle_with_a_plain_tuner_and_a_custom_run_trial(digits, tmp_path):
@@ -68,11 +77,17 @@ def test_oracle_with_a_plain_tuner_and_a_custom_run_trial(digits, tmp_path):
         def run_trial(self, trial, *args, **kwargs):
             hp = trial.hyperparameters
             model = build_model(hp)
-            history = model.fit(x_train[:600], y_train[:600], validation_split=0.25, epochs=1, verbose=0)
+            history = model.fit(
+                x_train[:600], y_train[:600], validation_split=0.25, epochs=1, verbose=0
+            )
             return {"val_loss": float(history.history["val_loss"][-1])}
 
-    oracle = EvolutionOracle(objective="val_loss", max_trials=3, population_size=2, sample_size=2, seed=0)
-    tuner = MyTuner(oracle=oracle, hypermodel=build_model, directory=tmp_path, project_name="custom")
+    oracle = EvolutionOracle(
+        objective="val_loss", max_trials=3, population_size=2, sample_size=2, seed=0
+    )
+    tuner = MyTuner(
+        oracle=oracle, hypermodel=build_model, directory=tmp_path, project_name="custom"
+    )
     tuner.search()
     assert len(tuner.oracle.trials) == 3
     best = tuner.oracle.get_best_trials(1)[0]
@@ -85,8 +100,13 @@ def test_search_resumes_with_overwrite_false(digits, tmp_path):
 
     def tuner(max_trials):
         return nasplug.ReinforceSearch(
-            build_model, objective="val_accuracy", max_trials=max_trials, seed=3,
-            directory=tmp_path, project_name="resume", overwrite=False,
+            build_model,
+            objective="val_accuracy",
+            max_trials=max_trials,
+            seed=3,
+            directory=tmp_path,
+            project_name="resume",
+            overwrite=False,
         )
 
     first = tuner(2)
@@ -107,6 +127,12 @@ def test_tuner_constructor_mirrors_random_search():
     for tuner in TUNERS:
         params = inspect.signature(tuner.__init__).parameters
         assert set(random_params) <= set(params), tuner
-        for name in ("objective", "max_trials", "seed", "max_retries_per_trial", "max_consecutive_failed_trials"):
+        for name in (
+            "objective",
+            "max_trials",
+            "seed",
+            "max_retries_per_trial",
+            "max_consecutive_failed_trials",
+        ):
             random_default = inspect.signature(kt.RandomSearch.__init__).parameters[name].default
             assert params[name].default == random_default, (tuner, name)

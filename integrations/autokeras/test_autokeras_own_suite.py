@@ -25,26 +25,38 @@ from autokeras.tuners import greedy, task_specific
 import nasplug.autokeras as nak
 
 TITANIC_COLUMNS = [
-    "survived", "sex", "age", "n_siblings_spouses", "parch", "fare", "class", "deck",
-    "embark_town", "alone",
+    "survived",
+    "sex",
+    "age",
+    "n_siblings_spouses",
+    "parch",
+    "fare",
+    "class",
+    "deck",
+    "embark_town",
+    "alone",
 ]
 
 
 def _write_titanic_like_csv(path, rows, rng):
     lines = [",".join(TITANIC_COLUMNS)]
     for _ in range(rows):
-        lines.append(",".join([
-            str(rng.integers(2)),
-            str(rng.choice(["male", "female"])),
-            f"{rng.uniform(1, 80):.1f}",
-            str(rng.integers(4)),
-            str(rng.integers(3)),
-            f"{rng.uniform(5, 100):.2f}",
-            str(rng.choice(["First", "Second", "Third"])),
-            str(rng.choice(["A", "B", "C", "unknown"])),
-            str(rng.choice(["Southampton", "Cherbourg", "Queenstown"])),
-            str(rng.choice(["y", "n"])),
-        ]))
+        lines.append(
+            ",".join(
+                [
+                    str(rng.integers(2)),
+                    str(rng.choice(["male", "female"])),
+                    f"{rng.uniform(1, 80):.1f}",
+                    str(rng.integers(4)),
+                    str(rng.integers(3)),
+                    f"{rng.uniform(5, 100):.2f}",
+                    str(rng.choice(["First", "Second", "Third"])),
+                    str(rng.choice(["A", "B", "C", "unknown"])),
+                    str(rng.choice(["Southampton", "Cherbourg", "Queenstown"])),
+                    str(rng.choice(["y", "n"])),
+                ]
+            )
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -128,7 +140,11 @@ SLOW = pytest.mark.skipif(
 )
 
 
-TUNERS = {"evolution": nak.EvolutionTuner, "reinforce": nak.ReinforceTuner, "qlearning": nak.QLearningTuner}
+TUNERS = {
+    "evolution": nak.EvolutionTuner,
+    "reinforce": nak.ReinforceTuner,
+    "qlearning": nak.QLearningTuner,
+}
 
 # (module, test function, strategy): each AutoKeras test with one of our tuners, in turn,
 # so that every tuner runs every kind of task within the time budget.
@@ -144,13 +160,17 @@ CASES = [
     ("integration_tests.io_api_test", "test_io_api", "evolution"),
     ("integration_tests.functional_api_test", "test_text_and_structured_data", "reinforce"),
     pytest.param(
-        "integration_tests.functional_api_test", "test_image_blocks", "qlearning",
+        "integration_tests.functional_api_test",
+        "test_image_blocks",
+        "qlearning",
         marks=NEEDS_WEIGHTS,
     ),
     ("tuners.task_specific_test", "test_img_clf_init_hp0_equals_hp_of_a_model", "evolution"),
     ("tuners.task_specific_test", "test_img_clf_init_hp1_equals_hp_of_a_model", "reinforce"),
     pytest.param(
-        "tuners.task_specific_test", "test_img_clf_init_hp2_equals_hp_of_a_model", "qlearning",
+        "tuners.task_specific_test",
+        "test_img_clf_init_hp2_equals_hp_of_a_model",
+        "qlearning",
         marks=NEEDS_WEIGHTS,
     ),
     ("tuners.task_specific_test", "test_txt_clf_init_hp0_equals_hp_of_a_model", "evolution"),

@@ -60,8 +60,9 @@ def _scratch_root():
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
-def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, directory=None,
-               objectives=None):
+def run_search(
+    table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, directory=None, objectives=None
+):
     """Runs one search of one strategy on a table.
 
     With `objectives` (names of `multi_objective.OBJECTIVES`, e.g. ("test_acc",
@@ -91,8 +92,17 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
 
     start, cpu_start = time.perf_counter(), time.process_time()
     if objectives is not None:
-        return _run_multi_objective(table, strategy, seed, budget_s, oracle_kwargs, directory,
-                                    mo.parse_objectives(objectives), start, cpu_start)
+        return _run_multi_objective(
+            table,
+            strategy,
+            seed,
+            budget_s,
+            oracle_kwargs,
+            directory,
+            mo.parse_objectives(objectives),
+            start,
+            cpu_start,
+        )
     kwargs = dict(
         objective=keras_tuner.Objective(table.objective, "max"),
         # The simulated budget ends the search, as in the paper: no trial limit.
@@ -114,8 +124,14 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
     oracle.verbose = 0
     workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
     try:
-        tuner = TableTuner(oracle, table, budget_s=budget_s, directory=workdir,
-                              project_name=strategy, overwrite=True)
+        tuner = TableTuner(
+            oracle,
+            table,
+            budget_s=budget_s,
+            directory=workdir,
+            project_name=strategy,
+            overwrite=True,
+        )
         with warnings.catch_warnings():
             # The Gaussian process of "bayesian" warns about kernel bounds on most fits.
             warnings.simplefilter("ignore")
@@ -139,8 +155,9 @@ def run_search(table, strategy, seed, budget_s=12000.0, oracle_kwargs=None, dire
     }
 
 
-def _run_multi_objective(table, strategy, seed, budget_s, oracle_kwargs, directory, names,
-                         start, cpu_start):
+def _run_multi_objective(
+    table, strategy, seed, budget_s, oracle_kwargs, directory, names, start, cpu_start
+):
     import keras_tuner
 
     mo.check_table(table, names)
@@ -149,8 +166,9 @@ def _run_multi_objective(table, strategy, seed, budget_s, oracle_kwargs, directo
     else:
         columns = [mo.OBJECTIVES[n].search for n in names]
         kwargs = dict(
-            objective=[keras_tuner.Objective(c, mo.OBJECTIVES[n].direction)
-                       for n, c in zip(names, columns)],
+            objective=[
+                keras_tuner.Objective(c, mo.OBJECTIVES[n].direction) for n, c in zip(names, columns)
+            ],
             max_trials=None,
             seed=int(seed),
             hyperparameters=table.search_space(),
@@ -174,8 +192,15 @@ def _run_multi_objective(table, strategy, seed, budget_s, oracle_kwargs, directo
         oracle.verbose = 0
         workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
         try:
-            tuner = TableTuner(oracle, table, budget_s=budget_s, metrics=columns,
-                               directory=workdir, project_name=strategy, overwrite=True)
+            tuner = TableTuner(
+                oracle,
+                table,
+                budget_s=budget_s,
+                metrics=columns,
+                directory=workdir,
+                project_name=strategy,
+                overwrite=True,
+            )
             tuner.search()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -198,7 +223,8 @@ def multi_objective_strategy_names():
     from nasplug.oracles import registry
 
     return [
-        s.name for s in registry.strategies()
+        s.name
+        for s in registry.strategies()
         if s.tabular_benchmark and (s.multi_objective or s.name == "random")
     ] + [mo.OPTUNA_NSGA2]
 
@@ -247,8 +273,9 @@ def _worker_init():
     threadpool_limits(1)
 
 
-def _run_chunk(table_path, strategy, indices, seeds, budget_s, oracle_kwargs, grid,
-               objectives=None):
+def _run_chunk(
+    table_path, strategy, indices, seeds, budget_s, oracle_kwargs, grid, objectives=None
+):
     table = _table(table_path)
     out = []
     for index, seed in zip(indices, seeds):
@@ -268,9 +295,18 @@ def run_seeds(seed, runs):
     return [int(s) % (2**31 - 1) + 1 for s in state]
 
 
-def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
-                  seed=0, runs_for=None, oracle_kwargs=None, workers=None, progress=None,
-                  objectives=None):
+def run_benchmark(
+    table_path,
+    strategies=None,
+    runs=500,
+    budget_s=12000.0,
+    seed=0,
+    runs_for=None,
+    oracle_kwargs=None,
+    workers=None,
+    progress=None,
+    objectives=None,
+):
     """Runs every strategy `runs` times on a table and summarises the results.
 
     Args:
@@ -309,9 +345,7 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
     strategies = known if strategies is None else list(strategies)
     unknown = [s for s in strategies if s not in known]
     if unknown:
-        raise ValueError(
-            f"Unknown strategy {unknown[0]!r}; choose from {', '.join(known)}."
-        )
+        raise ValueError(f"Unknown strategy {unknown[0]!r}; choose from {', '.join(known)}.")
     if runs < 1 or budget_s <= 0:
         raise ValueError(f"runs must be >= 1 and budget_s > 0, got {runs} and {budget_s}.")
     runs_for = dict(DEFAULT_RUNS_FOR if runs_for is None else runs_for)
@@ -345,8 +379,18 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
         size = 1 if strategy == "bayesian" else max(1, min(25, n // (4 * workers) or 1))
         for lo in range(0, n, size):
             idx = list(range(lo, min(n, lo + size)))
-            tasks.append((table_path, strategy, idx, [seeds[i] for i in idx], budget_s,
-                          oracle_kwargs.get(strategy, {}), grid, objectives))
+            tasks.append(
+                (
+                    table_path,
+                    strategy,
+                    idx,
+                    [seeds[i] for i in idx],
+                    budget_s,
+                    oracle_kwargs.get(strategy, {}),
+                    grid,
+                    objectives,
+                )
+            )
     # Slowest first, so the pool does not end waiting on one long task.
     tasks.sort(key=lambda t: t[1] != "bayesian")
 
@@ -356,8 +400,9 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
     def collect(strategy, out):
         collected[strategy].extend(out)
         if progress and len(collected[strategy]) == expected[strategy]:
-            progress(f"{strategy}: {expected[strategy]} runs done "
-                     f"({time.perf_counter() - start:.0f} s)")
+            progress(
+                f"{strategy}: {expected[strategy]} runs done ({time.perf_counter() - start:.0f} s)"
+            )
 
     if workers == 1:
         _worker_init()
@@ -378,16 +423,22 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
         results = [r for _, r, _ in out]
         curves = np.array([c for _, _, c in out])
         published = PUBLISHED.get(table.name, {}).get(strategy)
-        keys = ("valid_acc_200ep", "test_acc_200ep", "queries") if objectives is None else (
-            "hypervolume_ratio", "front_size", "queries")
+        keys = (
+            ("valid_acc_200ep", "test_acc_200ep", "queries")
+            if objectives is None
+            else ("hypervolume_ratio", "front_size", "queries")
+        )
         summary[strategy] = {
             "runs": len(results),
             **{key: _mean_std([r[key] for r in results]) for key in keys},
             "wall_s": float(sum(r["wall_s"] for r in results)),
             "cpu_s": float(sum(r["cpu_s"] for r in results)),
-            "published": None if published is None else {
-                "algorithm": published[0], "test_acc_200ep": {
-                    "mean": published[1], "std": published[2]}},
+            "published": None
+            if published is None
+            else {
+                "algorithm": published[0],
+                "test_acc_200ep": {"mean": published[1], "std": published[2]},
+            },
             "curve": _curve_summary(grid, curves),
         }
     score = "test_acc_200ep" if objectives is None else "hypervolume_ratio"
@@ -410,13 +461,15 @@ def run_benchmark(table_path, strategies=None, runs=500, budget_s=12000.0,
     if objectives is not None:
         front, reference, volume = mo.true_front(table, objectives)
         signs = [-1.0 if mo.OBJECTIVES[n].direction == "max" else 1.0 for n in objectives]
-        results.update({
-            "objectives": list(objectives),
-            "reported_columns": [mo.OBJECTIVES[n].reported for n in objectives],
-            "reference_point": [float(r * s) for r, s in zip(reference, signs)],
-            "true_front_size": int(len(front)),
-            "true_front_hypervolume": float(volume),
-        })
+        results.update(
+            {
+                "objectives": list(objectives),
+                "reported_columns": [mo.OBJECTIVES[n].reported for n in objectives],
+                "reference_point": [float(r * s) for r, s in zip(reference, signs)],
+                "true_front_size": int(len(front)),
+                "true_front_hypervolume": float(volume),
+            }
+        )
     return results
 
 
@@ -461,9 +514,14 @@ def format_table(results):
     ]
     for strategy, s in results["strategies"].items():
         pub = s["published"]
-        pub_text = "" if pub is None else (
-            f"{pub['test_acc_200ep']['mean']:.2f} ± {pub['test_acc_200ep']['std']:.2f} "
-            f"{pub['algorithm']}")
+        pub_text = (
+            ""
+            if pub is None
+            else (
+                f"{pub['test_acc_200ep']['mean']:.2f} ± {pub['test_acc_200ep']['std']:.2f} "
+                f"{pub['algorithm']}"
+            )
+        )
         lines.append(
             f"{strategy:<10} {s['runs']:>5} {_pm(s['valid_acc_200ep']):>16} "
             f"{_pm(s['test_acc_200ep']):>16} {_versus(s, random):>15} {pub_text:>24} "

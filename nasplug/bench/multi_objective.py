@@ -91,10 +91,14 @@ def _minimised(rows, names, which):
 
 def check_table(table, names):
     """Raises a ValueError naming the columns `names` need that the table lacks."""
-    missing = sorted({
-        column for n in names for column in (OBJECTIVES[n].search, OBJECTIVES[n].reported)
-        if column not in table.columns
-    })
+    missing = sorted(
+        {
+            column
+            for n in names
+            for column in (OBJECTIVES[n].search, OBJECTIVES[n].reported)
+            if column not in table.columns
+        }
+    )
     if missing:
         raise ValueError(
             f"The table {table.name!r} has no column {', '.join(missing)}, which the "
@@ -104,9 +108,9 @@ def check_table(table, names):
 
 @functools.lru_cache(maxsize=8)
 def _true_front(table, names):
-    reported = np.column_stack(
-        [table.columns[OBJECTIVES[n].reported] for n in names]
-    ) * _signs(names)
+    reported = np.column_stack([table.columns[OBJECTIVES[n].reported] for n in names]) * _signs(
+        names
+    )
     reference = reported.max(axis=0)
     front = pareto.pareto_mask(reported)
     return reported[front], reference, pareto.hypervolume(reported[front], reference)
@@ -193,7 +197,9 @@ def run_optuna_search(table, seed, budget_s, names, sampler_kwargs=None):
     history, seen, elapsed, repeats = [], {}, 0.0, 0
     while repeats < 1000:
         trial = study.ask()
-        values = {name: trial.suggest_categorical(name, list(nb.OPERATIONS)) for name in nb.HP_NAMES}
+        values = {
+            name: trial.suggest_categorical(name, list(nb.OPERATIONS)) for name in nb.HP_NAMES
+        }
         row = table.lookup(values)
         if row["arch"] in seen:
             repeats += 1

@@ -245,9 +245,7 @@ def load_table(path):
             raise TableError(f"Table {path!r}, row {row + 1}: {e}") from None
     duplicated = frame["arch"][frame["arch"].duplicated()]
     if len(duplicated):
-        raise TableError(
-            f"Table {path!r} lists cell {duplicated.iloc[0]!r} more than once."
-        )
+        raise TableError(f"Table {path!r} lists cell {duplicated.iloc[0]!r} more than once.")
     if len(frame) != NUM_CELLS:
         raise TableError(
             f"Table {path!r} has {len(frame)} cells; a NAS-Bench-201 table lists all "

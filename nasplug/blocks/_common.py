@@ -48,7 +48,9 @@ def check_count(value, name):
     if isinstance(value, hp_module.HyperParameter) and not isinstance(value, hp_module.Choice):
         values = [None]
     if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-        raise ValueError(f"{name} must be a positive int or a keras_tuner Choice of them, got {value!r}.")
+        raise ValueError(
+            f"{name} must be a positive int or a keras_tuner Choice of them, got {value!r}."
+        )
 
 
 def serialize_argument(value):
@@ -99,7 +101,7 @@ class NASBlock(Block):
             A dict.
         """
         prefix = f"{self.name}/"
-        own = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
+        own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
         return own if own else dict(values)
 
     def value(self, values, name, default=None):
@@ -152,7 +154,9 @@ def spatial_input(x, dimensions, block_name):
     if rank == dimensions + 1:
         x = keras.layers.Reshape(tuple(x.shape[1:]) + (1,))(x)
     elif rank != dimensions + 2:
-        expected = "(batch, steps, channels)" if dimensions == 1 else "(batch, height, width, channels)"
+        expected = (
+            "(batch, steps, channels)" if dimensions == 1 else "(batch, height, width, channels)"
+        )
         raise ValueError(
             f"{block_name} with dimensions={dimensions} takes tensors {expected}; got "
             f"shape {tuple(x.shape)}."

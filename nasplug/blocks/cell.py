@@ -160,7 +160,9 @@ class CellBlock(NASBlock):
             raise ValueError(f"nodes must be a positive integer, got {nodes!r}.")
         operations = tuple(operations) if not isinstance(operations, str) else (operations,)
         if not operations or len(set(operations)) != len(operations):
-            raise ValueError(f"operations must be a non-empty list of distinct names, got {operations!r}.")
+            raise ValueError(
+                f"operations must be a non-empty list of distinct names, got {operations!r}."
+            )
         for name in operations:
             parse_operation(name)
         if connected and all(name == NONE for name in operations):
@@ -322,11 +324,19 @@ def _operation(name, x, width, dimensions):
         return spatial_layer(pooling, dimensions, kernel, strides=1, padding="same")(x)
     x = keras.layers.ReLU()(x)
     if kind == "sep_conv":
-        x = spatial_layer("SeparableConv", dimensions, width, kernel, padding="same", use_bias=False)(x)
+        x = spatial_layer(
+            "SeparableConv", dimensions, width, kernel, padding="same", use_bias=False
+        )(x)
     else:
         dilation = 2 if kind == "dil_conv" else 1
         x = spatial_layer(
-            "Conv", dimensions, width, kernel, padding="same", dilation_rate=dilation, use_bias=False
+            "Conv",
+            dimensions,
+            width,
+            kernel,
+            padding="same",
+            dilation_rate=dilation,
+            use_bias=False,
         )(x)
     return batch_norm()(x)
 

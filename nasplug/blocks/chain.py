@@ -109,7 +109,9 @@ class LayerChainBlock(NASBlock):
                 )
             if dimensions == 2 and any(t in RECURRENT for t in layer_types):
                 raise ValueError("Recurrent layers (gru, lstm) need 1-D signals, not images.")
-        self.num_layers = searched(num_layers, hp_module.Choice("num_layers", [1, 2, 3, 4], default=2))
+        self.num_layers = searched(
+            num_layers, hp_module.Choice("num_layers", [1, 2, 3, 4], default=2)
+        )
         check_count(self.num_layers, "num_layers")
         self.layer_types = layer_types
         self.widths = _sizes(widths, "widths")
@@ -195,26 +197,44 @@ class LayerChainBlock(NASBlock):
         widths, middle = self.widths, _middle(self.widths)
         filters = parameters("filters", ["conv"], lambda n: hp.Choice(n, widths, default=middle))
         kernels = self._kernel_sizes(dimensions)
-        kernel = parameters("kernel_size", ["conv"], lambda n: hp.Choice(n, kernels, default=kernels[0]))
+        kernel = parameters(
+            "kernel_size", ["conv"], lambda n: hp.Choice(n, kernels, default=kernels[0])
+        )
         dilations = self._dilations(dimensions)
-        dilation = parameters("dilation", ["conv"], lambda n: hp.Choice(n, dilations, default=dilations[0]))
-        pooling = parameters("pooling", ["pool"], lambda n: hp.Choice(n, ["max", "average"], default="max"))
+        dilation = parameters(
+            "dilation", ["conv"], lambda n: hp.Choice(n, dilations, default=dilations[0])
+        )
+        pooling = parameters(
+            "pooling", ["pool"], lambda n: hp.Choice(n, ["max", "average"], default="max")
+        )
         units = parameters("units", ["dense"], lambda n: hp.Choice(n, widths, default=middle))
         recurrent_units = parameters(
             "recurrent_units", list(RECURRENT), lambda n: hp.Choice(n, widths, default=middle)
         )
-        bidirectional = parameters("bidirectional", list(RECURRENT), lambda n: hp.Boolean(n, default=False))
-        heads = parameters("heads", ["attention"], lambda n: hp.Choice(n, self.heads, default=self.heads[0]))
+        bidirectional = parameters(
+            "bidirectional", list(RECURRENT), lambda n: hp.Boolean(n, default=False)
+        )
+        heads = parameters(
+            "heads", ["attention"], lambda n: hp.Choice(n, self.heads, default=self.heads[0])
+        )
         residual = self.residual
         if residual is None:
-            residual = parameters("residual", list(RESIDUAL_TYPES), lambda n: hp.Boolean(n, default=False))
+            residual = parameters(
+                "residual", list(RESIDUAL_TYPES), lambda n: hp.Boolean(n, default=False)
+            )
         if kind is None:
             return None
 
         y = x
         if kind == "conv":
             y = spatial_layer(
-                "Conv", dimensions, filters, kernel, padding="same", dilation_rate=dilation, use_bias=False
+                "Conv",
+                dimensions,
+                filters,
+                kernel,
+                padding="same",
+                dilation_rate=dilation,
+                use_bias=False,
             )(y)
             y = keras.layers.ReLU()(batch_norm()(y))
         elif kind == "pool":
@@ -252,6 +272,7 @@ class LayerChainBlock(NASBlock):
         middle = _middle(self.widths)
         layers = []
         for index in range(1, int(self.value(values, "num_layers")) + 1):
+
             def get(name, default, prefix=f"layer_{index}/"):
                 return values.get(prefix + name, default)
 
@@ -268,7 +289,9 @@ class LayerChainBlock(NASBlock):
             elif kind == "dense":
                 layer["units"] = get("units", middle)
             elif kind in RECURRENT:
-                layer.update(units=get("recurrent_units", middle), bidirectional=get("bidirectional", False))
+                layer.update(
+                    units=get("recurrent_units", middle), bidirectional=get("bidirectional", False)
+                )
             elif kind == "attention":
                 layer["heads"] = get("heads", self.heads[0])
             if kind in RESIDUAL_TYPES:
@@ -319,8 +342,14 @@ def _names(values, what):
 
 def _sizes(values, what):
     values = [values] if isinstance(values, int) else list(values)
-    if not values or not all(_is_positive_int(v) for v in values) or len(set(values)) != len(values):
-        raise ValueError(f"{what} must be a non-empty list of distinct positive ints, got {values!r}.")
+    if (
+        not values
+        or not all(_is_positive_int(v) for v in values)
+        or len(set(values)) != len(values)
+    ):
+        raise ValueError(
+            f"{what} must be a non-empty list of distinct positive ints, got {values!r}."
+        )
     return tuple(int(v) for v in values)
 
 

@@ -63,7 +63,9 @@ class MLPBlock(NASBlock):
         self.num_layers = searched(num_layers, hp_module.Choice("num_layers", [1, 2, 3], default=2))
         check_count(self.num_layers, "num_layers")
         widths = [widths] if isinstance(widths, int) else list(widths)
-        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
+        if not widths or not all(
+            isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths
+        ):
             raise ValueError(f"widths must be a non-empty list of positive ints, got {widths!r}.")
         self.widths = tuple(dict.fromkeys(widths))
         self.residual = searched(residual, hp_module.Boolean("residual", default=False))
@@ -136,7 +138,9 @@ class MLPBlock(NASBlock):
         num_layers = int(self.value(values, "num_layers"))
         return {
             "block": type(self).__name__,
-            "widths": [int(values.get(f"units_{i}", self._default_width())) for i in range(num_layers)],
+            "widths": [
+                int(values.get(f"units_{i}", self._default_width())) for i in range(num_layers)
+            ],
             "residual": bool(self.value(values, "residual")),
             "normalization": self.value(values, "normalization"),
             "dropout": float(self.value(values, "dropout")),

@@ -25,7 +25,8 @@ COMMANDS = {
     "report": ("nasplug.cli.report", "write an HTML report for a search directory"),
     "bench": ("nasplug.cli.bench", "tabular NAS benchmarks (NAS-Bench-201)"),
     "distributed": (
-        "nasplug.cli.distributed", "start a chief and workers for a distributed search"
+        "nasplug.cli.distributed",
+        "start a chief and workers for a distributed search",
     ),
 }
 # The exit status of a process ended by SIGINT, as shells report it.

@@ -101,7 +101,9 @@ def add_strategy(parser, default="predictor"):
     from nasplug.oracles import registry
 
     parser.add_argument(
-        "--strategy", default=default, choices=registry.names(),
+        "--strategy",
+        default=default,
+        choices=registry.names(),
         help=f"search strategy (default: {default})",
     )
 
@@ -109,12 +111,17 @@ def add_strategy(parser, default="predictor"):
 def add_strategy_arguments(parser):
     """`--strategy-arg KEY=VALUE` (repeatable) and `--screening auto|on|off`."""
     parser.add_argument(
-        "--strategy-arg", action="append", default=[], type=key_value, metavar="KEY=VALUE",
-        help="an argument of the strategy, e.g. population_size=5 (VALUE read as JSON); "
-        "repeatable",
+        "--strategy-arg",
+        action="append",
+        default=[],
+        type=key_value,
+        metavar="KEY=VALUE",
+        help="an argument of the strategy, e.g. population_size=5 (VALUE read as JSON); repeatable",
     )
     parser.add_argument(
-        "--screening", choices=SCREENING_CHOICES, default="off",
+        "--screening",
+        choices=SCREENING_CHOICES,
+        default="off",
         help="train candidates briefly first and continue only the promising ones "
         "(default: off; auto: on from 9 epochs)",
     )
@@ -156,13 +163,23 @@ def strategy_params(strategy, pairs):
 
 def add_budget(parser, max_trials, epochs, time_budget=False):
     """`--max-trials N`, `--epochs N` and, with `time_budget`, `--time-budget SECONDS`."""
-    parser.add_argument("--max-trials", type=positive_int, default=max_trials,
-                        help=f"architectures to try (default: {max_trials})")
-    parser.add_argument("--epochs", type=positive_int, default=epochs,
-                        help=f"maximum epochs per trial (default: {epochs})")
+    parser.add_argument(
+        "--max-trials",
+        type=positive_int,
+        default=max_trials,
+        help=f"architectures to try (default: {max_trials})",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=epochs,
+        help=f"maximum epochs per trial (default: {epochs})",
+    )
     if time_budget:
         parser.add_argument(
-            "--time-budget", type=seconds, metavar="SECONDS",
+            "--time-budget",
+            type=seconds,
+            metavar="SECONDS",
             help="stop the search after this many seconds (the running trial stops too)",
         )
 
@@ -195,7 +212,8 @@ def add_seed(parser, what="seed of the search"):
 def add_overwrite(parser):
     """`--overwrite`: start the search over instead of resuming the one in the output."""
     parser.add_argument(
-        "--overwrite", action="store_true",
+        "--overwrite",
+        action="store_true",
         help="start over, deleting a search found in the output directory (default: resume "
         "it, as KerasTuner's overwrite=False does)",
     )

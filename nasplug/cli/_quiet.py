@@ -20,7 +20,9 @@ _DEFAULT_LEVEL = "2"
 _LOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:. ]+\d+ [\w./-]+:\d+\]")
 _SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
 _ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called"
-_PYTHON_OUTPUT = re.compile(r"^(Traceback|  File |\S+:\d+: \w*Warning|\w+(Error|Warning|Exception)\b)")
+_PYTHON_OUTPUT = re.compile(
+    r"^(Traceback|  File |\S+:\d+: \w*Warning|\w+(Error|Warning|Exception)\b)"
+)
 
 
 def set_log_level():

@@ -28,35 +28,59 @@ def add_arguments(parser):
         "budget is passed, report the 200-epoch accuracies of the best-by-search cell.",
     )
     p.add_argument("--table", required=True, help="CSV table, e.g. cifar10.csv.gz")
-    p.add_argument("--budget", type=_args.seconds, default=12000.0,
-                   help="simulated seconds per search (default 12000)")
-    p.add_argument("--runs", type=_args.positive_int, default=500,
-                   help="runs per strategy (default 500)")
+    p.add_argument(
+        "--budget",
+        type=_args.seconds,
+        default=12000.0,
+        help="simulated seconds per search (default 12000)",
+    )
+    p.add_argument(
+        "--runs", type=_args.positive_int, default=500, help="runs per strategy (default 500)"
+    )
     tabular = ", ".join(s.name for s in registry.strategies() if s.tabular_benchmark)
-    p.add_argument("--strategies", metavar="NAME,...",
-                   help=f"comma-separated strategy names (default: {tabular}); with "
-                   "--objectives, those with a Pareto mode, random and optuna_nsga2")
+    p.add_argument(
+        "--strategies",
+        metavar="NAME,...",
+        help=f"comma-separated strategy names (default: {tabular}); with "
+        "--objectives, those with a Pareto mode, random and optuna_nsga2",
+    )
     _args.add_seed(p, "benchmark seed")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
-    p.add_argument("--plot", metavar="OUT.png",
-                   help="plot best-so-far test accuracy against simulated time")
-    p.add_argument("--workers", type=_args.positive_int, default=None,
-                   help="worker processes (default: one per CPU)")
-    p.add_argument("--runs-for", metavar="NAME=N,...",
-                   help="run counts that override --runs for some strategies ('' for none; "
-                   "NAME=0 leaves NAME out). The default, the benchmark's DEFAULT_RUNS_FOR, "
-                   "caps KerasTuner's Gaussian process ('bayesian'), which takes seconds per "
-                   "trial")
-    p.add_argument("--objectives", metavar="NAME,NAME",
-                   help="multi-objective benchmark: two or more of test_acc, valid_acc, "
-                   "latency, params (e.g. test_acc,latency); each run is scored by the "
-                   "hypervolume of the front it found over the true front's. Strategies: "
-                   "nasplug's (pareto=True), random and optuna_nsga2 (Optuna's NSGA-II, "
-                   "pip install 'nasplug[bench]')")
-    p.add_argument("--oracle-arg", action="append", default=[], type=_args.key_value,
-                   metavar="NAME.ARG=VALUE",
-                   help="oracle constructor argument for one strategy, e.g. "
-                   "evolution.population_size=20 (VALUE read as JSON); repeatable")
+    p.add_argument(
+        "--plot", metavar="OUT.png", help="plot best-so-far test accuracy against simulated time"
+    )
+    p.add_argument(
+        "--workers",
+        type=_args.positive_int,
+        default=None,
+        help="worker processes (default: one per CPU)",
+    )
+    p.add_argument(
+        "--runs-for",
+        metavar="NAME=N,...",
+        help="run counts that override --runs for some strategies ('' for none; "
+        "NAME=0 leaves NAME out). The default, the benchmark's DEFAULT_RUNS_FOR, "
+        "caps KerasTuner's Gaussian process ('bayesian'), which takes seconds per "
+        "trial",
+    )
+    p.add_argument(
+        "--objectives",
+        metavar="NAME,NAME",
+        help="multi-objective benchmark: two or more of test_acc, valid_acc, "
+        "latency, params (e.g. test_acc,latency); each run is scored by the "
+        "hypervolume of the front it found over the true front's. Strategies: "
+        "nasplug's (pareto=True), random and optuna_nsga2 (Optuna's NSGA-II, "
+        "pip install 'nasplug[bench]')",
+    )
+    p.add_argument(
+        "--oracle-arg",
+        action="append",
+        default=[],
+        type=_args.key_value,
+        metavar="NAME.ARG=VALUE",
+        help="oracle constructor argument for one strategy, e.g. "
+        "evolution.population_size=20 (VALUE read as JSON); repeatable",
+    )
 
 
 def run(args):

@@ -19,8 +19,9 @@ def add_arguments(parser):
     _args.add_strategy(parser)
     _args.add_strategy_arguments(parser)
     _args.add_budget(parser, max_trials=8, epochs=10)
-    _args.add_output(parser, os.path.join("nasplug_runs", "demo"),
-                     "where the model, search and report go")
+    _args.add_output(
+        parser, os.path.join("nasplug_runs", "demo"), "where the model, search and report go"
+    )
     _args.add_seed(parser, "seed of the split and the search")
     _args.add_overwrite(parser)
     _args.add_quiet(parser)
@@ -69,8 +70,10 @@ def run(args):
     model_path = os.path.join(args.output, "model.keras")
     classifier.best_model_.save(model_path)
     report_path = report.write_report(
-        search_dir, output=os.path.join(args.output, "report.html"),
-        title=f"nasplug demo: {args.strategy} on digits", model=model_path,
+        search_dir,
+        output=os.path.join(args.output, "report.html"),
+        title=f"nasplug demo: {args.strategy} on digits",
+        model=model_path,
     )
     completed = sum(1 for r in classifier.search_results_ if r["status"] == "COMPLETED")
     print()

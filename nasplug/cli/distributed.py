@@ -45,7 +45,9 @@ def add_arguments(parser):
         help="restarts allowed per process after it dies (default 3)",
     )
     parser.add_argument(
-        "--timeout", type=_args.seconds, default=None,
+        "--timeout",
+        type=_args.seconds,
+        default=None,
         help="stop everything after this many seconds",
     )
     parser.add_argument(
@@ -66,8 +68,7 @@ def run(args):
     if args.print_commands:
         if not args.host:
             raise CommandError(
-                "--print-commands needs --host, the chief's address as the other hosts "
-                "reach it."
+                "--print-commands needs --host, the chief's address as the other hosts reach it."
             )
         command = ["python", args.script] + list(args.script_args)
         print(format_commands(command, args.workers, args.host, args.port or DEFAULT_PORT))

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 
-
 from nasplug.cli import _quiet, _tables
 from nasplug.cli._args import CommandError
 
@@ -20,7 +19,8 @@ def add_arguments(parser):
     parser.add_argument("data", help="CSV file with the feature columns used in the search")
     parser.add_argument("-o", "--output", help="CSV file to write (default: standard output)")
     parser.add_argument(
-        "--proba", action="store_true",
+        "--proba",
+        action="store_true",
         help="also write one probability column per class (classification)",
     )
 

@@ -31,7 +31,8 @@ def add_arguments(parser):
     parser.add_argument("data", help="CSV file with a header row")
     parser.add_argument("--target", required=True, help="name of the column to predict")
     parser.add_argument(
-        "--task", choices=TASKS,
+        "--task",
+        choices=TASKS,
         help="default: classification for text, boolean or few-valued integer targets, "
         "else regression",
     )
@@ -39,22 +40,36 @@ def add_arguments(parser):
     _args.add_strategy_arguments(parser)
     _args.add_budget(parser, max_trials=10, epochs=20, time_budget=True)
     _args.add_output(parser, os.path.join("nasplug_runs", "search"), "output directory")
-    parser.add_argument("--test-size", type=_args.fraction, default=0.2,
-                        help="fraction held out to report a test score (0 to use all data)")
+    parser.add_argument(
+        "--test-size",
+        type=_args.fraction,
+        default=0.2,
+        help="fraction held out to report a test score (0 to use all data)",
+    )
     _args.add_seed(parser, "seed of the split and the search")
     _args.add_overwrite(parser)
     _args.add_quiet(parser)
     parser.add_argument(
-        "--objectives", type=_args.names, metavar="NAME,NAME",
+        "--objectives",
+        type=_args.names,
+        metavar="NAME,NAME",
         help="search a Pareto front of several objectives: scikit-learn scorer names "
         "(accuracy, f1_macro, r2, ...; maximised on validation data) and measured costs "
         "(params, flops, latency, batch_latency; minimised), e.g. accuracy,latency; the "
         "most accurate network of the front (the first objective) is kept",
     )
-    parser.add_argument("--max-params", type=_args.positive_int, metavar="N",
-                        help="networks with more parameters break a constraint")
-    parser.add_argument("--max-latency-ms", type=_args.positive_number, metavar="MS",
-                        help="networks slower than this to predict one row break a constraint")
+    parser.add_argument(
+        "--max-params",
+        type=_args.positive_int,
+        metavar="N",
+        help="networks with more parameters break a constraint",
+    )
+    parser.add_argument(
+        "--max-latency-ms",
+        type=_args.positive_number,
+        metavar="MS",
+        help="networks slower than this to predict one row break a constraint",
+    )
 
 
 def run(args):
@@ -118,7 +133,8 @@ def run(args):
     from nasplug import report
 
     report_path = report.write_report(
-        os.path.join(args.output, "search"), output=os.path.join(args.output, "report.html"),
+        os.path.join(args.output, "search"),
+        output=os.path.join(args.output, "report.html"),
         title=f"nasplug search: {os.path.basename(args.data)} → {args.target}",
         model=model_path,
         chosen=getattr(estimator, "best_trial_id_", None),

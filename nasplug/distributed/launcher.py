@@ -81,6 +81,7 @@ def format_commands(command, workers, host, port):
     Returns:
         A string of commented shell lines, one command per process.
     """
+
     def line(tuner_id):
         variables = f"{ENV_TUNER_ID}={tuner_id} {ENV_ORACLE_IP}={host} {ENV_ORACLE_PORT}={port}"
         return f"{variables} {shlex.join(command)}"

@@ -142,7 +142,8 @@ class NASOracle(keras_tuner.Oracle):
         self.max_params = self.constraints[0].limit if max_params is not None else None
         self.max_latency_ms = (
             next(c.limit for c in self.constraints if c.metric == "latency_ms")
-            if max_latency_ms is not None else None
+            if max_latency_ms is not None
+            else None
         )
         check_positive_int(latency_batch_size=latency_batch_size)
         self.latency_batch_size = int(latency_batch_size)
@@ -230,13 +231,20 @@ class NASOracle(keras_tuner.Oracle):
         if values is None:
             if self.pareto:
                 metrics = _metrics_at(trial, trial.best_step)
-                values = np.array([
-                    metrics.get(o.name, np.nan) * (-1.0 if o.direction == "max" else 1.0)
-                    for o in self.objectives
-                ])
+                values = np.array(
+                    [
+                        metrics.get(o.name, np.nan) * (-1.0 if o.direction == "max" else 1.0)
+                        for o in self.objectives
+                    ]
+                )
             else:
-                values = np.array([-self.reward(trial) if not self.ranked else (
-                    -trial.score if self.objective.direction == "max" else trial.score)])
+                values = np.array(
+                    [
+                        -self.reward(trial)
+                        if not self.ranked
+                        else (-trial.score if self.objective.direction == "max" else trial.score)
+                    ]
+                )
             self._values[trial.trial_id] = values
         return values
 
@@ -324,7 +332,9 @@ class NASOracle(keras_tuner.Oracle):
         points, violations = self._points(trials)
         on_front = pareto_module.pareto_mask(points, violations)
         front = [t for t, keep in zip(trials, on_front) if keep]
-        return sorted(front, key=lambda t: (self.objective_values(t)[0], _convert.trial_key(t.trial_id)))
+        return sorted(
+            front, key=lambda t: (self.objective_values(t)[0], _convert.trial_key(t.trial_id))
+        )
 
     def get_best_trials(self, num_trials=1):
         """The best trials, best first.
@@ -342,10 +352,14 @@ class NASOracle(keras_tuner.Oracle):
             points, violations = self._points(trials)
             ranks = pareto_module.non_dominated_ranks(points, violations)
             ordered = [
-                t for _, t in sorted(
+                t
+                for _, t in sorted(
                     zip(ranks, trials),
-                    key=lambda item: (item[0], self.objective_values(item[1])[0],
-                                      _convert.trial_key(item[1].trial_id)),
+                    key=lambda item: (
+                        item[0],
+                        self.objective_values(item[1])[0],
+                        _convert.trial_key(item[1].trial_id),
+                    ),
                 )
             ]
         if len(ordered) < num_trials:
@@ -368,9 +382,7 @@ class NASOracle(keras_tuner.Oracle):
     def completed_trials(self):
         """Trials that completed with a finite score, in the order they ended."""
         return [
-            self.trials[trial_id]
-            for trial_id in self.end_order
-            if is_scored(self.trials[trial_id])
+            self.trials[trial_id] for trial_id in self.end_order if is_scored(self.trials[trial_id])
         ]
 
     # keras_tuner.Oracle hooks.
@@ -378,7 +390,8 @@ class NASOracle(keras_tuner.Oracle):
     @keras_tuner.synchronized
     def update_trial(self, trial_id, metrics, step=0):
         missing = [
-            name for name in self.measures
+            name
+            for name in self.measures
             if name not in metrics and not self.trials[trial_id].metrics.exists(name)
         ]
         if missing:
@@ -549,9 +562,7 @@ class NASOracle(keras_tuner.Oracle):
                 "observed": self._observed,
                 "max_choices": self.max_choices,
                 # Read by the report: what the search aimed at.
-                "objectives": [
-                    {"name": o.name, "direction": o.direction} for o in self.objectives
-                ],
+                "objectives": [{"name": o.name, "direction": o.direction} for o in self.objectives],
                 "pareto": self.pareto,
                 "constraints": [c.describe() for c in self.constraints],
             }
@@ -613,7 +624,11 @@ def check_positive_int(**values):
 
 def check_number(name, value, low=None, high=None):
     """Raises a ValueError unless `low <= value <= high` (bounds optional)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not math.isfinite(value)
+    ):
         raise ValueError(f"{name} must be a finite number, got {value!r}.")
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
@@ -656,11 +671,7 @@ def _write_atomically(fname, text):
 
 def is_scored(trial):
     """Whether a trial completed with a finite score."""
-    return (
-        trial.status == COMPLETED
-        and trial.score is not None
-        and math.isfinite(trial.score)
-    )
+    return trial.status == COMPLETED and trial.score is not None and math.isfinite(trial.score)
 
 
 def _is_int(value):
@@ -682,16 +693,16 @@ def _check_initial_hps(initial_hps):
                 f"initial_hps[{i}] must be a dict of hyperparameter values, "
                 f"got {type(values).__name__}."
             )
-        checked.append({str(k): _plain_scalar(v, f"initial_hps[{i}][{k!r}]") for k, v in values.items()})
+        checked.append(
+            {str(k): _plain_scalar(v, f"initial_hps[{i}][{k!r}]") for k, v in values.items()}
+        )
     return checked
 
 
 def _plain_scalar(value, where):
     value = _convert.plain(value)
     if value is not None and not isinstance(value, (bool, int, float, str)):
-        raise ValueError(
-            f"{where} must be a bool, int, float or str, got {type(value).__name__}."
-        )
+        raise ValueError(f"{where} must be a bool, int, float or str, got {type(value).__name__}.")
     return value
 
 
@@ -734,9 +745,13 @@ def _check_constraints(max_params, max_latency_ms, constraints):
             raise ValueError(f"max_params must be a positive integer or None, got {max_params!r}.")
         checked.append(Limit("params", int(max_params), "max_params"))
     if max_latency_ms is not None:
-        checked.append(Limit(
-            "latency_ms", check_number("max_latency_ms", max_latency_ms, low=1e-9), "max_latency_ms"
-        ))
+        checked.append(
+            Limit(
+                "latency_ms",
+                check_number("max_latency_ms", max_latency_ms, low=1e-9),
+                "max_latency_ms",
+            )
+        )
     if constraints is not None:
         if callable(constraints) or not isinstance(constraints, (list, tuple)):
             raise ValueError(
@@ -784,11 +799,13 @@ def _pareto_objective(objective):
             if direction is None:
                 raise ValueError(
                     f"Cannot tell whether to minimise or maximise the objective {item!r}; "
-                    f"pass keras_tuner.Objective({item!r}, direction=\"min\" or \"max\")."
+                    f'pass keras_tuner.Objective({item!r}, direction="min" or "max").'
                 )
             item = keras_tuner.Objective(item, direction)
         if not isinstance(item, keras_tuner.Objective):
-            raise ValueError(f"pareto=True: {item!r} is not a keras_tuner.Objective or a metric name.")
+            raise ValueError(
+                f"pareto=True: {item!r} is not a keras_tuner.Objective or a metric name."
+            )
         objectives.append(item)
     names = [o.name for o in objectives]
     if len(set(names)) < len(names):
@@ -845,7 +862,9 @@ class RewardTallies:
         state = state or {}
         self.shift = state.get("shift")
         self.total = list(state.get("total", [0, 0.0, 0.0]))
-        self.by_choice = {name: [list(t) for t in tallies] for name, tallies in state.get("by_choice", {}).items()}
+        self.by_choice = {
+            name: [list(t) for t in tallies] for name, tallies in state.get("by_choice", {}).items()
+        }
 
     def add(self, choices, reward):
         """Tallies a reward under the choice indices it came with.
@@ -906,8 +925,11 @@ class RewardTallies:
         return max(0.0, 1.0 - noise / between) if between > 0 else 0.0
 
     def get_state(self):
-        return {"shift": self.shift, "total": list(self.total),
-                "by_choice": {k: [list(t) for t in v] for k, v in self.by_choice.items()}}
+        return {
+            "shift": self.shift,
+            "total": list(self.total),
+            "by_choice": {k: [list(t) for t in v] for k, v in self.by_choice.items()},
+        }
 
 
 def _tally(tally, r):

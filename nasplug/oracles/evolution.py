@@ -86,7 +86,9 @@ class EvolutionOracle(NASOracle):
             population_size = default_population_size(max_trials)
         if sample_size is None:
             sample_size = min(population_size, default_sample_size(population_size))
-        check_positive_int(population_size=population_size, sample_size=sample_size, mutations=mutations)
+        check_positive_int(
+            population_size=population_size, sample_size=sample_size, mutations=mutations
+        )
         if sample_size > population_size:
             raise ValueError(
                 f"sample_size ({sample_size}) cannot exceed population_size "

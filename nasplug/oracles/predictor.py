@@ -146,7 +146,6 @@ class PredictorEvolutionOracle(EvolutionOracle):
         rewards = self.scalarised_rewards(trials, self._weights)
         return {t.trial_id: (-float(r),) for t, r in zip(trials, rewards)}
 
-
     def acquisition(self, candidates):
         """Ranks candidate values by the surrogate's upper confidence bound.
 

@@ -2,8 +2,13 @@
 
 import bisect
 
-
-from nasplug.oracles.base import NASOracle, RewardTallies, check_number, check_positive_int, is_scored
+from nasplug.oracles.base import (
+    NASOracle,
+    RewardTallies,
+    check_number,
+    check_positive_int,
+    is_scored,
+)
 
 _START = "<start>"
 _ANY = "<any>"
@@ -127,9 +132,7 @@ class QLearningOracle(NASOracle):
         self.initial_epsilon = check_number("initial_epsilon", initial_epsilon, 0, 1)
         self.final_epsilon = check_number("final_epsilon", final_epsilon, 0, 1)
         if exploration_trials is None:
-            exploration_trials = (
-                20 if max_trials is None else min(50, max(1, max_trials // 3))
-            )
+            exploration_trials = 20 if max_trials is None else min(50, max(1, max_trials // 3))
         check_positive_int(exploration_trials=exploration_trials)
         self.exploration_trials = int(exploration_trials)
         if replay_size is None:
@@ -304,8 +307,13 @@ class QLearningOracle(NASOracle):
     def set_state(self, state):
         super().set_state(state)
         for name in (
-            "learning_rate", "discount", "initial_epsilon", "final_epsilon",
-            "exploration_trials", "replay_size", "initial_q",
+            "learning_rate",
+            "discount",
+            "initial_epsilon",
+            "final_epsilon",
+            "exploration_trials",
+            "replay_size",
+            "initial_q",
         ):
             setattr(self, name, state[name])
         self.q_values = {s: dict(a) for s, a in state["q_values"].items()}
@@ -314,12 +322,14 @@ class QLearningOracle(NASOracle):
         # The replay memory and the ranking are the trials learned from so far, which
         # keras_tuner.Oracle keeps already: rebuilt rather than saved twice.
         self.memory = [
-            trial_id for trial_id in self.end_order[: self._observed]
+            trial_id
+            for trial_id in self.end_order[: self._observed]
             if is_scored(self.trials[trial_id]) or self.trials[trial_id].status == "FAILED"
         ]
         self._episodes = {}
         self._seen_rewards = sorted(
-            self.reward(self.trials[trial_id]) for trial_id in self.memory
+            self.reward(self.trials[trial_id])
+            for trial_id in self.memory
             if is_scored(self.trials[trial_id])
         )
 

@@ -104,7 +104,8 @@ class Strategy:
     def own_parameters(self):
         """The strategy's own arguments: not `SHARED_ARGUMENTS` nor `MULTI_OBJECTIVE_ARGUMENTS`."""
         return [
-            p for p in self.parameters()
+            p
+            for p in self.parameters()
             if p.name not in SHARED_ARGUMENTS and p.name not in MULTI_OBJECTIVE_ARGUMENTS
         ]
 
@@ -170,9 +171,7 @@ class Strategy:
         Returns:
             A `keras_tuner.Oracle`.
         """
-        kwargs = {
-            k: v for k, v in kwargs.items() if k not in SHARED_ARGUMENTS or self.accepts(k)
-        }
+        kwargs = {k: v for k, v in kwargs.items() if k not in SHARED_ARGUMENTS or self.accepts(k)}
         unknown = [k for k in kwargs if not self.accepts(k)]
         if unknown:
             own = ", ".join(p.name for p in self.own_parameters()) or "none"

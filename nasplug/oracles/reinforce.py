@@ -2,7 +2,6 @@
 
 import math
 
-
 from nasplug.oracles.base import NASOracle, RewardTallies, check_number
 
 
@@ -139,7 +138,9 @@ class ReinforceOracle(NASOracle):
                 index = self.space.index_of(hp, values[hp.name])
                 if index is not None:
                     taken[hp] = index
-        self.tallies.add({hp.name: (i, len(self.space.choices(hp))) for hp, i in taken.items()}, reward)
+        self.tallies.add(
+            {hp.name: (i, len(self.space.choices(hp))) for hp, i in taken.items()}, reward
+        )
         if self.baseline is None:
             self.baseline = reward
             return
@@ -155,9 +156,9 @@ class ReinforceOracle(NASOracle):
             entropy = -sum(q * lq for q, lq in zip(p, log_p))
             # d log p(index) / d logit_j = [j == index] - p_j;  dH / d logit_j = -p_j (log p_j + H)
             self.logits[hp.name] = [
-                logit + self.learning_rate * (
-                    step * ((j == index) - q) - self.entropy_weight * q * (lq + entropy)
-                )
+                logit
+                + self.learning_rate
+                * (step * ((j == index) - q) - self.entropy_weight * q * (lq + entropy))
                 for j, (logit, q, lq) in enumerate(zip(logits, p, log_p))
             ]
 

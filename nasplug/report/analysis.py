@@ -227,9 +227,7 @@ def replay_controller(project):
             continue
         # The space grows as the hypermodel registers new hyperparameters; the controller
         # learned each trial with the space known when it ended, which that trial saved.
-        oracle.update_space(
-            _space_from({"space": record["space"], "values": {}})
-        )
+        oracle.update_space(_space_from({"space": record["space"], "values": {}}))
         values = oracle.hyperparameters.copy()
         values.values = dict(record["values"])
         trial = Trial(values, trial_id=record["trial_id"], status="COMPLETED")
@@ -303,7 +301,9 @@ def choice_shares(project, window=None):
     for t in trials:
         names += [k for k in t["values"] if k not in names and not k.startswith("tuner/")]
     continuous = {
-        h["config"]["name"] for t in trials for h in t["space"]
+        h["config"]["name"]
+        for t in trials
+        for h in t["space"]
         if h.get("class_name") == "Float" and h.get("config", {}).get("step") is None
     }
     for name in names:
@@ -317,7 +317,7 @@ def choice_shares(project, window=None):
         shares = {}
         for value in sorted(distinct, key=str):
             shares[shorten(value)] = [
-                sum(1 for v in seen[e - window:e] if _hashable(v) == value) / window for e in ends
+                sum(1 for v in seen[e - window : e] if _hashable(v) == value) / window for e in ends
             ]
         out[name] = (ends, shares)
     return out
@@ -327,7 +327,6 @@ def shorten(value, width=14):
     """A value as text of at most `width` characters, for labels and table cells."""
     text = f"{value:.3g}" if isinstance(value, float) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
-
 
 
 def lineage(project):
@@ -403,12 +402,16 @@ def _inferred_parents(trials, state, direction):
                 continue
             shared = set(trial["values"]) & set(earlier["values"])
             differing = sum(
-                1 for k in shared
+                1
+                for k in shared
                 if not k.startswith("tuner/")
                 and _hashable(trial["values"][k]) != _hashable(earlier["values"][k])
             )
-            key = (differing, len(set(trial["values"]) ^ set(earlier["values"])),
-                   -sign * earlier["score"])
+            key = (
+                differing,
+                len(set(trial["values"]) ^ set(earlier["values"])),
+                -sign * earlier["score"],
+            )
             if best is None or key < best[0]:
                 best = (key, earlier["trial_id"])
         # A mutation changes at least one decision (a shared one, or which are active)
@@ -450,11 +453,13 @@ def aimed_front(project, chosen=None):
         metrics = trial.get("metrics_at_best_step") or {}
         if any(name not in metrics for name, _ in objectives):
             continue
-        rows.append({
-            "trial_id": trial["trial_id"],
-            "values": {name: float(metrics[name]) for name, _ in objectives},
-            "violation": float(metrics.get("constraint_violation", 0.0)),
-        })
+        rows.append(
+            {
+                "trial_id": trial["trial_id"],
+                "values": {name: float(metrics[name]) for name, _ in objectives},
+                "violation": float(metrics.get("constraint_violation", 0.0)),
+            }
+        )
     if not rows:
         return None
     signs = [-1.0 if direction == "max" else 1.0 for _, direction in objectives]

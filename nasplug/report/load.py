@@ -160,7 +160,7 @@ def _load_project(root):
         path = os.path.join(root, name, "trial.json")
         if name.startswith("trial_") and os.path.isfile(path):
             trial = _read_json(path)
-            trial_id = str(trial.get("trial_id", name[len("trial_"):]))
+            trial_id = str(trial.get("trial_id", name[len("trial_") :]))
             raw[trial_id] = (trial, os.path.join(root, name))
     direction, objective = _infer_objective(t for t, _ in raw.values())
     if state.get("pareto") and state.get("objectives"):
@@ -186,8 +186,10 @@ def _trial_record(trial_id, position, trial, trial_dir):
     best_metrics, at_best_step = {}, {}
     for name, metric in metrics.items():
         observations = [
-            (obs.get("step"), v) for obs in metric.get("observations", [])
-            for v in obs.get("value", []) if _finite(v)
+            (obs.get("step"), v)
+            for obs in metric.get("observations", [])
+            for v in obs.get("value", [])
+            if _finite(v)
         ]
         if observations:
             # What a multi-objective search ranked a trial by: every metric at the step
@@ -195,8 +197,7 @@ def _trial_record(trial_id, position, trial, trial_dir):
             at_step = [v for step, v in observations if step == trial.get("best_step")]
             at_best_step[name] = at_step[-1] if at_step else observations[-1][1]
         values = [
-            v for obs in metric.get("observations", []) for v in obs.get("value", [])
-            if _finite(v)
+            v for obs in metric.get("observations", []) for v in obs.get("value", []) if _finite(v)
         ]
         if values:
             pick = max if metric.get("direction") == "max" else min
@@ -317,7 +318,8 @@ def models_of_projects(projects, directory, model=None):
     for path in paths:
         folder = os.path.dirname(os.path.abspath(path))
         owners = [
-            p for p in projects
+            p
+            for p in projects
             if os.path.abspath(p.path) == folder
             or os.path.abspath(p.path).startswith(folder + os.sep)
         ]
@@ -383,8 +385,14 @@ def keras_archive_layers(path):
             if inner.get(key) not in (None, "linear"):
                 details.append(f"{key}={inner[key]}")
         count = sizes.get(weights_key(layer_config.get("class_name", ""))) if not prefix else None
-        rows.append((f"{prefix}{name}", layer_config.get("class_name", "?"), ", ".join(details),
-                     f"{count:,}" if count else ""))
+        rows.append(
+            (
+                f"{prefix}{name}",
+                layer_config.get("class_name", "?"),
+                ", ".join(details),
+                f"{count:,}" if count else "",
+            )
+        )
 
     walk(config, "")
     return rows
@@ -392,4 +400,3 @@ def keras_archive_layers(path):
 
 def _finite(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-

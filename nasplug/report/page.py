@@ -65,12 +65,14 @@ def write_report(directory, output=None, title=None, model=None, chosen=None):
     title = title or f"Search report: {os.path.basename(os.path.abspath(directory))}"
     sections = [_summary_section(projects)]
     if any(p.scored for p in projects):
-        sections.append(_figure_section(
-            "Score by trial",
-            plot_scores(projects),
-            "Dots are trials, numbered as the progress line numbered them; the line is the "
-            "best score so far, one colour per project.",
-        ))
+        sections.append(
+            _figure_section(
+                "Score by trial",
+                plot_scores(projects),
+                "Dots are trials, numbered as the progress line numbered them; the line is the "
+                "best score so far, one colour per project.",
+            )
+        )
         sections += [_front_section(p, chosen) for p in projects]
         sections.append(_size_section(projects))
         sections.append(_importance_section(projects))
@@ -103,14 +105,16 @@ def _summary_section(projects):
         for t in project.trials:
             counts[t["status"]] = counts.get(t["status"], 0) + 1
         best = project.best()
-        rows.append([
-            project.name,
-            project.strategy or "",
-            ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "none",
-            f"{project.objective or 'score'} ({project.direction})",
-            _fmt(best["score"]) if best else "",
-            best["number"] if best else "",
-        ])
+        rows.append(
+            [
+                project.name,
+                project.strategy or "",
+                ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "none",
+                f"{project.objective or 'score'} ({project.direction})",
+                _fmt(best["score"]) if best else "",
+                best["number"] if best else "",
+            ]
+        )
     out = "<h2>Searches</h2>" + _table(
         ["project", "strategy", "trials", "objective", "best score", "best trial"], rows
     )
@@ -135,8 +139,8 @@ def _overall_best(projects):
 
 def _figure_section(heading, png, caption, level="h2"):
     return (
-        f"<{level}>{html.escape(heading)}</{level}><figure><img alt=\"{html.escape(heading)}\" "
-        f"src=\"data:image/png;base64,{png}\"><figcaption>{html.escape(caption)}</figcaption>"
+        f'<{level}>{html.escape(heading)}</{level}><figure><img alt="{html.escape(heading)}" '
+        f'src="data:image/png;base64,{png}"><figcaption>{html.escape(caption)}</figcaption>'
         "</figure>"
     )
 
@@ -152,14 +156,15 @@ def _front_section(project, chosen):
     )
     caption = (
         "The front the search aimed at: circled, the trials no other trial beats in every "
-        "objective" + (f" among those within the constraints ({limits}; crosses break them)"
-                       if limits else "")
+        "objective"
+        + (f" among those within the constraints ({limits}; crosses break them)" if limits else "")
         + "; the star is the network kept."
     )
     png = plot_aimed_front(front, project.name) if len(names) >= 2 else None
     rows = [
         [("★ " if r["trial_id"] == front["chosen"] else "") + r["trial_id"]]
-        + [_fmt(r["values"][n]) for n in names] + [_fmt(r["violation"])]
+        + [_fmt(r["values"][n]) for n in names]
+        + [_fmt(r["violation"])]
         for r in front["front"]
     ]
     table = _table(["trial"] + names + ["constraint violation"], rows)
@@ -233,7 +238,7 @@ def _project_section(project, models, several, index, chosen=None):
     if not several:
         return body
     return (
-        f"<section id=\"project-{index}\"><h2>Project {html.escape(project.name)}</h2>"
+        f'<section id="project-{index}"><h2>Project {html.escape(project.name)}</h2>'
         f"{body}</section>"
     )
 
@@ -266,13 +271,15 @@ def _best_architecture(project, models, level, chosen=None):
         layers = weights_layers(best["checkpoint"])
         if layers:
             out.append(f"<{sub}>Layers with weights (from the trial's checkpoint)</{sub}>")
-            out.append(_table(
-                ["layer", "weight shapes", "parameters"],
-                [
-                    [name, ", ".join(str(s) for s in shapes), f"{count:,}"]
-                    for name, shapes, count in layers
-                ],
-            ))
+            out.append(
+                _table(
+                    ["layer", "weight shapes", "parameters"],
+                    [
+                        [name, ", ".join(str(s) for s in shapes), f"{count:,}"]
+                        for name, shapes, count in layers
+                    ],
+                )
+            )
     out += _model_tables(models, sub)
     return "\n".join(out)
 
@@ -301,41 +308,56 @@ def _strategy_panels(project, level):
         # As in controller_preferences: saved logits mean a REINFORCE policy.
         policy = isinstance(project.state.get("logits"), dict)
         if policy:
-            caption = ("The controller's probability of each choice at the end of the search "
-                       "(softmax of its logits, saved in oracle.json).")
+            caption = (
+                "The controller's probability of each choice at the end of the search "
+                "(softmax of its logits, saved in oracle.json)."
+            )
         else:
-            caption = ("The Q-learning agent's value of each choice at the end of the search, "
-                       "averaged over the states it was taken from (rewards are ranks in [0, 1]).")
-        sections.append(_figure_section(
-            f"Controller preferences: {project.name}",
-            plot_preferences(_first(prefs), f"{project.name}: final preferences"),
-            caption, level,
-        ))
+            caption = (
+                "The Q-learning agent's value of each choice at the end of the search, "
+                "averaged over the states it was taken from (rewards are ranks in [0, 1])."
+            )
+        sections.append(
+            _figure_section(
+                f"Controller preferences: {project.name}",
+                plot_preferences(_first(prefs), f"{project.name}: final preferences"),
+                caption,
+                level,
+            )
+        )
         history, exact = replay_controller(project) if policy else ({}, False)
         if history:
-            sections.append(_figure_section(
-                f"How the controller's preferences moved: {project.name}",
-                plot_policy_history(
-                    _first(history), f"{project.name}: probability of each choice"
-                ),
-                "The controller's probabilities after each completed trial it learned from, "
-                "replayed from the trials with the controller's own update"
-                + (" (the replay ends exactly at the saved state)." if exact
-                   else " (the replay does not end at the saved state: read it as approximate)."),
-                level,
-            ))
+            sections.append(
+                _figure_section(
+                    f"How the controller's preferences moved: {project.name}",
+                    plot_policy_history(
+                        _first(history), f"{project.name}: probability of each choice"
+                    ),
+                    "The controller's probabilities after each completed trial it learned from, "
+                    "replayed from the trials with the controller's own update"
+                    + (
+                        " (the replay ends exactly at the saved state)."
+                        if exact
+                        else " (the replay does not end at the saved state: read it as "
+                        "approximate)."
+                    ),
+                    level,
+                )
+            )
         else:
             shares = choice_shares(project)
             if shares:
-                sections.append(_figure_section(
-                    f"How the choices moved: {project.name}",
-                    plot_shares(
-                        _first(shares), f"{project.name}: share of trials taking each value"
-                    ),
-                    "Share of the trials in a sliding window that took each value: a "
-                    "controller that learns concentrates on the values it prefers.",
-                    level,
-                ))
+                sections.append(
+                    _figure_section(
+                        f"How the choices moved: {project.name}",
+                        plot_shares(
+                            _first(shares), f"{project.name}: share of trials taking each value"
+                        ),
+                        "Share of the trials in a sliding window that took each value: a "
+                        "controller that learns concentrates on the values it prefers.",
+                        level,
+                    )
+                )
     family = lineage(project)
     if family is not None:
         sections.append(_lineage_section(project, family, level))
@@ -381,9 +403,11 @@ def _lineage_section(project, family, level):
                 "; ".join(
                     f"{name}: {shorten(old)} → {shorten(new)}"
                     for name, (old, new) in c["changed"].items()
-                ) or "(same values)",
+                )
+                or "(same values)",
                 _fmt(c["parent"]["score"]) if c["parent"]["score"] is not None else "",
-                _fmt(c["child"]["score"]) if c["child"]["score"] is not None
+                _fmt(c["child"]["score"])
+                if c["child"]["score"] is not None
                 else c["child"]["status"].lower(),
             ]
             for c in children
@@ -421,7 +445,6 @@ def _table(header, rows):
 
 def _fmt(value):
     return f"{value:.4g}" if isinstance(value, float) else str(value)
-
 
 
 _PAGE = """<!DOCTYPE html>

@@ -38,7 +38,10 @@ def plot_scores(projects):
         pick = np.maximum if project.direction == "max" else np.minimum
         ax.scatter(x, y, s=18, color=colour, alpha=0.55)
         ax.step(
-            x, pick.accumulate(y), where="post", color=colour,
+            x,
+            pick.accumulate(y),
+            where="post",
+            color=colour,
             label=f"{project.name} (best so far)",
         )
     ax.xaxis.set_major_locator(_integer_ticks())
@@ -69,8 +72,14 @@ def plot_size(projects):
     front = [points[i] for i in pareto_front(points, direction)]
     if front:
         ax.step(*zip(*front), where="post", color="black", linewidth=1, alpha=0.7)
-        ax.scatter(*zip(*front), s=70, facecolors="none", edgecolors="black", linewidths=1.5,
-                   label="Pareto front")
+        ax.scatter(
+            *zip(*front),
+            s=70,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.5,
+            label="Pareto front",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("model size (parameters, log scale)")
     ax.set_ylabel(_objective_label(projects))
@@ -104,26 +113,55 @@ def plot_aimed_front(front, title):
     if feasible:
         ax.scatter(*xy(feasible), s=22, color=_PALETTE[0], alpha=0.6, label="trial")
     if infeasible:
-        ax.scatter(*xy(infeasible), s=26, color="grey", marker="x", alpha=0.8,
-                   label="breaks a constraint")
+        ax.scatter(
+            *xy(infeasible), s=26, color="grey", marker="x", alpha=0.8, label="breaks a constraint"
+        )
     on_front = sorted(front["front"], key=lambda r: r["values"][x_name])
     if on_front:
-        ax.step(*xy(on_front), where="post" if y_dir == "max" else "pre", color="black",
-                linewidth=1, alpha=0.7)
-        ax.scatter(*xy(on_front), s=80, facecolors="none", edgecolors="black", linewidths=1.5,
-                   label="Pareto front")
+        ax.step(
+            *xy(on_front),
+            where="post" if y_dir == "max" else "pre",
+            color="black",
+            linewidth=1,
+            alpha=0.7,
+        )
+        ax.scatter(
+            *xy(on_front),
+            s=80,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.5,
+            label="Pareto front",
+        )
     chosen = [r for r in front["trials"] if r["trial_id"] == front["chosen"]]
     if chosen:
-        ax.scatter(*xy(chosen), s=260, marker="*", color="#ff7f0e", edgecolors="black",
-                   zorder=5, label=f"chosen (trial {front['chosen']})")
+        ax.scatter(
+            *xy(chosen),
+            s=260,
+            marker="*",
+            color="#ff7f0e",
+            edgecolors="black",
+            zorder=5,
+            label=f"chosen (trial {front['chosen']})",
+        )
     for constraint in front["constraints"]:
         metric, limit = constraint.get("metric"), constraint.get("limit")
         if metric == x_name:
-            ax.axvline(limit, color="#d62728", linestyle="--", linewidth=1.2,
-                       label=f"{constraint['name']} = {limit:g}")
+            ax.axvline(
+                limit,
+                color="#d62728",
+                linestyle="--",
+                linewidth=1.2,
+                label=f"{constraint['name']} = {limit:g}",
+            )
         elif metric == y_name:
-            ax.axhline(limit, color="#d62728", linestyle="--", linewidth=1.2,
-                       label=f"{constraint['name']} = {limit:g}")
+            ax.axhline(
+                limit,
+                color="#d62728",
+                linestyle="--",
+                linewidth=1.2,
+                label=f"{constraint['name']} = {limit:g}",
+            )
     xs = [r["values"][x_name] for r in front["trials"]]
     if xs and min(xs) > 0 and max(xs) / min(xs) > 20:
         # Sizes and latencies span orders of magnitude; the front sits at the small end.
@@ -170,7 +208,9 @@ def plot_preferences(prefs, title):
         ax.set_xticks(range(len(values)))
         crowded = len(labels) > 4
         ax.set_xticklabels(
-            labels, rotation=45 if crowded else 0, fontsize=7,
+            labels,
+            rotation=45 if crowded else 0,
+            fontsize=7,
             ha="right" if crowded else "center",
         )
         ax.set_title(shorten(name, 30), fontsize=9)
@@ -248,7 +288,9 @@ def plot_lineage(lineage, direction="max", objective="score"):
     colours = {"better": "#2ca02c", "worse": "#d62728", "same": "#7f7f7f"}
     scored = [t["score"] for t in lineage["founders"] if t["score"] is not None]
     scored += [c["child"]["score"] for c in lineage["children"] if c["child"]["score"] is not None]
-    scored += [c["parent"]["score"] for c in lineage["children"] if c["parent"]["score"] is not None]
+    scored += [
+        c["parent"]["score"] for c in lineage["children"] if c["parent"]["score"] is not None
+    ]
     low, high = (min(scored), max(scored)) if scored else (0.0, 1.0)
     pad = 0.08 * (high - low or 1.0)
     # Children without a score (failed) sit on a line below the scored ones.
@@ -266,36 +308,76 @@ def plot_lineage(lineage, direction="max", objective="score"):
         start, end = (parent["number"], y0), (trial["number"], y1)
         if arrows:
             ax.annotate(
-                "", xy=end, xytext=start,
-                arrowprops=dict(arrowstyle="-|>", color=colour, alpha=0.6, lw=1,
-                                linestyle="--" if kind == "failed" else "-",
-                                shrinkA=3, shrinkB=3),
+                "",
+                xy=end,
+                xytext=start,
+                arrowprops=dict(
+                    arrowstyle="-|>",
+                    color=colour,
+                    alpha=0.6,
+                    lw=1,
+                    linestyle="--" if kind == "failed" else "-",
+                    shrinkA=3,
+                    shrinkB=3,
+                ),
             )
         else:
             ax.plot(*zip(start, end), color=colour, alpha=0.4, lw=0.8)
         label = {
-            "better": "child better than its parent", "worse": "child worse than its parent",
-            "same": "child as good as its parent", "failed": "child that failed",
+            "better": "child better than its parent",
+            "worse": "child worse than its parent",
+            "same": "child as good as its parent",
+            "failed": "child that failed",
         }[kind]
         marker = "x" if kind == "failed" else "o"
-        ax.scatter([end[0]], [end[1]], s=22, color=colour, marker=marker, zorder=3,
-                   label=None if label in seen else label)
+        ax.scatter(
+            [end[0]],
+            [end[1]],
+            s=22,
+            color=colour,
+            marker=marker,
+            zorder=3,
+            label=None if label in seen else label,
+        )
         seen.add(label)
     founders = [t for t in lineage["founders"] if t["score"] is not None]
     if founders:
-        ax.scatter([t["number"] for t in founders], [t["score"] for t in founders], s=30,
-                   marker="s", color="#1f77b4", zorder=3, label="no parent (random or given)")
+        ax.scatter(
+            [t["number"] for t in founders],
+            [t["score"] for t in founders],
+            s=30,
+            marker="s",
+            color="#1f77b4",
+            zorder=3,
+            label="no parent (random or given)",
+        )
     lost = [t["number"] for t in lineage["founders"] if t["score"] is None]
     if lost:
-        ax.scatter(lost, [floor] * len(lost), s=30, marker="x", color="#1f77b4", zorder=3,
-                   label="no parent, failed")
+        ax.scatter(
+            lost,
+            [floor] * len(lost),
+            s=30,
+            marker="x",
+            color="#1f77b4",
+            zorder=3,
+            label="no parent, failed",
+        )
     everyone = {t["trial_id"]: t for t in lineage["founders"]}
     everyone.update({c["child"]["trial_id"]: c["child"] for c in lineage["children"]})
-    final = [everyone[i] for i in lineage["population"] if everyone.get(i, {}).get("score") is not None]
+    final = [
+        everyone[i] for i in lineage["population"] if everyone.get(i, {}).get("score") is not None
+    ]
     if final:
-        ax.scatter([t["number"] for t in final], [t["score"] for t in final], s=110,
-                   facecolors="none", edgecolors="black", linewidths=1.2, zorder=4,
-                   label="final population")
+        ax.scatter(
+            [t["number"] for t in final],
+            [t["score"] for t in final],
+            s=110,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.2,
+            zorder=4,
+            label="final population",
+        )
     ax.xaxis.set_major_locator(_integer_ticks())
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{objective} ({'higher' if direction == 'max' else 'lower'} is better)")
@@ -308,8 +390,13 @@ def _legend(ax, entries):
     if entries <= 4:
         ax.legend(fontsize=6, loc="best")
     else:
-        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.4),
-                  ncol=min(3, entries), frameon=False)
+        ax.legend(
+            fontsize=6,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.4),
+            ncol=min(3, entries),
+            frameon=False,
+        )
 
 
 def _integer_ticks():

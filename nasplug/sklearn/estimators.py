@@ -213,7 +213,11 @@ class _NASEstimator(BaseEstimator):
             # KerasTuner prints the traceback of every failed trial (oversized models,
             # diverged training) to stderr; at verbose=0 the failures are only recorded
             # in `search_results_`.
-            quiet = contextlib.redirect_stderr(io.StringIO()) if not self.verbose else contextlib.nullcontext()
+            quiet = (
+                contextlib.redirect_stderr(io.StringIO())
+                if not self.verbose
+                else contextlib.nullcontext()
+            )
             callbacks = self._trial_callbacks()
             budget = None
             if self.time_budget is not None:
@@ -248,7 +252,9 @@ class _NASEstimator(BaseEstimator):
                 y_refit = np.concatenate([y_train, y_val])
                 w_refit = None if weights is None else np.concatenate([train[3], val[3]])
                 network = self._refit(hypermodel, best_trial, X_refit, y_refit, w_refit, seed)
-            elif role == roles.CHIEF or (spec.ranked and best_trial.trial_id != tuner.best_trial_id):
+            elif role == roles.CHIEF or (
+                spec.ranked and best_trial.trial_id != tuner.best_trial_id
+            ):
                 # A worker trained it and saved it in the trial's directory; or it is the
                 # front member chosen, not the network of the highest score kept in memory
                 # (every trial of such a search saves its own).
@@ -357,7 +363,8 @@ class _NASEstimator(BaseEstimator):
             or not self.time_budget > 0
         ):
             raise ValueError(
-                f"time_budget must be a positive number of seconds or None; got {self.time_budget!r}."
+                "time_budget must be a positive number of seconds or None; got "
+                f"{self.time_budget!r}."
             )
         if not isinstance(self.overwrite, (bool, np.bool_)):
             raise ValueError(f"overwrite must be True or False; got {self.overwrite!r}.")
@@ -375,7 +382,8 @@ class _NASEstimator(BaseEstimator):
                 f"per-epoch logs); got {self.verbose!r}."
             )
         multi_objective = self.objectives is not None or any(
-            getattr(self, name) is not None for name in ("max_params", "max_latency_ms", "constraints")
+            getattr(self, name) is not None
+            for name in ("max_params", "max_latency_ms", "constraints")
         )
         # With objectives or constraints, `ObjectiveSpec` also takes an objective's name
         # or a callable.
@@ -389,7 +397,8 @@ class _NASEstimator(BaseEstimator):
         if roles.role() is not None and self.directory is None:
             raise ValueError(
                 f"This process is {roles.tuner_id()!r} of a distributed search "
-                f"({roles.ENV_ORACLE_IP} is set), which needs `directory`: one directory that every "
+                f"({roles.ENV_ORACLE_IP} is set), which needs `directory`: one directory that "
+                "every "
                 "process of the search reads and writes (workers save there the networks "
                 "they train, for the chief)."
             )
@@ -691,7 +700,7 @@ class _NASEstimator(BaseEstimator):
         if screening is not None and not budgeted_in_trials:
             raise ValueError(
                 f"strategy {self.strategy!r} schedules the epochs of its trials itself; "
-                "use screening=False (or \"auto\") with it."
+                'use screening=False (or "auto") with it.'
             )
         return None if screening is None else screening.with_max_epochs(epochs)
 
@@ -959,8 +968,7 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         self.classes_, y_model = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
-                "NASClassifier needs at least 2 classes in y; got 1 class "
-                f"({self.classes_[0]!r})."
+                f"NASClassifier needs at least 2 classes in y; got 1 class ({self.classes_[0]!r})."
             )
         return y_model.astype(np.int32)
 
@@ -968,9 +976,7 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         y = np.asarray(y)
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if len(unknown):
-            raise ValueError(
-                f"validation_data has labels not in y: {unknown.tolist()[:5]}."
-            )
+            raise ValueError(f"validation_data has labels not in y: {unknown.tolist()[:5]}.")
         return y
 
     def _encode_targets(self, y):

@@ -267,8 +267,9 @@ class FunctionHyperModel(keras_tuner.HyperModel):
         return self.build_fn(hp)
 
 
-def make_hypermodel(search_space, spec, task, n_outputs, target_mean=None, target_scale=None,
-                    learning_rate=None):
+def make_hypermodel(
+    search_space, spec, task, n_outputs, target_mean=None, target_scale=None, learning_rate=None
+):
     """The hypermodel an estimator searches, from its `search_space` parameter.
 
     Args:
@@ -281,8 +282,10 @@ def make_hypermodel(search_space, spec, task, n_outputs, target_mean=None, targe
     Returns:
         A `keras_tuner.HyperModel`.
     """
-    if isinstance(search_space, (list, tuple)) and search_space and all(
-        map(is_autokeras_block, search_space)
+    if (
+        isinstance(search_space, (list, tuple))
+        and search_space
+        and all(map(is_autokeras_block, search_space))
     ):
         search_space = BlockSequence(search_space)
     if (

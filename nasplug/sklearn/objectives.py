@@ -56,7 +56,11 @@ class ObjectiveSpec:
         objectives = estimator.objectives
         if objectives is None:
             objectives = ("score",)
-        if isinstance(objectives, str) or not isinstance(objectives, (list, tuple)) or not objectives:
+        if (
+            isinstance(objectives, str)
+            or not isinstance(objectives, (list, tuple))
+            or not objectives
+        ):
             raise ValueError(
                 "objectives must be None or a non-empty list of names, e.g. "
                 f"('accuracy', 'latency'); got {objectives!r}."
@@ -82,26 +86,32 @@ class ObjectiveSpec:
         if len(set(self.metrics)) < len(self.metrics):
             raise ValueError(f"objectives name the same quantity twice: {objectives!r}.")
         self.scorers = tuple(
-            name for name, metric in zip(self.names, self.metrics)
+            name
+            for name, metric in zip(self.names, self.metrics)
             if metric not in (OBJECTIVE,) and name not in MEASURED
         )
         self.max_params = estimator.max_params
         self.max_latency_ms = estimator.max_latency_ms
         self.constraints = estimator.constraints
         if self.max_params is not None and not (
-            isinstance(self.max_params, numbers.Integral) and not isinstance(self.max_params, bool)
+            isinstance(self.max_params, numbers.Integral)
+            and not isinstance(self.max_params, bool)
             and self.max_params > 0
         ):
-            raise ValueError(f"max_params must be a positive integer or None; got {self.max_params!r}.")
+            raise ValueError(
+                f"max_params must be a positive integer or None; got {self.max_params!r}."
+            )
         if self.max_latency_ms is not None and not (
-            isinstance(self.max_latency_ms, numbers.Real) and not isinstance(self.max_latency_ms, bool)
+            isinstance(self.max_latency_ms, numbers.Real)
+            and not isinstance(self.max_latency_ms, bool)
             and self.max_latency_ms > 0
         ):
             raise ValueError(
                 f"max_latency_ms must be a positive number or None; got {self.max_latency_ms!r}."
             )
         self.constrained = tuple(
-            name for name, limit in (("params", self.max_params), ("latency", self.max_latency_ms))
+            name
+            for name, limit in (("params", self.max_params), ("latency", self.max_latency_ms))
             if limit is not None and MEASURED[name] not in self.metrics
         )
         self.ranked = len(self.names) > 1 or any(
@@ -166,8 +176,10 @@ def choose(front, refit, names):
     """
     if callable(refit) and not isinstance(refit, bool):
         index = refit(front)
-        if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not (
-            0 <= index < len(front)
+        if (
+            isinstance(index, bool)
+            or not isinstance(index, numbers.Integral)
+            or not (0 <= index < len(front))
         ):
             raise ValueError(
                 f"The refit callable must return an index into pareto_front_ (0 to "

@@ -41,7 +41,9 @@ class SearchResults:
     def __init__(self, oracle, spec=None):
         self.trials = []
         best_id, best_rank = None, (-math.inf, -math.inf)
-        for trial_id, trial in sorted(oracle.trials.items(), key=lambda item: _convert.trial_key(item[0])):
+        for trial_id, trial in sorted(
+            oracle.trials.items(), key=lambda item: _convert.trial_key(item[0])
+        ):
             score, seconds, fit_seconds, epochs = (
                 float(trial.metrics.get_last_value(name)) if trial.metrics.exists(name) else None
                 for name in (OBJECTIVE, "seconds", "fit_seconds", "epochs")
@@ -80,7 +82,11 @@ class SearchResults:
         self.pareto_front = None
         if spec is not None and spec.ranked:
             self.pareto_front = [
-                {"trial_id": str(t.trial_id), "hyperparameters": _params(t), **_ranked_values(t, spec)}
+                {
+                    "trial_id": str(t.trial_id),
+                    "hyperparameters": _params(t),
+                    **_ranked_values(t, spec),
+                }
                 for t in oracle.pareto_front()
             ]
             best_id = self.pareto_front[0]["trial_id"]
@@ -91,7 +97,9 @@ class SearchResults:
         """Makes the front member `refit` picks the best trial (see `objectives.choose`)."""
         if self.pareto_front is None:
             return
-        member = self.pareto_front[objectives_module.choose(self.pareto_front, refit, self.spec.names)]
+        member = self.pareto_front[
+            objectives_module.choose(self.pareto_front, refit, self.spec.names)
+        ]
         if member.get(VIOLATION):
             warnings.warn(
                 "No network of the search satisfied the constraints; best_model_ is the one "
@@ -117,7 +125,9 @@ def _params(trial):
 
 
 def _score(trial):
-    return float(trial.metrics.get_last_value(OBJECTIVE)) if trial.metrics.exists(OBJECTIVE) else None
+    return (
+        float(trial.metrics.get_last_value(OBJECTIVE)) if trial.metrics.exists(OBJECTIVE) else None
+    )
 
 
 def _ranked_values(trial, spec):

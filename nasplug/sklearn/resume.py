@@ -245,9 +245,7 @@ def describe(value):
 
 def space_of(hyperparameters):
     """A `keras_tuner.HyperParameters`' space as {name: config}."""
-    return {
-        hp["config"]["name"]: hp for hp in _json(hyperparameters.get_config())["space"]
-    }
+    return {hp["config"]["name"]: hp for hp in _json(hyperparameters.get_config())["space"]}
 
 
 def initial_space(hypermodel):
@@ -260,7 +258,10 @@ def initial_space(hypermodel):
     oracle = keras_tuner.Oracle(objective=keras_tuner.Objective("score", "max"), max_trials=1)
     with tempfile.TemporaryDirectory(prefix="nasplug-space-") as tmp:
         keras_tuner.Tuner(
-            oracle=oracle, hypermodel=hypermodel, directory=tmp, project_name="space",
+            oracle=oracle,
+            hypermodel=hypermodel,
+            directory=tmp,
+            project_name="space",
             overwrite=True,
         )
     return space_of(oracle.hyperparameters)
@@ -290,11 +291,13 @@ def changes(saved, current):
         elif key == "search space":
             found.append((key, f"{label} differs ({_space_difference(old or {}, new or {})})"))
         elif key == "seed":
-            found.append((
-                key,
-                f"{label} differs: the search was seeded with {old}, this fit with {new} "
-                "(random_state=None reuses the saved seed)",
-            ))
+            found.append(
+                (
+                    key,
+                    f"{label} differs: the search was seeded with {old}, this fit with {new} "
+                    "(random_state=None reuses the saved seed)",
+                )
+            )
         elif key == "classes":
             found.append((key, f"{label} were {_show(old)}, now {_show(new)}"))
         elif key == "X shape":

@@ -191,4 +191,3 @@ def default_space(kind, vocabulary_size=None):
             ]
         )
     raise ValueError(f"Unknown kind of input {kind!r}.")
-

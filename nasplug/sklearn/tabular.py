@@ -264,8 +264,17 @@ class TableEncoding:
         categorical_missing: Per categorical column, whether it had missing values.
     """
 
-    def __init__(self, names, categorical, mean=(), scale=(), numeric_missing=(), levels=(),
-                 rare=(), categorical_missing=()):
+    def __init__(
+        self,
+        names,
+        categorical,
+        mean=(),
+        scale=(),
+        numeric_missing=(),
+        levels=(),
+        rare=(),
+        categorical_missing=(),
+    ):
         self.names = [str(n) for n in names]
         self.categorical = [bool(c) for c in categorical]
         self.mean = [float(v) for v in mean]
@@ -404,7 +413,10 @@ class TableEncoding:
                 )
         gaps = {}
         for k, j in enumerate(self._numeric()):
-            if not self.numeric_missing[k] and np.isnan(np.asarray(X[:, j], dtype=np.float64)).any():
+            if (
+                not self.numeric_missing[k]
+                and np.isnan(np.asarray(X[:, j], dtype=np.float64)).any()
+            ):
                 gaps[self.names[j]] = "filled with the column's training mean"
         for k, j in enumerate(self._categories()):
             if not self.categorical_missing[k] and (np.asarray(X[:, j]).astype(str) == "").any():

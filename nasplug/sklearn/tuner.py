@@ -339,15 +339,13 @@ def _useful_epochs(history, callbacks):
     ran = len(history.epoch)
     for callback in callbacks:
         if not (
-            isinstance(callback, keras.callbacks.EarlyStopping)
-            and callback.restore_best_weights
+            isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights
         ):
             continue
         values = history.history.get(callback.monitor)
         if values:
             maximize = callback.mode == "max" or (
-                callback.mode == "auto"
-                and any(word in callback.monitor for word in ("acc", "auc"))
+                callback.mode == "auto" and any(word in callback.monitor for word in ("acc", "auc"))
             )
             return int(np.argmax(values) if maximize else np.argmin(values)) + 1
     return max(ran, 1)
