@@ -43,3 +43,20 @@ def customer_table(n=240, seed=0):
     )
     y = np.where(risk > np.median(risk), "left", "stayed")
     return X, y
+
+
+def tiny_estimator(cls, epochs=3, **params):
+    """An estimator that searches one small dense network for one trial, seeded."""
+    import autokeras as ak
+
+    defaults = dict(
+        max_trials=1,
+        epochs=epochs,
+        search_space=ak.DenseBlock(
+            num_layers=1, num_units=16, dropout=0.0, use_batchnorm=False, name="dense"
+        ),
+        learning_rate=0.02,
+        random_state=0,
+    )
+    defaults.update(params)
+    return cls(**defaults)

@@ -9,29 +9,18 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import autokeras as ak  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_wine  # noqa: E402
-from tables import customer_table  # noqa: E402
+from tables import customer_table, tiny_estimator  # noqa: E402
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
 
 
 def tiny(cls=NASClassifier, **params):
-    defaults = dict(
-        max_trials=1,
-        epochs=3,
-        search_space=ak.DenseBlock(
-            num_layers=1, num_units=16, dropout=0.0, use_batchnorm=False, name="dense"
-        ),
-        learning_rate=0.02,
-        random_state=0,
-    )
-    defaults.update(params)
-    return cls(**defaults)
+    return tiny_estimator(cls, **{"epochs": 3, **params})
 
 
 @pytest.fixture(scope="module")

@@ -12,23 +12,13 @@ import sklearn  # noqa: E402
 from sklearn.datasets import load_wine  # noqa: E402
 from sklearn.metrics import accuracy_score, r2_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from tables import tiny_estimator  # noqa: E402
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
 
 
 def tiny(cls=NASClassifier, **params):
-    defaults = dict(
-        max_trials=1,
-        epochs=10,
-        search_space=ak.DenseBlock(
-            num_layers=1, num_units=16, dropout=0.0, use_batchnorm=False, name="dense"
-        ),
-        learning_rate=0.02,
-        callbacks=[],
-        random_state=0,
-    )
-    defaults.update(params)
-    return cls(**defaults)
+    return tiny_estimator(cls, **{"epochs": 10, "callbacks": [], **params})
 
 
 @pytest.fixture(scope="module")

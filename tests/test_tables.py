@@ -11,7 +11,6 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import autokeras as ak  # noqa: E402
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402
 import numpy as np  # noqa: E402
@@ -21,7 +20,11 @@ from sklearn.compose import ColumnTransformer  # noqa: E402
 from sklearn.model_selection import cross_val_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer  # noqa: E402
-from tables import RARE_CITY, customer_table  # noqa: E402
+from tables import (  # noqa: E402
+    RARE_CITY,
+    customer_table,
+    tiny_estimator,  # noqa: E402
+)
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
 from nasplug.sklearn import tabular  # noqa: E402
@@ -29,17 +32,7 @@ from nasplug.sklearn.tabular import UnseenCategoryWarning  # noqa: E402
 
 
 def tiny(cls=NASClassifier, **params):
-    defaults = dict(
-        max_trials=1,
-        epochs=8,
-        search_space=ak.DenseBlock(
-            num_layers=1, num_units=16, dropout=0.0, use_batchnorm=False, name="dense"
-        ),
-        learning_rate=0.02,
-        random_state=0,
-    )
-    defaults.update(params)
-    return cls(**defaults)
+    return tiny_estimator(cls, **{"epochs": 8, **params})
 
 
 @pytest.fixture(scope="module")
