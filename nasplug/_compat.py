@@ -5,7 +5,6 @@ pins). Everything else in nasplug uses their public APIs; when a pin moves, this
 the list to check.
 """
 
-import contextlib
 import os
 
 # -- KerasTuner ---------------------------------------------------------------------------
@@ -152,33 +151,6 @@ def set_display(oracle, display):
     there is no public hook for another display.
     """
     oracle._display = display
-
-
-@contextlib.contextmanager
-def recording_reads(hp):
-    """Collects the names of the hyperparameters code reads from `hp` while open.
-
-    Every declaration or read through `hp.Choice`, `hp.Int`, `hp.Boolean`, ... goes
-    through `HyperParameters._retrieve`, which has no public hook; a read of an inactive
-    hyperparameter (it returns None) is not counted.
-
-    Yields:
-        The set of names, filled as the code runs.
-    """
-    names = set()
-    retrieve = hp._retrieve
-
-    def recording(hyperparameter):
-        value = retrieve(hyperparameter)
-        if hp.is_active(hyperparameter):
-            names.add(hyperparameter.name)
-        return value
-
-    hp._retrieve = recording
-    try:
-        yield names
-    finally:
-        del hp._retrieve
 
 
 # -- AutoKeras ----------------------------------------------------------------------------

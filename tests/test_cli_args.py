@@ -93,7 +93,7 @@ def test_command_errors_are_one_line_with_exit_status_2(tmp_path, capsys):
 def test_strategy_choices_come_from_the_registry(capsys):
     parser = argparse.ArgumentParser()
     _args.add_strategy(parser)
-    assert parser.parse_args([]).strategy == "evolution"
+    assert parser.parse_args([]).strategy == "predictor"
     for name in registry.names():
         assert parser.parse_args(["--strategy", name]).strategy == name
     with pytest.raises(SystemExit):

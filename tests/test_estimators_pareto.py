@@ -134,6 +134,9 @@ def test_single_objective_estimators_keep_their_attributes(cancer):
         "status",
         "seconds",
         "fit_seconds",
+        "trial",
+        "epochs",
+        "continues",
     }
     assert clf.best_score_ == max(r["score"] for r in clf.search_results_)
 

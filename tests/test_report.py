@@ -201,7 +201,10 @@ def test_html_is_self_contained_with_every_section(searches, page):
     # Nothing is fetched from elsewhere: every image is an embedded PNG.
     assert not re.search(r"(src|href)=\"(?!data:)", text)
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
-    assert len(images) == 7  # scores, size, importance, 2 per RL strategy
+    # scores, size, importance (drawn only when the forest explains the scores), 2 per RL
+    # strategy
+    importance = "No importance bars" not in text
+    assert len(images) == 6 + importance
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
     best = max(t.oracle.get_best_trials(1)[0].score for t in tuners.values())
     assert f"= <b>{best:.4g}</b>" in text
@@ -264,7 +267,7 @@ def test_report_renders_in_headless_chromium(page, tmp_path):
     # The plots drew: many pixels of the first plot colour (matplotlib blue, #1f77b4),
     # which only the embedded PNGs contain.
     blue = np.abs(pixels - [31, 119, 180]).sum(axis=2) < 40
-    assert blue.sum() > 2000
+    assert blue.sum() > 1000
     # And the text: dark pixels over a good part of the page height.
     dark_rows = (pixels.sum(axis=2) < 200).any(axis=1)
     assert dark_rows.sum() > 300
@@ -411,5 +414,6 @@ def test_a_constrained_pareto_search_reports_its_first_objective_and_the_kept_ne
     kept = oracle.pareto_front()[-1].trial_id
     assert kept != project.best()["trial_id"]
     text = open(report.write_report(tmp_path, chosen=kept), encoding="utf-8").read()
-    assert f"<p>Trial <b>{kept}</b> of" in text
+    # Shown as its project's best architecture (numbered as the progress line numbers it).
+    assert f"(folder trial_{kept})" in text
     assert f"★ {kept}" in text

@@ -67,8 +67,24 @@ def _finish(process, timeout=900):
     return out, err
 
 
+def _live_values(hyperparameters):
+    """A trial's values of the decisions its network had (with KerasTuner's own).
+
+    The values of inactive decisions (a 2-layer network's third width) shape nothing; a
+    trial run again after an interruption may hold the space's defaults for them.
+    """
+    import keras_tuner
+
+    from nasplug.space import SearchSpace
+
+    values = hyperparameters["values"]
+    live = SearchSpace(keras_tuner.HyperParameters.from_config(hyperparameters)).active(values)
+    live.update({k: v for k, v in values.items() if k.startswith("tuner/")})
+    return live
+
+
 def _trials(project_dir):
-    """(trial_id, status, values, score) of every trial, in trial order."""
+    """(trial_id, status, live values, score) of every trial, in trial order."""
     rows = []
     for name in sorted(os.listdir(project_dir)):
         path = os.path.join(project_dir, name, "trial.json")
@@ -79,7 +95,7 @@ def _trials(project_dir):
                 (
                     trial["trial_id"],
                     trial["status"],
-                    trial["hyperparameters"]["values"],
+                    _live_values(trial["hyperparameters"]),
                     trial["score"],
                 )
             )
@@ -275,7 +291,7 @@ def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(tm
     _classifier(tmp_path, max_trials=1).fit(X, y)
     before = _snapshot(tmp_path)
     changed = [
-        (dict(strategy="reinforce"), (X, y), ["the strategy was 'evolution', now 'reinforce'"]),
+        (dict(strategy="reinforce"), (X, y), ["the strategy was 'predictor', now 'reinforce'"]),
         (dict(), (X[:100], y[:100]), ["the shape of X was (120, 30), now (100, 30)"]),
         (dict(), (X * 2, y), ["X has other values (same shape)"]),
         (
@@ -339,7 +355,7 @@ def test_changed_search_from_the_command_line_is_one_line(tmp_path, capsys):
     assert main(args + ["--strategy", "qlearning"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "the strategy was 'evolution', now 'qlearning'" in err
+    assert "the strategy was 'predictor', now 'qlearning'" in err
     assert err.rstrip().endswith(
         "Pass --overwrite to start over there (its trials are deleted), or use another directory."
     )

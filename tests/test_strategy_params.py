@@ -119,7 +119,7 @@ def test_the_cli_passes_strategy_arguments_and_refuses_unknown_ones(tmp_path, ca
         str(out),
         "--quiet",
     ]
-    assert main(base + ["--strategy-arg", "populationsize=3"]) == 2
+    assert main(base + ["--strategy", "evolution", "--strategy-arg", "populationsize=3"]) == 2
     err = capsys.readouterr().err
     assert (
         err.startswith(

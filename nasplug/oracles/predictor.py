@@ -43,7 +43,7 @@ class PredictorEvolutionOracle(EvolutionOracle):
         max_trials: Int. The total number of trials to run at most. Defaults to 10.
         population_size: Int. How many of the latest completed trials form the
             population (see `EvolutionOracle`). Defaults to 20.
-        sample_size: Int. Tournament size. Defaults to 20, the whole default population:
+        sample_size: Int. Tournament size. None (the default): the whole population (20):
             the surrogate already spreads the search over many children, so the parent
             can be the best recent trial. On NAS-Bench-201 (60 runs each), population /
             sample 10 / 3 gave 93.99, 10 / 10 gave 94.09 and 20 / 20 gave 94.21 mean
@@ -76,7 +76,7 @@ class PredictorEvolutionOracle(EvolutionOracle):
         objective=None,
         max_trials=10,
         population_size=20,
-        sample_size=20,
+        sample_size=None,
         random_trials=None,
         mutations=1,
         candidates=50,
@@ -91,6 +91,8 @@ class PredictorEvolutionOracle(EvolutionOracle):
         max_consecutive_failed_trials=3,
         **kwargs,
     ):
+        if sample_size is None and isinstance(population_size, int):
+            sample_size = population_size
         super().__init__(
             objective=objective,
             max_trials=max_trials,

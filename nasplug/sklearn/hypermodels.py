@@ -18,7 +18,6 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug import _compat
 from nasplug.sklearn.spaces import (  # noqa: F401 (the kinds are read from here too)
     IMAGE,
     SEQUENCE,
@@ -166,14 +165,7 @@ class BlockHyperModel(keras_tuner.HyperModel):
         # inner blocks from Keras's name counters; resetting them first keeps every
         # build's hyperparameter names the same.
         keras.backend.clear_session(free_memory=False)
-        with _compat.recording_reads(hp) as read:
-            model = self._build_network(hp)
-        # Values the build never read (AutoKeras's `DenseBlock` / `ConvBlock` widths of
-        # layers the network does not have) are dropped, so that the trial records the
-        # architecture it trained and nothing else.
-        for name in [n for n in hp.values if n not in read and not n.startswith("tuner/")]:
-            del hp.values[name]
-        return model
+        return self._build_network(hp)
 
     def _build_network(self, hp):
         block = self.block
