@@ -1,6 +1,7 @@
 """PredictorEvolutionOracle: evolution whose children a Gaussian process ranks."""
 
 import json
+import zlib
 
 import keras
 import keras_tuner
@@ -122,12 +123,81 @@ def test_works_on_a_conditional_mixed_space(tmp_path):
         assert ("dropout" in values) == (values["layers"] > 1)
 
 
+def _rugged(values):
+    # Unrelated values for neighbours: local search soon finds nothing better nearby.
+    return float(zlib.crc32(json.dumps(values, sort_keys=True).encode()) % 10_000)
+
+
+def _distance(a, b):
+    return sum(a[k] != b[k] for k in a)
+
+
+@pytest.mark.parametrize("patience", [None, 3])
+def test_explores_beyond_the_neighbours_once_stalled(tmp_path, patience):
+    far = 0
+    for seed in range(1, 5):
+        oracle = _oracle(
+            seed=seed, patience=patience, explore_after=4, random_trials=4, candidates=10
+        )
+        oracle._set_project_dir(str(tmp_path), f"p{seed}")
+        tried = _run(oracle, 16, _rugged)
+        # After the random start, a child of the local search is one decision away from
+        # a trial before it; an exploring proposal is usually further.
+        nearest = [min(_distance(v, u) for u in tried[:i]) for i, v in enumerate(tried) if i >= 4]
+        far += sum(distance > 1 for distance in nearest)
+    if patience is None:
+        assert far == 0
+    else:
+        assert far >= 4
+
+
+@pytest.mark.parametrize(
+    "explore_after, expected",
+    [
+        # The best so far was among the last 3 trials until three trials after the 6.0.
+        (2, [False, False, False, False, True, False, False, False, True]),
+        (8, [False] * 8 + [True]),
+    ],
+)
+def test_stalled_only_without_recent_improvement(tmp_path, explore_after, expected):
+    oracle = _oracle(patience=3, explore_after=explore_after, random_trials=20)
+    oracle._set_project_dir(str(tmp_path), "p")
+    scores = iter([1.0, 5.0, 2.0, 3.0, 4.0, 6.0, 0.0, 0.0, 0.0])
+    stalled = []
+    for _ in range(9):
+        _run(oracle, 1, lambda values: next(scores))
+        stalled.append(oracle.stalled())
+    assert stalled == expected
+
+
+def test_resumes_exactly_while_exploring(tmp_path):
+    straight = _oracle(patience=2, explore_after=6, random_trials=4)
+    straight._set_project_dir(str(tmp_path), "straight")
+    expected, explored = [], 0
+    for _ in range(20):
+        expected += _run(straight, 1, _rugged)
+        explored += straight.stalled()
+    assert explored >= 3
+
+    first = _oracle(patience=2, explore_after=6, random_trials=4)
+    first._set_project_dir(str(tmp_path), "resumed")
+    got = _run(first, 11, _rugged)
+    again = _oracle(patience=2, explore_after=6, random_trials=4)
+    again._set_project_dir(str(tmp_path), "resumed")
+    again.reload()
+    assert again.patience == 2
+    got += _run(again, 9, _rugged)
+    assert got == expected
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"candidates": 0}, "candidates must be a positive integer"),
         ({"exploration": -1.0}, "exploration must be in"),
         ({"noise": 0.0}, "noise must be in"),
+        ({"patience": 0}, "patience must be a positive integer"),
+        ({"explore_after": 0}, "explore_after must be a positive integer"),
     ],
 )
 def test_rejects_bad_arguments(kwargs, message):

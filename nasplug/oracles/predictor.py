@@ -23,6 +23,17 @@ class PredictorEvolutionOracle(EvolutionOracle):
     so a search spends its trials on the children most likely to improve, which matters
     most when trials are few and expensive.
 
+    Ranking children of the best recent trial is a local search: it climbs to the
+    nearest local optimum and can stay there. Once `explore_after` trials have completed
+    and the last `patience` of them brought no improvement (none of them is the best
+    trial so far), the search has stalled and the next proposal explores: `candidates`
+    random values join the children, and the pool is ranked by one Thompson sample of
+    the surrogate (`mean + std * z`, `z` standard normal per candidate) instead of its
+    mean, so that a value far from the trials so far is tried where the surrogate is
+    uncertain enough to hope for better. While the search improves, nothing changes.
+    Exploring pays only when trials are left to climb from where it lands, hence
+    `explore_after`: at the front ends' budgets of 8 to 20 trials it never happens.
+
     The Gaussian process works on any KerasTuner space: each decision is one-hot encoded
     over its finite choices (`nasplug.SearchSpace.choices`, continuous ranges
     discretised), inactive decisions encode as zeros, and the kernel is
@@ -66,6 +77,18 @@ class PredictorEvolutionOracle(EvolutionOracle):
             and aging already explore (on NAS-Bench-201, 0.5 did slightly worse).
         noise: Float > 0. Observation noise of the Gaussian process, as a fraction of
             the variance of the standardised rewards. Defaults to 0.1.
+        patience: Int or None. Completed trials without improvement after which
+            proposals explore (see above) until one improves; None never explores.
+            Defaults to 5. Pareto mode never explores this way: every proposal there
+            already aims at another part of the front.
+        explore_after: Int. Completed trials before a stalled search may explore.
+            Defaults to 25. On NAS-Bench-201 (tuning seed 1, 200 runs each, about 25 /
+            46 / 90 trials at 3,000 / 6,000 / 12,000 s), never exploring reached 93.65 /
+            - / 94.15 mean test accuracy, exploring after 25 trials - / 93.97 / 94.18,
+            after 40 - / 93.95 / 94.16, and from the start (patience 5) 93.58 / - /
+            94.22: an exploring trial early in a short search costs more than it finds.
+            In Pareto mode (accuracy against latency, 100 runs) patience 5 lowered the
+            hypervolume ratio from 0.985 to 0.977.
         initial_hps, seed, hyperparameters, allow_new_entries, tune_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials, max_choices: See
             `EvolutionOracle`.
@@ -82,6 +105,8 @@ class PredictorEvolutionOracle(EvolutionOracle):
         candidates=50,
         exploration=0.0,
         noise=0.1,
+        patience=5,
+        explore_after=25,
         initial_hps=None,
         seed=None,
         hyperparameters=None,
@@ -115,7 +140,15 @@ class PredictorEvolutionOracle(EvolutionOracle):
         self.random_trials = int(random_trials)
         self.exploration = check_number("exploration", exploration, low=0)
         self.noise = check_number("noise", noise, low=1e-6)
+        if patience is not None:
+            check_positive_int(patience=patience)
+            patience = int(patience)
+        self.patience = patience
+        check_positive_int(explore_after=explore_after)
+        self.explore_after = int(explore_after)
         self._weights = None
+        # Whether the proposal being made explores (set by `propose`, read by `acquisition`).
+        self._exploring = False
 
     def propose(self):
         if len(self.trials) < self.random_trials or len(self.population) < 2:
@@ -124,9 +157,12 @@ class PredictorEvolutionOracle(EvolutionOracle):
             # ParEGO: every proposal ranks the children for another random weighting of
             # the objectives, so that successive trials aim at the whole front.
             self._weights = pareto.random_weights(self._rng, len(self.objectives))
+        self._exploring = self.stalled()
+        bred = [self._child() for _ in range(self.candidates)]
+        if self._exploring:
+            bred += [self.space.random_values(self._rng) for _ in range(self.candidates)]
         pool, seen = [], set()
-        for _ in range(self.candidates):
-            child = self._child()
+        for child in bred:
             key = _compat.values_hash(self, child)
             if key not in seen and not _compat.is_duplicate(self, child):
                 seen.add(key)
@@ -137,7 +173,22 @@ class PredictorEvolutionOracle(EvolutionOracle):
         else:
             chosen = pool[int(np.argmax(self.acquisition(pool)))]
         self._weights = None
+        self._exploring = False
         return chosen
+
+    def stalled(self):
+        """Whether the search should explore: at least `explore_after` trials completed
+        and none of the last `patience` improved on the ones before (by `reward`; with
+        constraints, a trial improves when no completed trial dominates it). Never in
+        Pareto mode.
+        """
+        if self.patience is None or self.pareto:
+            return False
+        trials = self.completed_trials
+        if len(trials) < max(self.explore_after, self.patience + 1):
+            return False
+        rewards = [self.reward(t) for t in trials]
+        return max(rewards[-self.patience :]) < max(rewards)
 
     def selection_keys(self, trials):
         if self._weights is None:
@@ -156,7 +207,8 @@ class PredictorEvolutionOracle(EvolutionOracle):
 
         Returns:
             An array of `mean + exploration * std` of the standardised reward, one per
-            candidate (higher is better).
+            candidate (higher is better); while the search explores (`stalled`), one
+            Thompson sample `mean + std * z` instead.
         """
         trials = self.completed_trials
         x = self._encode([t.hyperparameters.values for t in trials])
@@ -170,6 +222,8 @@ class PredictorEvolutionOracle(EvolutionOracle):
         scale = rewards.std()
         y = (rewards - rewards.mean()) / (scale if scale > 0 else 1.0)
         mean, std = _fit_predict(x, y, self._encode(candidates), self.noise)
+        if self._exploring:
+            return mean + std * self._rng.standard_normal(len(mean))
         return mean + self.exploration * std
 
     def _encode(self, assignments):
@@ -192,6 +246,8 @@ class PredictorEvolutionOracle(EvolutionOracle):
                 "random_trials": self.random_trials,
                 "exploration": self.exploration,
                 "noise": self.noise,
+                "patience": self.patience,
+                "explore_after": self.explore_after,
             }
         )
         return state
@@ -202,6 +258,9 @@ class PredictorEvolutionOracle(EvolutionOracle):
         self.random_trials = state["random_trials"]
         self.exploration = state["exploration"]
         self.noise = state["noise"]
+        # Searches saved before exploration existed never explored.
+        self.patience = state.get("patience")
+        self.explore_after = state.get("explore_after", 25)
 
 
 def default_random_trials(max_trials):
