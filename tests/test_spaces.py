@@ -263,3 +263,44 @@ def test_default_epochs_give_small_sets_enough_optimizer_steps():
         steps = -(-n // 32) * epochs_for(n, 32)
         # Enough steps, and not a whole epoch more than needed.
         assert MIN_STEPS <= steps < MIN_STEPS + -(-n // 32) or epochs_for(n, 32) == MIN_EPOCHS
+
+
+def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
+    X, y = signals(n=24, steps=16)
+    clf = NASClassifier(strategy="evolution", max_trials=3, epochs=1, random_state=0)
+    clf.fit(X, y)
+    first, second, third = (r["hyperparameters"] for r in clf.search_results_)
+    assert first == spaces.starting_points(spaces.SEQUENCE)[0]
+    assert [first[f"chain/layer_{i}/type"] for i in (1, 2, 3)] == ["conv"] * 3
+    assert first["chain/num_layers"] == 3
+    assert (second[spaces.FAMILY], second["learning_rate"]) == ("mlp", 1e-3)
+    # The strategy takes over after them.
+    assert third not in (first, second)
+    # The user's own starting points win, and the default space's are not added to them.
+    mine = {spaces.FAMILY: "cell", "learning_rate": 1e-2}
+    clf = NASClassifier(
+        strategy="evolution",
+        max_trials=2,
+        epochs=1,
+        random_state=0,
+        strategy_params={"initial_hps": [mine]},
+    )
+    clf.fit(X, y)
+    values = clf.search_results_[0]["hyperparameters"]
+    assert (values[spaces.FAMILY], values["learning_rate"]) == ("cell", 1e-2)
+    tried = [r["hyperparameters"] for r in clf.search_results_]
+    assert spaces.starting_points(spaces.SEQUENCE)[0] not in tried
+
+
+def test_only_the_signal_space_has_starting_points():
+    for kind in (spaces.TABULAR, spaces.IMAGE, spaces.TEXT):
+        assert spaces.starting_points(kind) == []
+    X, y = signals(n=24, steps=16)
+    # A space of the user's own gets none of ours.
+    import autokeras as ak
+
+    clf = NASClassifier(
+        search_space=ak.DenseBlock(), strategy="evolution", max_trials=1, epochs=1, random_state=0
+    )
+    clf.fit(X, y)
+    assert spaces.FAMILY not in clf.search_results_[0]["hyperparameters"]

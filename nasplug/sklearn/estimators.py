@@ -39,7 +39,14 @@ from nasplug.screening import make_oracle as make_screened_oracle
 from nasplug.sklearn import data, prediction, results, resume, spaces, tabular
 from nasplug.sklearn import hypermodels as search_spaces
 from nasplug.sklearn.objectives import ObjectiveSpec
-from nasplug.sklearn.tuner import MIN_EPOCHS, OBJECTIVE, ScoringTuner, epochs_for, train_network
+from nasplug.sklearn.tuner import (
+    MIN_EPOCHS,
+    OBJECTIVE,
+    ScoringTuner,
+    epochs_for,
+    train_network,
+    warmup_epochs,
+)
 
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
 _SEARCH_ATTRIBUTES = (
@@ -218,7 +225,7 @@ class _NASEstimator(BaseEstimator):
                 if not self.verbose
                 else contextlib.nullcontext()
             )
-            callbacks = self._trial_callbacks()
+            callbacks = self._trial_callbacks(len(y_train))
             budget = None
             if self.time_budget is not None:
                 budget = TimeBudget(self.time_budget).attach(tuner)
@@ -263,7 +270,9 @@ class _NASEstimator(BaseEstimator):
                 # Trained in this process, or by an earlier one whose search this resumed.
                 # (Without the budget's callback: a spent budget must not cut it short.)
                 network = tuner.trained_model(
-                    best_trial, *fit_args, **dict(fit_kwargs, callbacks=self._trial_callbacks())
+                    best_trial,
+                    *fit_args,
+                    **dict(fit_kwargs, callbacks=self._trial_callbacks(len(y_train))),
                 )
         except KeyboardInterrupt as interrupt:
             raise resume.interrupted(interrupt, tuner, self.directory) from None
@@ -668,13 +677,16 @@ class _NASEstimator(BaseEstimator):
             ) from None
         return scorer
 
-    def _trial_callbacks(self):
+    def _trial_callbacks(self, n_samples):
         if self.callbacks is not None:
             return list(self.callbacks)
         patience = max(3, self.epochs_ // 5)
         return [
             keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=patience, restore_best_weights=True
+                monitor="val_loss",
+                patience=patience,
+                restore_best_weights=True,
+                start_from_epoch=warmup_epochs(n_samples, self.batch_size, self.epochs_),
             )
         ]
 
@@ -709,10 +721,14 @@ class _NASEstimator(BaseEstimator):
         screening = self._screening(self.epochs_)
         # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
         max_epochs = max(self.epochs_, 2)
+        params = dict(self.strategy_params or {})
+        if self.search_space is None and spaces.starting_points(self._kind_):
+            # The default space's sound first networks, unless the user gave their own.
+            params.setdefault("initial_hps", spaces.starting_points(self._kind_))
         oracle = make_screened_oracle(
             self.strategy,
             screening,
-            **(self.strategy_params or {}),
+            **params,
             max_trials=self.max_trials,
             max_epochs=max_epochs,
             seed=seed,
