@@ -304,3 +304,31 @@ def test_only_the_signal_space_has_starting_points():
     )
     clf.fit(X, y)
     assert spaces.FAMILY not in clf.search_results_[0]["hyperparameters"]
+
+
+def test_early_stopping_waits_for_enough_steps_before_watching_the_validation_loss():
+    from nasplug.sklearn.tuner import WARMUP_STEPS, _useful_epochs, warmup_epochs
+
+    # 29 series: one step an epoch, so early stopping waits WARMUP_STEPS epochs...
+    assert warmup_epochs(29, 32, 250) == WARMUP_STEPS
+    # ...but never past half the epochs, and a big set waits one epoch.
+    assert warmup_epochs(29, 32, 40) == 20
+    assert warmup_epochs(100_000, 32, 20) == 1
+    # The epochs a refit repeats are the best from the warm-up on, as the callback keeps.
+    stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss", restore_best_weights=True, start_from_epoch=3
+    )
+    history = keras.callbacks.History()
+    history.epoch = [0, 1, 2, 3, 4, 5]
+    history.history = {"val_loss": [0.1, 0.9, 0.8, 0.7, 0.5, 0.6]}
+    assert _useful_epochs(history, [stopping]) == 5
+    stopping.start_from_epoch = 0
+    assert _useful_epochs(history, [stopping]) == 1
+    # A continued trial's history counts its epochs from where it started.
+    history.epoch = [4, 5]
+    history.history = {"val_loss": [0.9, 0.3]}
+    stopping.start_from_epoch = 5
+    assert _useful_epochs(history, [stopping]) == 2
+    # Training that ended before the warm-up keeps every epoch it ran.
+    stopping.start_from_epoch = 10
+    assert _useful_epochs(history, [stopping]) == 2
