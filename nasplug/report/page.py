@@ -264,7 +264,7 @@ def _best_architecture(project, models, level, chosen=None):
         + ".</p>",
         _table(
             ["hyperparameter", "value"],
-            [[k, shorten(v, 80)] for k, v in best["values"].items()],
+            [[k, shorten(v, 80)] for k, v in best["live_values"].items()],
         ),
     ]
     if best["checkpoint"]:
