@@ -32,9 +32,7 @@ def trial_table(projects):
         for trial in project.scored:
             # A decision the trial's network did not use is missing from its row, as an
             # inactive one is: "not used", not a value.
-            values = {
-                k: v for k, v in trial["live_values"].items() if not k.startswith("tuner/")
-            }
+            values = {k: v for k, v in trial["live_values"].items() if not k.startswith("tuner/")}
             for k in values:
                 if k not in names:
                     names.append(k)

@@ -22,10 +22,11 @@ class SearchResults:
             progress line and the report show it), `trial_id`, `hyperparameters` (the
             values the trial's network was built from, see `nasplug.live`),
             `recorded_hyperparameters` (every value the oracle gave the trial, as the
-            strategies learn from it and a resumed search continues from it), `score`, `status` (`COMPLETED` / `FAILED` / `INVALID`), `seconds` (build,
-            train and score), `fit_seconds` (Keras's `fit` alone), `epochs` (the
-            epochs the network was trained for when scored) and `continues` (the trial
-            whose network it trained further, in a screened search; else None).
+            strategies learn from it and a resumed search continues from it), `score`,
+            `status` (`COMPLETED` / `FAILED` / `INVALID`), `seconds` (build, train and
+            score), `fit_seconds` (Keras's `fit` alone), `epochs` (the epochs the
+            network was trained for when scored) and `continues` (the trial whose
+            network it trained further, in a screened search; else None).
         best_trial_id: The id of the trial with the highest score, among the networks
             trained longest when the search screened them (or Hyperband scheduled them).
         best_score: Its score.
