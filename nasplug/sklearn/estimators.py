@@ -251,7 +251,7 @@ class _NASEstimator(BaseEstimator):
                 for name in _SEARCH_ATTRIBUTES:
                     self.__dict__.pop(name, None)
                 return self
-            found = results.SearchResults(tuner.oracle, spec)
+            found = results.SearchResults(tuner.oracle, spec, trial_dir=tuner.get_trial_dir)
             found.choose(self.refit)
             best_trial = tuner.oracle.get_trial(found.best_trial_id)
             if self.refit:

@@ -158,7 +158,8 @@ def default_space(kind, vocabulary_size=None):
         # data, not by an (un-adapted) AutoKeras normalization block. `MLPBlock` (only
         # live widths) measured no better at the default budget
         # (`benchmarks/tabular_default.py`: lower on wine and diabetes), so AutoKeras's
-        # block stays (its unused widths are still recorded by its trials).
+        # block stays; what reports an architecture leaves its unused widths out
+        # (`nasplug.live`).
         return BlockSequence([ak.DenseBlock(name="dense")])
     if kind == SEQUENCE:
         # The flattened MLP is the family to beat: at 240 s per UCR set it scored above

@@ -19,7 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug import _compat, measure, screening
+from nasplug import _compat, live, measure, screening
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
@@ -63,7 +63,7 @@ def seeded(seed):
         np.random.set_state(numpy_state)
 
 
-class ScoringTuner(keras_tuner.Tuner):
+class ScoringTuner(live.RecordsLiveValues, keras_tuner.Tuner):
     """Trains each trial's network and scores it with a scikit-learn scorer.
 
     Args:
