@@ -862,7 +862,7 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             many full trials' epochs, which screens more architectures (Hyperband
             budgets epochs instead).
         epochs: Maximum training epochs per trial. None (the default) gives a trial at
-            least 20 epochs and at least 250 optimizer steps: on a few dozen samples an
+            least 20 epochs and at least 500 optimizer steps: on a few dozen samples an
             epoch is one or two steps, and 20 of them are too few to train a network.
         search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
             AutoKeras's `DenseBlock` for tables; a choice among 1-D `LayerChainBlock`
