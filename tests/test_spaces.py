@@ -292,9 +292,10 @@ def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
     assert spaces.starting_points(spaces.SEQUENCE)[0] not in tried
 
 
-def test_only_the_signal_space_has_starting_points():
-    for kind in (spaces.TABULAR, spaces.IMAGE, spaces.TEXT):
+def test_only_signal_and_text_spaces_have_starting_points():
+    for kind in (spaces.TABULAR, spaces.IMAGE):
         assert spaces.starting_points(kind) == []
+    assert spaces.starting_points(spaces.TEXT) == [{spaces.FAMILY: "conv", "learning_rate": 1e-3}]
     X, y = signals(n=24, steps=16)
     # A space of the user's own gets none of ours.
     import autokeras as ak
@@ -332,3 +333,20 @@ def test_early_stopping_waits_for_enough_steps_before_watching_the_validation_lo
     # Training that ended before the warm-up keeps every epoch it ran.
     stopping.start_from_epoch = 10
     assert _useful_epochs(history, [stopping]) == 2
+
+
+def test_text_is_searched_over_the_signal_families_after_its_embedding(tmp_path):
+    hypermodel = BlockHyperModel(None, spec_of("text"), "classification", 2)
+    names = {hp.name for hp in explored_space(hypermodel, tmp_path).space}
+    assert spaces.FAMILY in names
+    assert {"embedding/embedding_dim", "conv/num_blocks", "chain/num_layers", "cell/edge_1_0"} <= (
+        names
+    ), sorted(names)
+    space_hp = explored_space(hypermodel, tmp_path / "again")
+    for family, layer in (("chain", "Conv1D"), ("cell", "Conv1D"), ("conv", "Conv1D")):
+        values = SearchSpace(space_hp).active({spaces.FAMILY: family})
+        hp = space_hp.copy()
+        hp.values = values
+        model = hypermodel.build(hp)
+        kinds = {type(x).__name__ for x in model.layers}
+        assert "Embedding" in kinds and layer in kinds, (family, sorted(kinds))

@@ -10,7 +10,8 @@ An estimator reads its input as one of four kinds, from the shape of X or from i
   `input_kind="image"` (one channel);
 - "text": a 1-D array of strings.
 
-Signals and images are searched over several families of networks. The first decision of
+Signals, images and text (after its embedding) are searched over several families of
+networks. The first decision of
 their space, `family`, picks one, and every decision of a family is declared under a
 conditional scope on it, so a trial holds values for its own family's decisions only
 (KerasTuner's tuner explores every scope when it starts, so the whole space is known
@@ -183,12 +184,22 @@ def default_space(kind, vocabulary_size=None):
             }
         )
     if kind == TEXT:
+        # The embedded tokens are a signal of `MAX_SEQUENCE_LENGTH` steps: after
+        # AutoKeras's convolutional text network come the 1-D families of signals.
         return BlockSequence(
             [
                 ak.Embedding(max_features=vocabulary_size + 1, name="embedding"),
-                ak.ConvBlock(name="conv"),
-                ak.SpatialReduction(name="reduction"),
-                ak.DenseBlock(name="dense"),
+                FamilyChoice(
+                    {
+                        "conv": [
+                            ak.ConvBlock(name="conv"),
+                            ak.SpatialReduction(name="reduction"),
+                            ak.DenseBlock(name="dense"),
+                        ],
+                        "chain": [LayerChainBlock(dimensions=1, name="chain")],
+                        "cell": [CellBlock(dimensions=1, name="cell")],
+                    }
+                ),
             ]
         )
     raise ValueError(f"Unknown kind of input {kind!r}.")
@@ -235,4 +246,7 @@ def starting_points(kind):
             # The flattened MLP, AutoKeras's DenseBlock at its defaults.
             {FAMILY: "mlp", "learning_rate": 1e-3},
         ]
+    if kind == TEXT:
+        # AutoKeras's convolutional text network at its defaults.
+        return [{FAMILY: "conv", "learning_rate": 1e-3}]
     return []
