@@ -42,6 +42,19 @@ DATASETS = {
 }
 
 
+def split(name, seed):
+    """(X_train, X_test, y_train, y_test) of a data set: 25 % held out, stratified by class."""
+    loader, task = DATASETS[name]
+    X, y = loader(return_X_y=True)
+    return train_test_split(
+        X,
+        y,
+        test_size=0.25,
+        random_state=seed,
+        stratify=y if task == "classification" else None,
+    )
+
+
 def hand_written_network(X, y, task):
     """The fixed network of the Keras baseline: 64 ReLU units, then the output layer."""
     n_outputs = y.shape[1] if y.ndim > 1 else 1
@@ -102,17 +115,10 @@ class _ScaledTarget:
 
 def run(max_trials, epochs, strategy, seed, only=None):
     rows = []
-    for name, (loader, task) in DATASETS.items():
+    for name, (_, task) in DATASETS.items():
         if only and name not in only:
             continue
-        X, y = loader(return_X_y=True)
-        X_train, X_test, y_train, y_test = train_test_split(
-            X,
-            y,
-            test_size=0.25,
-            random_state=seed,
-            stratify=y if task == "classification" else None,
-        )
+        X_train, X_test, y_train, y_test = split(name, seed)
         cls = NASClassifier if task == "classification" else NASRegressor
         nas = cls(strategy=strategy, max_trials=max_trials, epochs=epochs, random_state=seed)
         start = time.perf_counter()

@@ -19,18 +19,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import autokeras as ak  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn_datasets import DATASETS, split  # noqa: E402  (this directory's script)
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
 from nasplug.blocks import MLPBlock  # noqa: E402
-
-DATASETS = {
-    "digits": (load_digits, "classification"),
-    "breast_cancer": (load_breast_cancer, "classification"),
-    "wine": (load_wine, "classification"),
-    "diabetes": (load_diabetes, "regression"),
-}
 
 BLOCKS = {
     "MLPBlock": lambda: MLPBlock(name="mlp"),
@@ -42,17 +34,10 @@ def run(seeds, max_trials, epochs, only=None):
     scores = {}
     # Seeds outermost: a run cut short still has every data set at the first seeds.
     for seed in seeds:
-        for name, (loader, task) in DATASETS.items():
+        for name, (_, task) in DATASETS.items():
             if only and name not in only:
                 continue
-            X, y = loader(return_X_y=True)
-            X_train, X_test, y_train, y_test = train_test_split(
-                X,
-                y,
-                test_size=0.25,
-                random_state=seed,
-                stratify=y if task == "classification" else None,
-            )
+            X_train, X_test, y_train, y_test = split(name, seed)
             for label, make_block in BLOCKS.items():
                 cls = NASClassifier if task == "classification" else NASRegressor
                 estimator = cls(

@@ -40,9 +40,11 @@ def make_classifier(directory):
 
     from nasplug import NASClassifier
 
-    # The one-layer space of tests/test_estimators.py, with enough widths for 3 distinct trials.
+    # The space of tests/test_estimators.py, with enough widths for 3 distinct trials, and
+    # 1 or 2 layers: a 1-layer trial records a width its network lacks (the first build
+    # declares units_1), which its worker leaves out of the trial's live values.
     block = ak.DenseBlock(
-        num_layers=1,
+        num_layers=hyperparameters.Choice("num_layers", [1, 2], default=2),
         num_units=hyperparameters.Choice("num_units", [8, 16, 32, 64]),
         dropout=0.0,
         use_batchnorm=False,
@@ -116,8 +118,18 @@ def test_chief_estimator_predicts_with_the_model_a_worker_trained(tmp_path):
     trials = chief["search_results"]
     assert [t["trial_id"] for t in trials] == [str(i) for i in range(MAX_TRIALS)]
     assert {t["status"] for t in trials} == {"COMPLETED"}
-    configurations = {json.dumps(t["hyperparameters"], sort_keys=True) for t in trials}
+    configurations = {json.dumps(t["recorded_hyperparameters"], sort_keys=True) for t in trials}
     assert len(configurations) == MAX_TRIALS
+    # The workers recorded what each network was built from, where the chief read it.
+    for t in trials:
+        assert (tmp_path / "nasplug_estimator" / f"trial_{t['trial_id']}" / "live.json").exists()
+        widths = sorted(k for k in t["hyperparameters"] if k.startswith("dense/units_"))
+        assert widths == [
+            f"dense/units_{i}" for i in range(t["hyperparameters"]["dense/num_layers"])
+        ]
+        assert "dense/units_1" in t["recorded_hyperparameters"]
+    # (The chief's seeded oracle proposes a 1-layer network among the three.)
+    assert any(t["hyperparameters"] != t["recorded_hyperparameters"] for t in trials)
     assert chief["best_score"] == max(t["score"] for t in trials)
     with open(tmp_path / "nasplug_estimator" / "oracle.json") as f:
         oracle = json.load(f)

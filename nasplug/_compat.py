@@ -128,6 +128,36 @@ def local_oracle(oracle):
     return oracle._oracle if is_oracle_client(oracle) else oracle
 
 
+def record_reads(hp, read):
+    """Makes `hp` add to the set `read` the name of every value a build is given.
+
+    A hypermodel gets its values through `Choice` / `Int` / `Float` / `Boolean` /
+    `Fixed` (each ends in `HyperParameters._retrieve`, with the full scoped name, and
+    returns None for an inactive one) or `get`. No public hook sees those calls, so the
+    two methods are shadowed on this instance only; `stop_reads` removes them.
+    """
+
+    def retrieve(hyperparameter):
+        value = type(hp)._retrieve(hp, hyperparameter)
+        if value is not None:
+            read.add(hyperparameter.name)
+        return value
+
+    def get(name):
+        value = type(hp).get(hp, name)
+        read.add(hp._get_name(name))
+        return value
+
+    hp._retrieve = retrieve
+    hp.get = get
+
+
+def stop_reads(hp):
+    """Undoes `record_reads(hp, ...)`."""
+    for name in ("_retrieve", "get"):
+        hp.__dict__.pop(name, None)
+
+
 def is_oracle_client(oracle):
     """Whether `oracle` is a distributed worker's proxy of the chief's oracle.
 

@@ -18,7 +18,7 @@ import textwrap
 
 import keras_tuner
 
-from nasplug import _compat, measure
+from nasplug import _compat, live, measure
 from nasplug import screening as screening_module
 from nasplug.distributed import roles
 from nasplug.oracles import registry
@@ -26,7 +26,7 @@ from nasplug.oracles import registry
 _PARAMETER = inspect.Parameter
 
 
-class StrategySearch(screening_module.ScreenedTuner, keras_tuner.Tuner):
+class StrategySearch(live.RecordsLiveValues, screening_module.ScreenedTuner, keras_tuner.Tuner):
     """A `keras_tuner.Tuner` driven by the oracle of a registered strategy.
 
     A subclass sets `strategy` (a name of `nasplug.oracles.STRATEGIES`); its constructor

@@ -178,6 +178,7 @@ def test_search_results_one_record_per_trial(fitted):
         "trial",
         "trial_id",
         "hyperparameters",
+        "recorded_hyperparameters",
         "score",
         "status",
         "seconds",

@@ -130,6 +130,7 @@ def test_single_objective_estimators_keep_their_attributes(cancer):
     assert set(clf.search_results_[0]) == {
         "trial_id",
         "hyperparameters",
+        "recorded_hyperparameters",
         "score",
         "status",
         "seconds",

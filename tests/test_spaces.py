@@ -263,3 +263,90 @@ def test_default_epochs_give_small_sets_enough_optimizer_steps():
         steps = -(-n // 32) * epochs_for(n, 32)
         # Enough steps, and not a whole epoch more than needed.
         assert MIN_STEPS <= steps < MIN_STEPS + -(-n // 32) or epochs_for(n, 32) == MIN_EPOCHS
+
+
+def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
+    X, y = signals(n=24, steps=16)
+    clf = NASClassifier(strategy="evolution", max_trials=3, epochs=1, random_state=0)
+    clf.fit(X, y)
+    first, second, third = (r["hyperparameters"] for r in clf.search_results_)
+    assert first == spaces.starting_points(spaces.SEQUENCE)[0]
+    assert [first[f"chain/layer_{i}/type"] for i in (1, 2, 3)] == ["conv"] * 3
+    assert first["chain/num_layers"] == 3
+    assert (second[spaces.FAMILY], second["learning_rate"]) == ("mlp", 1e-3)
+    # The strategy takes over after them.
+    assert third not in (first, second)
+    # The user's own starting points win, and the default space's are not added to them.
+    mine = {spaces.FAMILY: "cell", "learning_rate": 1e-2}
+    clf = NASClassifier(
+        strategy="evolution",
+        max_trials=2,
+        epochs=1,
+        random_state=0,
+        strategy_params={"initial_hps": [mine]},
+    )
+    clf.fit(X, y)
+    values = clf.search_results_[0]["hyperparameters"]
+    assert (values[spaces.FAMILY], values["learning_rate"]) == ("cell", 1e-2)
+    tried = [r["hyperparameters"] for r in clf.search_results_]
+    assert spaces.starting_points(spaces.SEQUENCE)[0] not in tried
+
+
+def test_only_signal_and_text_spaces_have_starting_points():
+    for kind in (spaces.TABULAR, spaces.IMAGE):
+        assert spaces.starting_points(kind) == []
+    assert spaces.starting_points(spaces.TEXT) == [{spaces.FAMILY: "conv", "learning_rate": 1e-3}]
+    X, y = signals(n=24, steps=16)
+    # A space of the user's own gets none of ours.
+    import autokeras as ak
+
+    clf = NASClassifier(
+        search_space=ak.DenseBlock(), strategy="evolution", max_trials=1, epochs=1, random_state=0
+    )
+    clf.fit(X, y)
+    assert spaces.FAMILY not in clf.search_results_[0]["hyperparameters"]
+
+
+def test_early_stopping_waits_for_enough_steps_before_watching_the_validation_loss():
+    from nasplug.sklearn.tuner import WARMUP_STEPS, _useful_epochs, warmup_epochs
+
+    # 29 series: one step an epoch, so early stopping waits WARMUP_STEPS epochs...
+    assert warmup_epochs(29, 32, 250) == WARMUP_STEPS
+    # ...but never past half the epochs, and a big set waits one epoch.
+    assert warmup_epochs(29, 32, 40) == 20
+    assert warmup_epochs(100_000, 32, 20) == 1
+    # The epochs a refit repeats are the best from the warm-up on, as the callback keeps.
+    stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss", restore_best_weights=True, start_from_epoch=3
+    )
+    history = keras.callbacks.History()
+    history.epoch = [0, 1, 2, 3, 4, 5]
+    history.history = {"val_loss": [0.1, 0.9, 0.8, 0.7, 0.5, 0.6]}
+    assert _useful_epochs(history, [stopping]) == 5
+    stopping.start_from_epoch = 0
+    assert _useful_epochs(history, [stopping]) == 1
+    # A continued trial's history counts its epochs from where it started.
+    history.epoch = [4, 5]
+    history.history = {"val_loss": [0.9, 0.3]}
+    stopping.start_from_epoch = 5
+    assert _useful_epochs(history, [stopping]) == 2
+    # Training that ended before the warm-up keeps every epoch it ran.
+    stopping.start_from_epoch = 10
+    assert _useful_epochs(history, [stopping]) == 2
+
+
+def test_text_is_searched_over_the_signal_families_after_its_embedding(tmp_path):
+    hypermodel = BlockHyperModel(None, spec_of("text"), "classification", 2)
+    names = {hp.name for hp in explored_space(hypermodel, tmp_path).space}
+    assert spaces.FAMILY in names
+    assert {"embedding/embedding_dim", "conv/num_blocks", "chain/num_layers", "cell/edge_1_0"} <= (
+        names
+    ), sorted(names)
+    space_hp = explored_space(hypermodel, tmp_path / "again")
+    for family, layer in (("chain", "Conv1D"), ("cell", "Conv1D"), ("conv", "Conv1D")):
+        values = SearchSpace(space_hp).active({spaces.FAMILY: family})
+        hp = space_hp.copy()
+        hp.values = values
+        model = hypermodel.build(hp)
+        kinds = {type(x).__name__ for x in model.layers}
+        assert "Embedding" in kinds and layer in kinds, (family, sorted(kinds))

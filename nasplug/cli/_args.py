@@ -44,26 +44,24 @@ def fraction(text):
     return value
 
 
-def seconds(text):
-    """Argument type: a positive, finite number of seconds."""
+def _positive(text, what):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
     if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}")
     return value
+
+
+def seconds(text):
+    """Argument type: a positive, finite number of seconds."""
+    return _positive(text, "number of seconds")
 
 
 def positive_number(text):
     """Argument type: a positive, finite number (a limit such as `--max-latency-ms`)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+    return _positive(text, "number")
 
 
 def names(text):

@@ -23,7 +23,12 @@ Model sizes are read from the weights KerasTuner checkpoints for every trial (or
 metric whose name contains "param", if the search recorded one).
 
 One module per job, each using only the ones before it: `load` reads the projects,
-`analysis` computes what they tell, `plots` draws it and `page` writes the HTML.
+`analysis` computes what they tell (and `architecture` reads a searched cell or layer
+chain back from a trial's values), `plots` draws it and `page` writes the HTML.
+
+Tables and the importance analysis show each trial's live values: those its network was
+built from (`nasplug.live`). A value the trial recorded without using it is "not used"
+there, not a value.
 """
 
 from nasplug.report.analysis import (
@@ -36,10 +41,12 @@ from nasplug.report.analysis import (
     replay_controller,
     trial_table,
 )
+from nasplug.report.architecture import architecture_layouts, find_cells, find_chains
 from nasplug.report.load import Project, load_search, models_of_projects
 from nasplug.report.page import write_report
 from nasplug.report.plots import (
     plot_aimed_front,
+    plot_architecture,
     plot_importance,
     plot_lineage,
     plot_policy_history,
@@ -52,14 +59,18 @@ from nasplug.report.plots import (
 __all__ = [
     "Project",
     "aimed_front",
+    "architecture_layouts",
     "choice_shares",
     "controller_preferences",
+    "find_cells",
+    "find_chains",
     "hyperparameter_importance",
     "lineage",
     "load_search",
     "models_of_projects",
     "pareto_front",
     "plot_aimed_front",
+    "plot_architecture",
     "plot_importance",
     "plot_lineage",
     "plot_policy_history",

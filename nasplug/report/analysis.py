@@ -30,7 +30,9 @@ def trial_table(projects):
     for project in projects:
         sign = 1.0 if project.direction == "max" else -1.0
         for trial in project.scored:
-            values = {k: v for k, v in trial["values"].items() if not k.startswith("tuner/")}
+            # A decision the trial's network did not use is missing from its row, as an
+            # inactive one is: "not used", not a value.
+            values = {k: v for k, v in trial["live_values"].items() if not k.startswith("tuner/")}
             for k in values:
                 if k not in names:
                     names.append(k)
@@ -292,14 +294,14 @@ def choice_shares(project, window=None):
     Returns:
         A dict decision -> (window end positions, {value label: share per window}).
     """
-    trials = [t for t in project.trials if t["values"]]
+    trials = [t for t in project.trials if t["live_values"]]
     if len(trials) < 6:
         return {}  # too few for a window to show a trend
     window = window or max(3, len(trials) // 4)
     out = {}
     names = []
     for t in trials:
-        names += [k for k in t["values"] if k not in names and not k.startswith("tuner/")]
+        names += [k for k in t["live_values"] if k not in names and not k.startswith("tuner/")]
     continuous = {
         h["config"]["name"]
         for t in trials
@@ -309,7 +311,7 @@ def choice_shares(project, window=None):
     for name in names:
         if name in continuous:
             continue
-        seen = [t["values"].get(name) for t in trials]
+        seen = [t["live_values"].get(name) for t in trials]
         distinct = {_hashable(v) for v in seen if v is not None}
         if not 2 <= len(distinct) <= 8:
             continue

@@ -13,6 +13,7 @@ import os
 import re
 import zipfile
 
+from nasplug import live
 from nasplug._convert import trial_key, trial_number
 
 # The metric where nasplug's oracles record a constrained trial's total violation
@@ -32,8 +33,11 @@ class Project:
         state: The parsed `oracle.json`, or `{}` if there is none.
         trials: One dict per trial, in the order the trials ended: `trial_id`,
             `number` (1 for the first trial started, as the progress line numbers
-            trials), `position` (in end order), `status`, `score`, `values`, `space`,
-            `metrics`, `params`, `message`, `dir`, `checkpoint`.
+            trials), `position` (in end order), `status`, `score`, `values` (every
+            value the oracle gave the trial, as its strategy learned from them),
+            `live_values` (those its network was built from, see `nasplug.live`; all
+            of `values` when the trial has no such record), `space`, `metrics`,
+            `params`, `message`, `dir`, `checkpoint`.
         direction: "max" or "min", inferred from the trials' metrics.
         objective: The objective's name, inferred the same way (may be None).
     """
@@ -212,13 +216,15 @@ def _trial_record(trial_id, position, trial, trial_dir):
         if layers is not None:
             params = sum(count for _, _, count in layers)
     hp = trial.get("hyperparameters") or {}
+    values = dict(hp.get("values") or {})
     score = trial.get("score")
     return {
         "trial_id": trial_id,
         "position": position,
         "status": trial.get("status") or "UNKNOWN",
         "score": float(score) if _finite(score) else None,
-        "values": dict(hp.get("values") or {}),
+        "values": values,
+        "live_values": live.live_values(values, live.read(trial_dir)),
         "space": hp.get("space") or [],
         "metrics": best_metrics,
         "metrics_at_best_step": at_best_step,

@@ -21,6 +21,7 @@ from nasplug.report.analysis import (
     shorten,
     trial_table,
 )
+from nasplug.report.architecture import architecture_layouts
 from nasplug.report.load import (
     keras_archive_layers,
     load_search,
@@ -29,6 +30,7 @@ from nasplug.report.load import (
 )
 from nasplug.report.plots import (
     plot_aimed_front,
+    plot_architecture,
     plot_importance,
     plot_lineage,
     plot_policy_history,
@@ -264,9 +266,22 @@ def _best_architecture(project, models, level, chosen=None):
         + ".</p>",
         _table(
             ["hyperparameter", "value"],
-            [[k, shorten(v, 80)] for k, v in best["values"].items()],
+            [[k, shorten(v, 80)] for k, v in best["live_values"].items()],
         ),
     ]
+    unused = [k for k in best["values"] if k not in best["live_values"]]
+    if unused:
+        out.append(
+            "<p class=note>Recorded by the trial but not used to build its network "
+            f"(not shown): {html.escape(', '.join(unused))}.</p>"
+        )
+    # A searched cell or layer chain (nasplug.blocks), drawn from its decisions.
+    for layout in architecture_layouts(best["live_values"]):
+        out.append(
+            _figure_section(
+                layout["title"], plot_architecture(layout), " ".join(layout["notes"]), level=sub
+            )
+        )
     if best["checkpoint"]:
         layers = weights_layers(best["checkpoint"])
         if layers:

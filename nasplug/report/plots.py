@@ -451,3 +451,90 @@ def _png(fig):
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def plot_architecture(layout):
+    """A cell or a layer chain as a diagram: labelled nodes joined by labelled arrows.
+
+    Args:
+        layout: A layout dict of `nasplug.report.architecture` (`cell_layout`,
+            `chain_layout`).
+
+    Returns:
+        The PNG, base64-encoded.
+    """
+    from matplotlib.patches import Circle, FancyBboxPatch
+
+    nodes = layout["nodes"]
+    lines = max(node["label"].count("\n") + 1 for node in nodes)
+    box_width, box_height = 1.0, 0.2 + 0.16 * lines
+    # How far the arcs reach above and below the line (half the offset of matplotlib's
+    # arc3 control point). An arc not ending at nodes passes over a box: it clears it.
+    reach = box_height / 2
+    bends = []
+    for arrow in layout["arrows"]:
+        length = abs(arrow["end"][0] - arrow["start"][0]) or 1.0
+        bend = arrow["bend"]
+        if not arrow["clip"]:
+            bend = math.copysign(2 * (box_height / 2 + 0.3) / length, bend or -1.0)
+        bends.append(bend)
+        reach = max(reach, abs(bend) * length / 2 + 0.15)
+    xs = [node["x"] for node in nodes]
+    left, right = min(xs) - 0.7, max(xs) + 0.7
+    scale = min(1.0, 11.0 / (right - left))  # inches per unit
+    fig, ax = _figure(width=(right - left) * scale, height=2 * (reach + 0.2) * scale + 0.4)
+    ax.grid(False)
+    ax.set_axis_off()
+    patches = {}
+    for node in nodes:
+        x, y = node["x"], node["y"]
+        if node["shape"] == "box":
+            patch = FancyBboxPatch(
+                (x - box_width / 2, y - box_height / 2),
+                box_width,
+                box_height,
+                boxstyle="round,pad=0.02",
+                facecolor="#eef3fa",
+                edgecolor="#1f77b4",
+            )
+        else:
+            patch = Circle((x, y), 0.22, facecolor="#eef3fa", edgecolor="#1f77b4")
+        ax.add_patch(patch)
+        patches[node["id"]] = patch
+        ax.text(x, y, node["label"], ha="center", va="center", fontsize=7)
+    for arrow, bend in zip(layout["arrows"], bends):
+        clip = arrow["clip"]
+        ax.annotate(
+            "",
+            xy=arrow["end"],
+            xytext=arrow["start"],
+            arrowprops=dict(
+                arrowstyle="-|>",
+                color="#444444",
+                connectionstyle=f"arc3,rad={bend}",
+                patchA=patches[arrow["from"]] if clip else None,
+                patchB=patches[arrow["to"]] if clip else None,
+                shrinkA=1,
+                shrinkB=1,
+            ),
+        )
+        if arrow["label"]:
+            # The middle of the arc3 curve (a quadratic Bézier); the axes' equal aspect
+            # makes directions in data and on screen agree.
+            (x1, y1), (x2, y2) = arrow["start"], arrow["end"]
+            x = (x1 + x2) / 2 + bend * (y2 - y1) / 2
+            y = (y1 + y2) / 2 - bend * (x2 - x1) / 2
+            ax.text(
+                x,
+                y + (0.14 if bend == 0 else 0.0),
+                arrow["label"],
+                ha="center",
+                va="center",
+                fontsize=7,
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none"),
+            )
+    ax.set_xlim(left, right)
+    ax.set_ylim(-reach - 0.2, reach + 0.2)
+    ax.set_aspect("equal")
+    ax.set_title(layout["title"], fontsize=9)
+    return _png(fig)

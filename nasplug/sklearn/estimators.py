@@ -39,7 +39,14 @@ from nasplug.screening import make_oracle as make_screened_oracle
 from nasplug.sklearn import data, prediction, results, resume, spaces, tabular
 from nasplug.sklearn import hypermodels as search_spaces
 from nasplug.sklearn.objectives import ObjectiveSpec
-from nasplug.sklearn.tuner import MIN_EPOCHS, OBJECTIVE, ScoringTuner, epochs_for, train_network
+from nasplug.sklearn.tuner import (
+    MIN_EPOCHS,
+    OBJECTIVE,
+    ScoringTuner,
+    epochs_for,
+    train_network,
+    warmup_epochs,
+)
 
 # What `fit` learns from the search; a distributed worker's `fit` ends without them.
 _SEARCH_ATTRIBUTES = (
@@ -218,7 +225,7 @@ class _NASEstimator(BaseEstimator):
                 if not self.verbose
                 else contextlib.nullcontext()
             )
-            callbacks = self._trial_callbacks()
+            callbacks = self._trial_callbacks(len(y_train))
             budget = None
             if self.time_budget is not None:
                 budget = TimeBudget(self.time_budget).attach(tuner)
@@ -244,7 +251,7 @@ class _NASEstimator(BaseEstimator):
                 for name in _SEARCH_ATTRIBUTES:
                     self.__dict__.pop(name, None)
                 return self
-            found = results.SearchResults(tuner.oracle, spec)
+            found = results.SearchResults(tuner.oracle, spec, trial_dir=tuner.get_trial_dir)
             found.choose(self.refit)
             best_trial = tuner.oracle.get_trial(found.best_trial_id)
             if self.refit:
@@ -263,7 +270,9 @@ class _NASEstimator(BaseEstimator):
                 # Trained in this process, or by an earlier one whose search this resumed.
                 # (Without the budget's callback: a spent budget must not cut it short.)
                 network = tuner.trained_model(
-                    best_trial, *fit_args, **dict(fit_kwargs, callbacks=self._trial_callbacks())
+                    best_trial,
+                    *fit_args,
+                    **dict(fit_kwargs, callbacks=self._trial_callbacks(len(y_train))),
                 )
         except KeyboardInterrupt as interrupt:
             raise resume.interrupted(interrupt, tuner, self.directory) from None
@@ -668,13 +677,16 @@ class _NASEstimator(BaseEstimator):
             ) from None
         return scorer
 
-    def _trial_callbacks(self):
+    def _trial_callbacks(self, n_samples):
         if self.callbacks is not None:
             return list(self.callbacks)
         patience = max(3, self.epochs_ // 5)
         return [
             keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=patience, restore_best_weights=True
+                monitor="val_loss",
+                patience=patience,
+                restore_best_weights=True,
+                start_from_epoch=warmup_epochs(n_samples, self.batch_size, self.epochs_),
             )
         ]
 
@@ -709,10 +721,14 @@ class _NASEstimator(BaseEstimator):
         screening = self._screening(self.epochs_)
         # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
         max_epochs = max(self.epochs_, 2)
+        params = dict(self.strategy_params or {})
+        if self.search_space is None and spaces.starting_points(self._kind_):
+            # The default space's sound first networks, unless the user gave their own.
+            params.setdefault("initial_hps", spaces.starting_points(self._kind_))
         oracle = make_screened_oracle(
             self.strategy,
             screening,
-            **(self.strategy_params or {}),
+            **params,
             max_trials=self.max_trials,
             max_epochs=max_epochs,
             seed=seed,
@@ -846,7 +862,7 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             many full trials' epochs, which screens more architectures (Hyperband
             budgets epochs instead).
         epochs: Maximum training epochs per trial. None (the default) gives a trial at
-            least 20 epochs and at least 250 optimizer steps: on a few dozen samples an
+            least 20 epochs and at least 500 optimizer steps: on a few dozen samples an
             epoch is one or two steps, and 20 of them are too few to train a network.
         search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
             AutoKeras's `DenseBlock` for tables; a choice among 1-D `LayerChainBlock`

@@ -129,8 +129,9 @@ class BlockHyperModel(keras_tuner.HyperModel):
     """A searchable network: preprocessing input, an AutoKeras block, our output layer.
 
     Args:
-        block: An `autokeras.Block` (or None for the default of `spec.kind`). A build
-            keeps in `hp.values` only the values it read.
+        block: An `autokeras.Block` (or None for the default of `spec.kind`). A trial
+            records every value its oracle gave it, read or not; the tuner notes which
+            ones a build read (`nasplug.live`).
         spec: The `InputSpec` of the data.
         task: "classification" or "regression".
         n_outputs: Number of classes (classification) or targets (regression).

@@ -7,7 +7,7 @@ import warnings
 
 import keras
 
-from nasplug import _convert, screening
+from nasplug import _convert, live, screening
 from nasplug.sklearn import objectives as objectives_module
 from nasplug.sklearn.tuner import OBJECTIVE
 
@@ -19,27 +19,39 @@ class SearchResults:
 
     Attributes:
         trials: One dict per trial, in trial order: `trial` (its number, from 1, as the
-            progress line and the report show it), `trial_id`, `hyperparameters`,
-            `score`, `status` (`COMPLETED` / `FAILED` / `INVALID`), `seconds` (build,
-            train and score), `fit_seconds` (Keras's `fit` alone), `epochs` (the
-            epochs the network was trained for when scored) and `continues` (the trial
-            whose network it trained further, in a screened search; else None).
+            progress line and the report show it), `trial_id`, `hyperparameters` (the
+            values the trial's network was built from, see `nasplug.live`),
+            `recorded_hyperparameters` (every value the oracle gave the trial, as the
+            strategies learn from it and a resumed search continues from it), `score`,
+            `status` (`COMPLETED` / `FAILED` / `INVALID`), `seconds` (build, train and
+            score), `fit_seconds` (Keras's `fit` alone), `epochs` (the epochs the
+            network was trained for when scored) and `continues` (the trial whose
+            network it trained further, in a screened search; else None).
         best_trial_id: The id of the trial with the highest score, among the networks
             trained longest when the search screened them (or Hyperband scheduled them).
         best_score: Its score.
-        best_params: Its hyperparameter values, without KerasTuner's own (`tuner/...`).
+        best_params: The values its network was built from, without KerasTuner's own
+            (`tuner/...`).
 
     With several objectives or constraints (`spec.ranked`), each trial also has its
     objective values (by the user's names) and `constraint_violation`; `pareto_front`
     lists the front (`NASOracle.pareto_front()`), and `choose(refit)` makes the chosen
     member the best trial.
 
+    Args:
+        oracle: The search's oracle.
+        spec: The estimator's objectives (`objectives.ObjectiveSpec`), or None.
+        trial_dir: Callable giving a trial's directory from its id (the tuner's
+            `get_trial_dir`), where each trial's live values are recorded; None shows
+            every trial's whole record.
+
     Raises:
         RuntimeError: When no trial completed, with the last trial's error.
     """
 
-    def __init__(self, oracle, spec=None):
+    def __init__(self, oracle, spec=None, trial_dir=None):
         self.trials = []
+        self._trial_dir = trial_dir
         best_id, best_rank = None, (-math.inf, -math.inf)
         for trial_id, trial in sorted(
             oracle.trials.items(), key=lambda item: _convert.trial_key(item[0])
@@ -53,7 +65,8 @@ class SearchResults:
             record = {
                 "trial": _convert.trial_number(trial_id, oracle.start_order),
                 "trial_id": str(trial_id),
-                "hyperparameters": _convert.plain(values),
+                "hyperparameters": _convert.plain(self._live(trial)),
+                "recorded_hyperparameters": _convert.plain(values),
                 "score": score,
                 "status": status,
                 "seconds": seconds,
@@ -84,7 +97,7 @@ class SearchResults:
             self.pareto_front = [
                 {
                     "trial_id": str(t.trial_id),
-                    "hyperparameters": _params(t),
+                    "hyperparameters": self._params(t),
                     **_ranked_values(t, spec),
                 }
                 for t in oracle.pareto_front()
@@ -113,15 +126,18 @@ class SearchResults:
     def _set_best(self, best_id, best_score):
         self.best_trial_id = str(best_id)
         self.best_score = best_score
-        self.best_params = _params(self.oracle.get_trial(best_id))
+        self.best_params = self._params(self.oracle.get_trial(best_id))
 
+    def _live(self, trial):
+        trial_dir = None if self._trial_dir is None else self._trial_dir(trial.trial_id)
+        return live.live_values(trial.hyperparameters.values, live.read(trial_dir))
 
-def _params(trial):
-    return {
-        name: value
-        for name, value in _convert.plain(trial.hyperparameters.values).items()
-        if not name.startswith("tuner/")
-    }
+    def _params(self, trial):
+        return {
+            name: value
+            for name, value in _convert.plain(self._live(trial)).items()
+            if not name.startswith("tuner/")
+        }
 
 
 def _score(trial):

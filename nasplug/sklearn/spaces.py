@@ -10,7 +10,8 @@ An estimator reads its input as one of four kinds, from the shape of X or from i
   `input_kind="image"` (one channel);
 - "text": a 1-D array of strings.
 
-Signals and images are searched over several families of networks. The first decision of
+Signals, images and text (after its embedding) are searched over several families of
+networks. The first decision of
 their space, `family`, picks one, and every decision of a family is declared under a
 conditional scope on it, so a trial holds values for its own family's decisions only
 (KerasTuner's tuner explores every scope when it starts, so the whole space is known
@@ -158,12 +159,13 @@ def default_space(kind, vocabulary_size=None):
         # data, not by an (un-adapted) AutoKeras normalization block. `MLPBlock` (only
         # live widths) measured no better at the default budget
         # (`benchmarks/tabular_default.py`: lower on wine and diabetes), so AutoKeras's
-        # block stays; its unused widths are dropped from what trials record.
+        # block stays; what reports an architecture leaves its unused widths out
+        # (`nasplug.live`).
         return BlockSequence([ak.DenseBlock(name="dense")])
     if kind == SEQUENCE:
-        # The flattened MLP is the family to beat: at 240 s per UCR set it scored above
-        # the chain and cell families alone on four of five sets
-        # (`benchmarks/ucr.py`), so the search may pick it too.
+        # The flattened MLP stays a family: at 240 s per UCR set it scored above the
+        # chain and cell families alone on four of five sets before the search started
+        # from a convolutional network (`benchmarks/ucr.py`, `starting_points`).
         return FamilyChoice(
             {
                 "mlp": [ak.DenseBlock(name="mlp")],
@@ -182,12 +184,69 @@ def default_space(kind, vocabulary_size=None):
             }
         )
     if kind == TEXT:
+        # The embedded tokens are a signal of `MAX_SEQUENCE_LENGTH` steps: after
+        # AutoKeras's convolutional text network come the 1-D families of signals.
         return BlockSequence(
             [
                 ak.Embedding(max_features=vocabulary_size + 1, name="embedding"),
-                ak.ConvBlock(name="conv"),
-                ak.SpatialReduction(name="reduction"),
-                ak.DenseBlock(name="dense"),
+                FamilyChoice(
+                    {
+                        "conv": [
+                            ak.ConvBlock(name="conv"),
+                            ak.SpatialReduction(name="reduction"),
+                            ak.DenseBlock(name="dense"),
+                        ],
+                        "chain": [LayerChainBlock(dimensions=1, name="chain")],
+                        "cell": [CellBlock(dimensions=1, name="cell")],
+                    }
+                ),
             ]
         )
     raise ValueError(f"Unknown kind of input {kind!r}.")
+
+
+def _conv_chain(widths_and_kernels, prefix="chain"):
+    """Values of `LayerChainBlock` for a plain chain of convolutions, then a global average."""
+    values = {FAMILY: prefix, f"{prefix}/num_layers": len(widths_and_kernels)}
+    for index, (filters, kernel) in enumerate(widths_and_kernels, start=1):
+        layer = f"{prefix}/layer_{index}"
+        values.update(
+            {
+                f"{layer}/type": "conv",
+                f"{layer}/filters": filters,
+                f"{layer}/kernel_size": kernel,
+                f"{layer}/dilation": 1,
+                f"{layer}/residual": False,
+            }
+        )
+    values[f"{prefix}/reduction"] = "average"
+    return values
+
+
+def starting_points(kind):
+    """Architectures an estimator tries first in the default space of a kind of input.
+
+    What an engineer would write first, so that a search at a budget of ten trials starts
+    from a sound network and the strategy spends its trials improving on it (AutoKeras's
+    task heads do the same with their own starting points). Strategies that take no
+    `initial_hps` (KerasTuner's) ignore them.
+
+    Args:
+        kind: "tabular", "sequence", "image" or "text".
+
+    Returns:
+        A list of dicts of hyperparameter values (values a space lacks take its defaults).
+    """
+    if kind == SEQUENCE:
+        return [
+            # A fully convolutional network for time series (three convolutions with batch
+            # normalisation, wide kernels first, then a global average), the usual
+            # deep-learning baseline on signals, at CPU-sized widths.
+            dict(_conv_chain([(64, 9), (64, 5), (64, 3)]), learning_rate=1e-3),
+            # The flattened MLP, AutoKeras's DenseBlock at its defaults.
+            {FAMILY: "mlp", "learning_rate": 1e-3},
+        ]
+    if kind == TEXT:
+        # AutoKeras's convolutional text network at its defaults.
+        return [{FAMILY: "conv", "learning_rate": 1e-3}]
+    return []
