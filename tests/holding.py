@@ -11,6 +11,7 @@ command line and the script are the real ones.
 
 import os
 import runpy
+import signal
 import sys
 import time
 
@@ -20,6 +21,9 @@ _HOLD_SECONDS = 300
 
 def main():
     trial_id, marker, *command = sys.argv[1:]
+    # Ctrl-C as a terminal delivers it, even when this process inherited SIGINT ignored
+    # (a shell starts background jobs so, and Python then installs no handler).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from nasplug.cli import _quiet
 
     # As the command line does before it loads Keras (imported below to patch it).
