@@ -8,7 +8,7 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 
 def is_text(X):
@@ -72,3 +72,34 @@ def holdout(n_samples, fraction, seed, labels=None):
     return train_test_split(
         np.arange(n_samples), test_size=n_held_out, random_state=seed, stratify=stratify
     )
+
+
+def folds(n_samples, n_folds, seed, labels=None):
+    """Splits sample indices into `n_folds` folds for cross-validation.
+
+    With `labels` (class labels, for classification) every fold keeps the class
+    proportions when each class has `n_folds` samples or more; otherwise the folds are
+    drawn uniformly.
+
+    Args:
+        n_samples: Int, how many samples there are.
+        n_folds: Int, at least 2 and at most `n_samples`.
+        seed: Int seeding the draw.
+        labels: Optional array of class labels, one per sample.
+
+    Returns:
+        A list of `n_folds` pairs `(train_indices, validation_indices)`; every sample is
+        in one validation part.
+
+    Raises:
+        ValueError: When there are fewer samples than folds.
+    """
+    if n_samples < n_folds:
+        raise ValueError(f"{n_samples} samples cannot make {n_folds} folds.")
+    splitter = KFold(n_folds, shuffle=True, random_state=seed)
+    if labels is not None:
+        _, counts = np.unique(labels, return_counts=True)
+        if counts.min() >= n_folds:
+            splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    index = np.arange(n_samples)
+    return list(splitter.split(index, labels if labels is not None else index))

@@ -25,8 +25,10 @@ class SearchResults:
             strategies learn from it and a resumed search continues from it), `score`,
             `status` (`COMPLETED` / `FAILED` / `INVALID`), `seconds` (build, train and
             score), `fit_seconds` (Keras's `fit` alone), `epochs` (the epochs the
-            network was trained for when scored) and `continues` (the trial whose
-            network it trained further, in a screened search; else None).
+            network was trained for when scored), `continues` (the trial whose
+            network it trained further, in a screened search; else None) and
+            `score_std` (the folds' standard deviation of a cross-validated trial's
+            score; else None).
         best_trial_id: The id of the trial with the highest score, among the networks
             trained longest when the search screened them (or Hyperband scheduled them).
         best_score: Its score.
@@ -56,9 +58,9 @@ class SearchResults:
         for trial_id, trial in sorted(
             oracle.trials.items(), key=lambda item: _convert.trial_key(item[0])
         ):
-            score, seconds, fit_seconds, epochs = (
+            score, seconds, fit_seconds, epochs, score_std = (
                 float(trial.metrics.get_last_value(name)) if trial.metrics.exists(name) else None
-                for name in (OBJECTIVE, "seconds", "fit_seconds", "epochs")
+                for name in (OBJECTIVE, "seconds", "fit_seconds", "epochs", "score_std")
             )
             status = str(getattr(trial.status, "value", trial.status))
             values = trial.hyperparameters.values
@@ -73,6 +75,7 @@ class SearchResults:
                 "fit_seconds": fit_seconds,
                 "epochs": None if epochs is None else int(epochs),
                 "continues": values.get(screening.CONTINUES),
+                "score_std": score_std,
             }
             if spec is not None and spec.ranked:
                 record.update(_ranked_values(trial, spec))

@@ -43,6 +43,8 @@ MIN_STEPS = 500
 # convolutional network's weights of epoch 1 or 5 (test accuracy 0.30 and 0.42; 0.83 after
 # its 250 epochs). On larger sets this is a few epochs.
 WARMUP_STEPS = 125
+# Apart by more than any search's trials, so that no fold's seed is another trial's.
+FOLD_SEED_STRIDE = 1_000_003
 
 
 @contextlib.contextmanager
@@ -79,6 +81,11 @@ class ScoringTuner(live.RecordsLiveValues, keras_tuner.Tuner):
         full_epochs: Epochs of full training when the oracle schedules epochs (screening,
             Hyperband): a trial trained less saves its network for the trial that
             continues it (see `nasplug.screening.training_plan`).
+        folds: Optional list of `(train_indices, validation_indices)` into the data
+            `search` is given: each trial then trains one network per fold, validated on
+            the fold's rows, `score_model` is called as `score_model(model, fold)` with
+            the fold's number, and the trial's scores are the folds' means (its
+            "score_std" their standard deviation). The oracle must not schedule epochs.
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, ...).
     """
 
@@ -91,6 +98,7 @@ class ScoringTuner(live.RecordsLiveValues, keras_tuner.Tuner):
         max_model_size=None,
         keep_models=False,
         full_epochs=None,
+        folds=None,
         **kwargs,
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
@@ -104,6 +112,7 @@ class ScoringTuner(live.RecordsLiveValues, keras_tuner.Tuner):
         self.max_model_size = max_model_size
         self.keep_models = keep_models
         self.full_epochs = full_epochs
+        self.folds = None if folds is None else [tuple(fold) for fold in folds]
         self.best_model = None
         # (epochs trained, score): a network trained longer ranks first, as the
         # screening ranks them.
@@ -132,29 +141,32 @@ class ScoringTuner(live.RecordsLiveValues, keras_tuner.Tuner):
     ):
         start = time.perf_counter()
         plan = self._plan(trial, epochs)
-        model, history, fit_seconds = self._train(
-            trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose, sample_weight
-        )
+        if self.folds is None:
+            model, history, fit_seconds = self._train(
+                trial,
+                plan,
+                x,
+                y,
+                validation_data,
+                batch_size,
+                callbacks,
+                fit_verbose,
+                sample_weight,
+            )
+            scores = self._scores(model, history)
+            useful_epochs = plan.initial_epoch + _useful_epochs(history, callbacks)
+        else:
+            model, scores, useful_epochs, fit_seconds = self._cross_validate(
+                trial, plan, x, y, batch_size, callbacks, fit_verbose, sample_weight
+            )
         size = model.count_params()
-        losses = history.history.get("loss") or [0.0]
-        if not np.isfinite(losses[-1]):
-            # A diverged network predicts NaN, which argmax would read as class 0.
-            raise keras_tuner.errors.FailedTrialError(
-                f"Training diverged: the loss is {losses[-1]}."
-            )
-        scores = self.score_model(model)
-        if not isinstance(scores, dict):
-            scores = {OBJECTIVE: scores}
         score = scores[OBJECTIVE]
-        if not all(np.isfinite(value) for value in scores.values()):
-            raise keras_tuner.errors.FailedTrialError(
-                f"The validation score is {score}; the network diverged or the "
-                "validation data is too small for this scoring."
-            )
         if self.keep_models:
             self.save_model(trial.trial_id, model)
         rank = (plan.epochs if "tuner/epochs" in trial.hyperparameters.values else 0, score)
-        if rank > self.best_rank:
+        # A cross-validated trial's networks each saw part of the data: the estimator
+        # retrains the best architecture on all of it, and keeps none of them.
+        if self.folds is None and rank > self.best_rank:
             self.best_rank, self.best_model, self.best_trial_id = rank, model, trial.trial_id
         oracle = _compat.local_oracle(self.oracle)
         measured = measure.measure(
@@ -165,12 +177,65 @@ class ScoringTuner(live.RecordsLiveValues, keras_tuner.Tuner):
         return {
             **{name: float(value) for name, value in scores.items()},
             **measured,
-            "epochs": float(plan.initial_epoch + _useful_epochs(history, callbacks)),
+            "epochs": float(useful_epochs),
             "seconds": float(time.perf_counter() - start),
             "fit_seconds": float(fit_seconds),
             # Read by `nasplug.report` for its score-against-size plot.
             "params": float(size),
         }
+
+    def _scores(self, model, history, *fold):
+        """The named validation scores of a trained network; raises if it diverged."""
+        losses = history.history.get("loss") or [0.0]
+        if not np.isfinite(losses[-1]):
+            # A diverged network predicts NaN, which argmax would read as class 0.
+            raise keras_tuner.errors.FailedTrialError(
+                f"Training diverged: the loss is {losses[-1]}."
+            )
+        scores = self.score_model(model, *fold)
+        if not isinstance(scores, dict):
+            scores = {OBJECTIVE: scores}
+        if not all(np.isfinite(value) for value in scores.values()):
+            raise keras_tuner.errors.FailedTrialError(
+                f"The validation score is {scores[OBJECTIVE]}; the network diverged or the "
+                "validation data is too small for this scoring."
+            )
+        return scores
+
+    def _cross_validate(self, trial, plan, x, y, batch_size, callbacks, fit_verbose, weights):
+        """Trains and scores one network per fold.
+
+        Returns:
+            (the last fold's network, the mean of each score over the folds with
+            "score_std" added, the mean of the folds' useful epochs rounded, the seconds
+            spent in Keras's `fit`).
+        """
+        fold_scores, epochs, fit_seconds = [], [], 0.0
+        for number, (train_rows, validation_rows) in enumerate(self.folds):
+            validation = (_rows(x, validation_rows), y[validation_rows])
+            if weights is not None:
+                validation += (weights[validation_rows],)
+            model, history, seconds = self._train(
+                trial,
+                plan,
+                _rows(x, train_rows),
+                y[train_rows],
+                validation,
+                batch_size,
+                callbacks,
+                fit_verbose,
+                None if weights is None else weights[train_rows],
+                fold=number,
+            )
+            fit_seconds += seconds
+            fold_scores.append(self._scores(model, history, number))
+            epochs.append(_useful_epochs(history, callbacks))
+        scores = {
+            name: float(np.mean([scores[name] for scores in fold_scores]))
+            for name in fold_scores[0]
+        }
+        scores["score_std"] = float(np.std([scores[OBJECTIVE] for scores in fold_scores]))
+        return model, scores, int(round(float(np.mean(epochs)))), fit_seconds
 
     def trained_model(
         self,
@@ -211,12 +276,23 @@ class ScoringTuner(live.RecordsLiveValues, keras_tuner.Tuner):
         return plan if plan is not None else screening.TrainingPlan(epochs)
 
     def _train(
-        self, trial, plan, x, y, validation_data, batch_size, callbacks, fit_verbose, sample_weight
+        self,
+        trial,
+        plan,
+        x,
+        y,
+        validation_data,
+        batch_size,
+        callbacks,
+        fit_verbose,
+        sample_weight,
+        fold=0,
     ):
         return train_network(
             self.hypermodel,
             trial.hyperparameters,
-            self.seed + _trial_number(trial.trial_id),
+            # Each fold's network starts from other weights, as separate trials would.
+            self.seed + _trial_number(trial.trial_id) + FOLD_SEED_STRIDE * fold,
             x,
             y,
             epochs=plan.epochs,
@@ -344,6 +420,15 @@ def warmup_epochs(n_samples, batch_size, epochs):
     """
     steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
     return int(min(epochs // 2, math.ceil(WARMUP_STEPS / steps_per_epoch)))
+
+
+def _rows(x, rows):
+    """The rows of a network's input: an array, or a dict / list of arrays."""
+    if isinstance(x, dict):
+        return {name: value[rows] for name, value in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(value[rows] for value in x)
+    return x[rows]
 
 
 def _trial_number(trial_id):
