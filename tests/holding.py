@@ -43,10 +43,14 @@ def main():
 
     train = ScoringTuner._train
 
-    def train_holding(self, trial, plan, x, y, validation_data, batch_size, callbacks, *rest):
+    def train_holding(
+        self, trial, plan, x, y, validation_data, batch_size, callbacks, *rest, **named
+    ):
         if trial.trial_id == trial_id:
             callbacks = list(callbacks) + [Hold()]
-        return train(self, trial, plan, x, y, validation_data, batch_size, callbacks, *rest)
+        return train(
+            self, trial, plan, x, y, validation_data, batch_size, callbacks, *rest, **named
+        )
 
     ScoringTuner._train = train_holding
     if command[0] == "nasplug":

@@ -46,7 +46,11 @@ def customer_table(n=240, seed=0):
 
 
 def tiny_estimator(cls, epochs=3, **params):
-    """An estimator that searches one small dense network for one trial, seeded."""
+    """An estimator that searches one small dense network for one trial, seeded.
+
+    Its trials are scored on one held-out part (`cv=None`), whatever the data's size:
+    `tests/test_cross_validation.py` tests cross-validated trials.
+    """
     import autokeras as ak
 
     defaults = dict(
@@ -57,6 +61,23 @@ def tiny_estimator(cls, epochs=3, **params):
         ),
         learning_rate=0.02,
         random_state=0,
+        cv=None,
     )
     defaults.update(params)
     return cls(**defaults)
+
+
+# The columns of a single-objective search's `search_results_`, in order.
+SEARCH_RESULT_COLUMNS = [
+    "trial",
+    "trial_id",
+    "hyperparameters",
+    "recorded_hyperparameters",
+    "score",
+    "status",
+    "seconds",
+    "fit_seconds",
+    "epochs",
+    "continues",
+    "score_std",
+]

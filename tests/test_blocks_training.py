@@ -43,6 +43,7 @@ def test_nasbench201_cell_trains_on_digits_in_nasclassifier(tmp_path):
     X, y = digit_images()
     clf = NASClassifier(
         search_space=CellBlock.nasbench201(name="cell", cells=1),
+        cv=None,
         # (n, 8, 8) would be read as signals of 8 steps and 8 channels.
         input_kind="image",
         max_trials=1,
@@ -198,6 +199,7 @@ def test_mlp_block_in_nasclassifier_reports_only_existing_widths(tmp_path):
     clf = NASClassifier(
         search_space=MLPBlock(name="mlp"),
         strategy="random",
+        cv=None,
         max_trials=4,
         epochs=2,
         random_state=0,

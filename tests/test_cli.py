@@ -60,6 +60,10 @@ def wine_search(tmp_path_factory):
                 str(out),
                 "--seed",
                 "1",
+                # Scored on a held-out fifth, as the checks of the saved model below
+                # assume 2 epochs of it (`test_resume` searches with folds).
+                "--cv",
+                "none",
             ]
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer):
@@ -246,6 +250,20 @@ def test_argument_errors_come_from_argparse(capsys):
     with pytest.raises(SystemExit):
         main(["search", "d.csv", "--target", "t", "--time-budget", "-1"])
     assert "expected a positive number of seconds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", "d.csv", "--target", "t", "--cv", "1"])
+    assert "expected auto, none or a number of folds of at least 2, got '1'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_cv_that_cannot_serve_is_one_clear_line_before_training(tmp_path, capsys):
+    load_diabetes(as_frame=True).frame.iloc[:60].to_csv(tmp_path / "d.csv", index=False)
+    argv = ["search", str(tmp_path / "d.csv"), "--target", "target", "--cv", "3"]
+    assert main(argv + ["--strategy", "hyperband", "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "cv=3 cross-validates every trial, but strategy 'hyperband' schedules" in err
+    assert err.count("\n") == 1 and not (tmp_path / "o").exists()
 
 
 def test_infer_task():

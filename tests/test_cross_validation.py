@@ -50,10 +50,11 @@ class RowRecorder:
     """A scorer (`scoring=`) that notes which rows it scored and returns their mean."""
 
     def __init__(self):
-        self.calls = []
+        self.calls, self.weights = [], []
 
     def __call__(self, estimator, X, y, sample_weight=None):
         self.calls.append(X[:, 0].copy())
+        self.weights.append(sample_weight)
         # A score that differs between folds, to check the mean and deviation.
         return float(np.mean(X[:, 0]))
 
@@ -80,13 +81,26 @@ def test_cross_validated_trial_is_scored_on_every_sample_once(iris):
     assert estimator.predict(X[:5]).shape == (5,)
 
 
+def test_each_fold_is_scored_with_its_rows_sample_weights(iris):
+    X, y = iris
+    X = np.column_stack([np.arange(len(y), dtype=float), X])
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    scorer = RowRecorder()
+    tiny_estimator(NASClassifier, epochs=1, scoring=scorer, cv=3).fit(X, y, sample_weight=weights)
+    assert len(scorer.calls) == 4
+    for rows, fold_weights in zip(scorer.calls[1:], scorer.weights[1:]):
+        # The estimator rescales the weights to a mean of one; their ratios are kept.
+        ratio = fold_weights / weights[rows.astype(int)]
+        np.testing.assert_allclose(ratio, ratio[0])
+
+
 def test_auto_cross_validates_small_data_only(iris):
     X, y = iris
-    small = tiny_estimator(NASClassifier, epochs=1).fit(X, y)
+    small = tiny_estimator(NASClassifier, epochs=1, cv="auto").fit(X, y)
     assert small.search_results_[0]["score_std"] is not None
     # Enough samples for a held-out part of AUTO_CV_BELOW: one held-out score.
     rows = np.random.default_rng(0).integers(0, len(y), size=AUTO_CV_BELOW * 5)
-    large = tiny_estimator(NASClassifier, epochs=1).fit(X[rows], y[rows])
+    large = tiny_estimator(NASClassifier, epochs=1, cv="auto").fit(X[rows], y[rows])
     assert large.search_results_[0]["score_std"] is None
     # Told not to: the held-out part, however small.
     holdout = tiny_estimator(NASClassifier, epochs=1, cv=None).fit(X, y)
@@ -109,7 +123,7 @@ def test_cross_validated_trials_train_one_network_per_fold(iris, monkeypatch):
 
     # Widths to choose from, so that there are two architectures to try.
     space = ak.DenseBlock(num_layers=1, dropout=0.0, use_batchnorm=False, name="dense")
-    tiny_estimator(NASClassifier, epochs=1, max_trials=2, search_space=space).fit(X, y)
+    tiny_estimator(NASClassifier, epochs=1, max_trials=2, search_space=space, cv="auto").fit(X, y)
     # Two trials of AUTO_CV_FOLDS folds, each on two thirds of the data, each its own seed.
     assert len(trained) == 2 * AUTO_CV_FOLDS
     assert {n for _, n in trained} == {len(y) * (AUTO_CV_FOLDS - 1) // AUTO_CV_FOLDS}
@@ -151,6 +165,6 @@ def test_bad_cv_is_one_clear_error_before_training(iris, tmp_path, params, messa
 def test_auto_holds_out_where_folds_cannot_serve(iris):
     X, y = iris
     # refit=False keeps a network the search trained: one held-out part, no error.
-    kept = tiny_estimator(NASClassifier, epochs=1, refit=False).fit(X, y)
+    kept = tiny_estimator(NASClassifier, epochs=1, refit=False, cv="auto").fit(X, y)
     assert kept.search_results_[0]["score_std"] is None
     assert isinstance(kept.best_model_, keras.Model)

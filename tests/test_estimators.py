@@ -24,6 +24,7 @@ from sklearn.metrics import f1_score, r2_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
+from tables import SEARCH_RESULT_COLUMNS  # noqa: E402
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
 from nasplug.sklearn.tabular import UnseenCategoryWarning  # noqa: E402
@@ -115,7 +116,7 @@ def test_digits_as_images_use_a_convolutional_space():
     digits = load_digits()
     images, target = digits.images[:200], digits.target[:200]
     clf = NASClassifier(
-        input_kind="image", strategy="random", max_trials=1, epochs=1, random_state=0
+        input_kind="image", strategy="random", max_trials=1, epochs=1, random_state=0, cv=None
     )
     clf.fit(images, target)
     family = clf.best_params_["family"]
@@ -146,13 +147,14 @@ def test_text_input_uses_token_space():
         * 8
     )
     labels = np.array(["pos", "neg", "pos", "neg"] * 8)
-    clf = NASClassifier(strategy="random", max_trials=1, epochs=1, random_state=0)
+    clf = NASClassifier(strategy="random", max_trials=1, epochs=1, random_state=0, cv=None)
     clf.fit(texts, labels)
     assert any(name.startswith("embedding/") for name in clf.best_params_)
     assert set(clf.predict(["fun and great", "bad plot"])) <= {"pos", "neg"}
     # A user's list of AutoKeras blocks, applied in order to the token indices.
     clf = NASClassifier(
         strategy="random",
+        cv=None,
         max_trials=1,
         epochs=6,
         learning_rate=0.05,
@@ -174,18 +176,7 @@ def test_text_input_uses_token_space():
 def test_search_results_one_record_per_trial(fitted):
     clf, _, _ = fitted
     frame = pd.DataFrame(clf.search_results_)
-    assert list(frame.columns) == [
-        "trial",
-        "trial_id",
-        "hyperparameters",
-        "recorded_hyperparameters",
-        "score",
-        "status",
-        "seconds",
-        "fit_seconds",
-        "epochs",
-        "continues",
-    ]
+    assert list(frame.columns) == SEARCH_RESULT_COLUMNS
     assert len(frame) == 2
     # Numbered from 1, as the progress line and the report number them.
     assert list(frame["trial"]) == [1, 2] and list(frame["trial_id"]) == ["0", "1"]

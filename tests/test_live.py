@@ -56,6 +56,7 @@ def dense_classifier(directory, **params):
         learning_rate=0.01,
         random_state=0,
         directory=str(directory),
+        cv=None,
     )
     defaults.update(params)
     return NASClassifier(**defaults)

@@ -72,7 +72,7 @@ def test_network_input_adds_a_channel_to_images_only():
 def test_input_kind_that_does_not_fit_gets_one_clear_error(input_kind, X, message):
     y = np.arange(6) % 2
     with pytest.raises(ValueError, match=message):
-        NASClassifier(input_kind=input_kind, max_trials=1, epochs=1).fit(X, y)
+        NASClassifier(input_kind=input_kind, max_trials=1, epochs=1, cv=None).fit(X, y)
 
 
 def test_input_kind_is_a_plain_parameter():
@@ -219,7 +219,7 @@ def test_default_spaces_record_only_live_values(kind, tmp_path):
 @pytest.mark.slow
 def test_signals_are_searched_over_one_dimensional_families(tmp_path):
     X, y = signals()
-    clf = NASClassifier(strategy="random", max_trials=3, epochs=1, random_state=1)
+    clf = NASClassifier(strategy="random", max_trials=3, epochs=1, random_state=1, cv=None)
     clf.fit(X[:30], y[:30])
     for record in clf.search_results_:
         values = record["hyperparameters"]
@@ -242,7 +242,7 @@ def test_signals_are_searched_over_one_dimensional_families(tmp_path):
 def test_two_dimensional_x_as_one_channel_signals(tmp_path):
     X, y = signals(n=24, steps=16)
     clf = NASRegressor(
-        input_kind="sequence", strategy="random", max_trials=1, epochs=1, random_state=0
+        input_kind="sequence", strategy="random", max_trials=1, epochs=1, random_state=0, cv=None
     )
     clf.fit(X[:, :, 0], y.astype(float))
     # The network adds the channel axis itself: a saved model takes the rows as given.
@@ -267,7 +267,7 @@ def test_default_epochs_give_small_sets_enough_optimizer_steps():
 
 def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
     X, y = signals(n=24, steps=16)
-    clf = NASClassifier(strategy="evolution", max_trials=3, epochs=1, random_state=0)
+    clf = NASClassifier(strategy="evolution", max_trials=3, epochs=1, random_state=0, cv=None)
     clf.fit(X, y)
     first, second, third = (r["hyperparameters"] for r in clf.search_results_)
     assert first == spaces.starting_points(spaces.SEQUENCE)[0]
@@ -283,6 +283,7 @@ def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
         max_trials=2,
         epochs=1,
         random_state=0,
+        cv=None,
         strategy_params={"initial_hps": [mine]},
     )
     clf.fit(X, y)
@@ -301,7 +302,12 @@ def test_only_signal_and_text_spaces_have_starting_points():
     import autokeras as ak
 
     clf = NASClassifier(
-        search_space=ak.DenseBlock(), strategy="evolution", max_trials=1, epochs=1, random_state=0
+        search_space=ak.DenseBlock(),
+        strategy="evolution",
+        max_trials=1,
+        epochs=1,
+        random_state=0,
+        cv=None,
     )
     clf.fit(X, y)
     assert spaces.FAMILY not in clf.search_results_[0]["hyperparameters"]

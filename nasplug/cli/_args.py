@@ -33,6 +33,21 @@ def positive_int(text):
     return value
 
 
+def folds(text):
+    """Argument type of `--cv`: "auto", "none", or a number of folds of at least 2."""
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, none or a number of folds of at least 2, got {text!r}"
+        )
+    return value
+
+
 def fraction(text):
     """Argument type: a number in [0, 1)."""
     try:

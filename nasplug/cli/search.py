@@ -46,6 +46,15 @@ def add_arguments(parser):
         default=0.2,
         help="fraction held out to report a test score (0 to use all data)",
     )
+    parser.add_argument(
+        "--cv",
+        type=_args.folds,
+        default="auto",
+        metavar="auto|none|K",
+        help="how trials are scored: auto (default) cross-validates each over 3 folds when "
+        "a held-out fifth of the training rows would be fewer than 100, else scores it on "
+        "that fifth; none always holds a fifth out; K always cross-validates over K folds",
+    )
     _args.add_seed(parser, "seed of the split and the search")
     _args.add_overwrite(parser)
     _args.add_quiet(parser)
@@ -83,6 +92,8 @@ def run(args):
         from nasplug.sklearn.objectives import ObjectiveSpec
 
         ObjectiveSpec(estimator)
+        # Before the data is read and the search starts: `--cv` with what excludes it.
+        estimator._check_params()
     except ValueError as error:
         raise CommandError(str(error)) from None
     print(
@@ -259,6 +270,7 @@ def _estimator(task, args):
         objectives=args.objectives,
         max_params=args.max_params,
         max_latency_ms=args.max_latency_ms,
+        cv=args.cv,
     )
 
 

@@ -796,9 +796,10 @@ class _NASEstimator(BaseEstimator):
         # For a strategy that budgets epochs (Hyperband): at least two, for a bracket.
         max_epochs = max(self.epochs_, 2)
         params = dict(self.strategy_params or {})
-        if self.search_space is None and spaces.starting_points(self._kind_):
+        starting_points = spaces.starting_points(self._kind_) if self.search_space is None else []
+        if starting_points:
             # The default space's sound first networks, unless the user gave their own.
-            params.setdefault("initial_hps", spaces.starting_points(self._kind_))
+            params.setdefault("initial_hps", starting_points)
         oracle = make_screened_oracle(
             self.strategy,
             screening,

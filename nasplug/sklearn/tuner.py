@@ -403,8 +403,7 @@ def epochs_for(n_samples, batch_size):
         At least `MIN_EPOCHS`, and enough for `MIN_STEPS` optimizer steps (so at most
         `MIN_STEPS` epochs, for a set that fits in one batch).
     """
-    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
-    return int(max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch)))
+    return int(max(MIN_EPOCHS, math.ceil(MIN_STEPS / _steps_per_epoch(n_samples, batch_size))))
 
 
 def warmup_epochs(n_samples, batch_size, epochs):
@@ -418,8 +417,11 @@ def warmup_epochs(n_samples, batch_size, epochs):
     Returns:
         Enough epochs for `WARMUP_STEPS` optimizer steps, and at most half of `epochs`.
     """
-    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
-    return int(min(epochs // 2, math.ceil(WARMUP_STEPS / steps_per_epoch)))
+    return int(min(epochs // 2, math.ceil(WARMUP_STEPS / _steps_per_epoch(n_samples, batch_size))))
+
+
+def _steps_per_epoch(n_samples, batch_size):
+    return max(1, math.ceil(n_samples / batch_size))
 
 
 def _rows(x, rows):
