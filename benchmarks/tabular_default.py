@@ -1,14 +1,18 @@
 """Which block the estimators should search on tables: `MLPBlock` or AutoKeras's `DenseBlock`.
 
-Both run in this one script, on scikit-learn's digits, breast cancer, wine (accuracy)
-and diabetes (R²), at the estimators' default budget (evolution, 10 trials, 20 epochs,
-early stopping), for several seeds. Each seed draws its own 75 / 25 split, shared by the
-two blocks, so their difference is paired; the table gives the mean test score of each,
-the mean paired difference and its standard error.
+`--blocks` picks the two compared (the first against the second): `MLPBlock`,
+AutoKeras's `DenseBlock`, or nasplug's `live DenseBlock` (AutoKeras's networks, only
+live widths declared; the estimators' default). Both run in this one script, on
+scikit-learn's digits, breast cancer, wine (accuracy) and diabetes (R²), at the
+estimators' default budget (evolution, 10 trials, 20 epochs, early stopping), for
+several seeds. Each seed draws its own 75 / 25 split, shared by the two blocks, so
+their difference is paired; the table gives the mean test score of each, the mean
+paired difference and its standard error.
 
 Run (about 40 minutes for 2 seeds on 2 busy cores):
 
     python benchmarks/tabular_default.py --seeds 0 1
+    python benchmarks/tabular_default.py --seeds 0 1 --blocks "live DenseBlock" DenseBlock
 """
 
 import argparse
@@ -21,16 +25,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import autokeras as ak  # noqa: E402
 from sklearn_datasets import DATASETS, split  # noqa: E402  (this directory's script)
 
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
-from nasplug.blocks import MLPBlock  # noqa: E402
+from nasplug import NASClassifier, NASRegressor, blocks  # noqa: E402
 
 BLOCKS = {
-    "MLPBlock": lambda: MLPBlock(name="mlp"),
+    "MLPBlock": lambda: blocks.MLPBlock(name="mlp"),
     "DenseBlock": lambda: ak.DenseBlock(name="dense"),
+    "live DenseBlock": lambda: blocks.DenseBlock(name="dense"),
 }
 
 
-def run(seeds, max_trials, epochs, only=None):
+def run(seeds, max_trials, epochs, only=None, compared=("MLPBlock", "DenseBlock")):
     scores = {}
     # Seeds outermost: a run cut short still has every data set at the first seeds.
     for seed in seeds:
@@ -38,7 +42,8 @@ def run(seeds, max_trials, epochs, only=None):
             if only and name not in only:
                 continue
             X_train, X_test, y_train, y_test = split(name, seed)
-            for label, make_block in BLOCKS.items():
+            for label in compared:
+                make_block = BLOCKS[label]
                 cls = NASClassifier if task == "classification" else NASRegressor
                 estimator = cls(
                     max_trials=max_trials,
@@ -58,16 +63,17 @@ def run(seeds, max_trials, epochs, only=None):
     return scores
 
 
-def table(scores, seeds):
+def table(scores, seeds, compared=("MLPBlock", "DenseBlock")):
+    first, second = compared
     lines = [
-        "| data set | MLPBlock | DenseBlock | MLPBlock − DenseBlock (± s.e.) | seeds |",
+        f"| data set | {first} | {second} | {first} − {second} (± s.e.) | seeds |",
         "|---|---|---|---|---|",
     ]
     for name in DATASETS:
         pairs = [
-            (scores[(name, "MLPBlock", s)], scores[(name, "DenseBlock", s)])
+            (scores[(name, first, s)], scores[(name, second, s)])
             for s in seeds
-            if (name, "MLPBlock", s) in scores and (name, "DenseBlock", s) in scores
+            if (name, first, s) in scores and (name, second, s) in scores
         ]
         if not pairs:
             continue
@@ -87,15 +93,18 @@ def main(argv=None):
     parser.add_argument("--max-trials", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--only", nargs="*", choices=sorted(DATASETS), default=None)
+    parser.add_argument(
+        "--blocks", nargs=2, choices=sorted(BLOCKS), default=["MLPBlock", "DenseBlock"]
+    )
     args = parser.parse_args(argv)
     print(
         f"budget: evolution, max_trials={args.max_trials}, epochs={args.epochs}, "
-        f"seeds={args.seeds}; load {os.getloadavg()[0]:.1f}",
+        f"seeds={args.seeds}, blocks={args.blocks}; load {os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    scores = run(args.seeds, args.max_trials, args.epochs, args.only)
+    scores = run(args.seeds, args.max_trials, args.epochs, args.only, args.blocks)
     print()
-    print(table(scores, args.seeds))
+    print(table(scores, args.seeds, args.blocks))
     print(f"load at the end {os.getloadavg()[0]:.1f}")
     return 0
 

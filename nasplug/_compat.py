@@ -5,6 +5,8 @@ pins). Everything else in nasplug uses their public APIs; when a pin moves, this
 the list to check.
 """
 
+import contextlib
+import copy
 import os
 
 # -- KerasTuner ---------------------------------------------------------------------------
@@ -156,6 +158,40 @@ def stop_reads(hp):
     """Undoes `record_reads(hp, ...)`."""
     for name in ("_retrieve", "get"):
         hp.__dict__.pop(name, None)
+
+
+@contextlib.contextmanager
+def conditions_scope(hp, parents):
+    """A conditional scope on several decisions declared side by side.
+
+    `HyperParameters.conditional_scope` looks its parent up among the decisions of the
+    scope it opens in, so nested scopes cannot condition a decision on two decisions
+    declared at the same level (a convolution of AutoKeras's `ConvBlock` exists when its
+    block does and its layer does). This scope adds one condition per parent to the open
+    ones, as KerasTuner's does for one, and notes itself active or not for the tuner's
+    exploration of the space (`Tuner._activate_all_conditions` opens every scope).
+
+    Args:
+        hp: The `keras_tuner.HyperParameters` being built.
+        parents: List of (name, values): the scope is active when each named decision,
+            declared in the enclosing scope, takes one of its values.
+    """
+    from keras_tuner.src.engine import conditions
+
+    added = []
+    for name, values in parents:
+        name = hp._get_name(name)
+        if not hp._exists(name):
+            raise ValueError(f"`HyperParameter` named: {name} not defined.")
+        added.append(conditions.Parent(name, list(values)))
+    stack = hp._conditions
+    stack.extend(added)
+    active = all(condition.is_active(hp.values) for condition in added)
+    (hp.active_scopes if active else hp.inactive_scopes).append(copy.deepcopy(stack))
+    try:
+        yield
+    finally:
+        del stack[len(stack) - len(added) :]
 
 
 def is_oracle_client(oracle):

@@ -1,10 +1,12 @@
 """Which decisions shaped each trial's network: a record kept beside the trial.
 
 A trial's hyperparameters hold every value its oracle gave it, and some hypermodels
-declare decisions they may not read: AutoKeras's `DenseBlock` declares `units_2` without
-a condition, so a 2-layer network's trial still records the width of a third layer. What
-reports an architecture (`best_params_`, `search_results_`, `nasplug search`, the report)
-should show only the values the network was built from.
+declare decisions they may not read: AutoKeras's own `DenseBlock` declares `units_2`
+without a condition, so a 2-layer network's trial still records the width of a third
+layer. (nasplug's blocks, those of the default spaces included, declare only live values;
+a user's AutoKeras blocks or hypermodels may not.) What reports an architecture
+(`best_params_`, `search_results_`, `nasplug search`, the report) should show only the
+values the network was built from.
 
 The trial's record itself stays as the oracle made it: the strategies learn from it and
 a resumed search must hold the same records as an uninterrupted one. Instead, while a

@@ -17,6 +17,8 @@ from autokeras import graph as graph_module
 from nasplug.bench import nasbench201
 from nasplug.blocks import (
     CellBlock,
+    ConvBlock,
+    DenseBlock,
     LayerChainBlock,
     MLPBlock,
     live_edges,
@@ -147,6 +149,16 @@ BLOCKS = {
     "chain_2d": (lambda: LayerChainBlock(name="chain"), (8, 8, 1), 30),
     "cell_1d": (lambda: CellBlock(name="cell"), (16, 2), 5),
     "cell_2d": (lambda: CellBlock(name="cell", operations=ALL_OPERATIONS), (8, 8, 1), 5),
+    # AutoKeras's networks (tests/test_blocks_basic.py compares them with AutoKeras's).
+    "dense": (lambda: DenseBlock(name="dense"), (12,), 20),
+    "conv_1d": (lambda: ConvBlock(name="conv"), (24, 2), 20),
+    "conv_2d": (
+        lambda: ConvBlock(
+            name="conv", filters=keras_tuner.engine.hyperparameters.Choice("filters", [4, 8])
+        ),
+        (10, 10, 1),
+        20,
+    ),
 }
 
 

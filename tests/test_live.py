@@ -39,7 +39,8 @@ def cancer():
 
 
 def dense_classifier(directory, **params):
-    """A DenseBlock search whose first trial has 1 layer of the 3 it declares widths for."""
+    """A search of AutoKeras's own DenseBlock (widths declared without conditions, as a
+    user's block may), whose first trial has 1 layer of the 3 it declares widths for."""
     defaults = dict(
         search_space=ak.DenseBlock(
             # Default 3: KerasTuner's first build declares units_0 .. units_2.

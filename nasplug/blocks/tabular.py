@@ -1,10 +1,8 @@
 """A searchable multilayer perceptron for tables, as an AutoKeras block.
 
-AutoKeras's `DenseBlock` declares a width for every layer it might have, whatever the
-number of layers, so a search proposes, mutates and learns from widths no network uses.
-`MLPBlock` declares the width of layer i under the condition that the network has at
-least i + 1 layers, and adds what a tabular network is usually tuned for: residual
-layers, the normalisation, the dropout.
+Like `nasplug.blocks.DenseBlock` (AutoKeras's network), `MLPBlock` declares the width of
+layer i under the condition that the network has at least i + 1 layers, and it adds what
+a tabular network is usually tuned for: residual layers, the normalisation, the dropout.
 """
 
 import keras

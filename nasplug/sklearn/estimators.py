@@ -7,12 +7,13 @@ estimators work wherever a scikit-learn estimator does: `Pipeline`, `GridSearchC
 `cross_val_score`, `clone`, pickle and joblib.
 
 The search space is chosen from the data unless given (`nasplug.sklearn.spaces`):
-AutoKeras's `DenseBlock` for tables (2-D X), 1-D cells and layer chains for signals (X
-of shape (n, steps, channels)), AutoKeras's convolutional block beside 2-D cells and
-chains for images (n, height, width, channels), AutoKeras's text blocks for a 1-D array
-of strings; `input_kind` says which when the shape alone does not. A table may hold
-categorical, boolean and numeric columns with missing values: they are encoded inside
-the model (see `tabular`).
+`DenseBlock` for tables (2-D X), 1-D cells and layer chains for signals (X of shape
+(n, steps, channels)), `ConvBlock` beside 2-D cells and chains for images (n, height,
+width, channels), AutoKeras's embedding and text blocks for a 1-D array of strings
+(`DenseBlock` and `ConvBlock`: AutoKeras's networks, declaring only live widths);
+`input_kind` says which when the shape alone does not. A table may hold categorical,
+boolean and numeric columns with missing values: they are encoded inside the model (see
+`tabular`).
 """
 
 import contextlib
@@ -944,9 +945,10 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             least 20 epochs and at least 500 optimizer steps: on a few dozen samples an
             epoch is one or two steps, and 20 of them are too few to train a network.
         search_space: None to choose one from the data (`nasplug.sklearn.spaces`:
-            AutoKeras's `DenseBlock` for tables; a choice among 1-D `LayerChainBlock`
-            and `CellBlock` for signals; among AutoKeras's `ConvBlock`, 2-D `CellBlock`
-            and `LayerChainBlock` for images; AutoKeras's text blocks for text), an
+            `nasplug.blocks.DenseBlock` for tables; a choice among 1-D `LayerChainBlock`
+            and `CellBlock` for signals; among `nasplug.blocks.ConvBlock`, 2-D
+            `CellBlock` and `LayerChainBlock` for images; AutoKeras's embedding, then
+            `ConvBlock` and `DenseBlock` or the 1-D families, for text), an
             `autokeras.Block` or a list of them applied in order (wrapped between our
             input and output layers), or a `keras_tuner.HyperModel` / function
             `hp -> model` returning a compiled model whose output is one probability per

@@ -18,7 +18,7 @@ conditional scope on it, so a trial holds values for its own family's decisions 
 before the first proposal).
 """
 
-from nasplug.blocks import CellBlock, LayerChainBlock
+from nasplug.blocks import CellBlock, ConvBlock, DenseBlock, LayerChainBlock
 
 AUTO = "auto"
 TABULAR = "tabular"
@@ -156,19 +156,19 @@ def default_space(kind, vocabulary_size=None):
 
     if kind == TABULAR:
         # Scaling is done by the estimator's input layer with statistics of the training
-        # data, not by an (un-adapted) AutoKeras normalization block. `MLPBlock` (only
-        # live widths) measured no better at the default budget
-        # (`benchmarks/tabular_default.py`: lower on wine and diabetes), so AutoKeras's
-        # block stays; what reports an architecture leaves its unused widths out
-        # (`nasplug.live`).
-        return BlockSequence([ak.DenseBlock(name="dense")])
+        # data, not by an (un-adapted) AutoKeras normalization block. `MLPBlock` measured
+        # no better at the default budget than AutoKeras's `DenseBlock`
+        # (`benchmarks/tabular_default.py`: lower on wine and diabetes), so that space
+        # stays, in our `DenseBlock`: the same networks, without the widths of layers a
+        # network lacks.
+        return BlockSequence([DenseBlock(name="dense")])
     if kind == SEQUENCE:
         # The flattened MLP stays a family: at 240 s per UCR set it scored above the
         # chain and cell families alone on four of five sets before the search started
         # from a convolutional network (`benchmarks/ucr.py`, `starting_points`).
         return FamilyChoice(
             {
-                "mlp": [ak.DenseBlock(name="mlp")],
+                "mlp": [DenseBlock(name="mlp")],
                 "chain": [LayerChainBlock(dimensions=1, name="chain")],
                 "cell": [CellBlock(dimensions=1, name="cell")],
             }
@@ -178,7 +178,7 @@ def default_space(kind, vocabulary_size=None):
         # per trial; a user can still pass `ak.ImageBlock()`.
         return FamilyChoice(
             {
-                "conv": [ak.ConvBlock(name="conv"), ak.SpatialReduction(name="reduction")],
+                "conv": [ConvBlock(name="conv"), ak.SpatialReduction(name="reduction")],
                 "cell": [CellBlock(dimensions=2, name="cell")],
                 "chain": [LayerChainBlock(dimensions=2, name="chain")],
             }
@@ -192,9 +192,9 @@ def default_space(kind, vocabulary_size=None):
                 FamilyChoice(
                     {
                         "conv": [
-                            ak.ConvBlock(name="conv"),
+                            ConvBlock(name="conv"),
                             ak.SpatialReduction(name="reduction"),
-                            ak.DenseBlock(name="dense"),
+                            DenseBlock(name="dense"),
                         ],
                         "chain": [LayerChainBlock(dimensions=1, name="chain")],
                         "cell": [CellBlock(dimensions=1, name="cell")],
@@ -243,7 +243,7 @@ def starting_points(kind):
             # normalisation, wide kernels first, then a global average), the usual
             # deep-learning baseline on signals, at CPU-sized widths.
             dict(_conv_chain([(64, 9), (64, 5), (64, 3)]), learning_rate=1e-3),
-            # The flattened MLP, AutoKeras's DenseBlock at its defaults.
+            # The flattened MLP, `DenseBlock` at its defaults.
             {FAMILY: "mlp", "learning_rate": 1e-3},
         ]
     if kind == TEXT:
