@@ -288,10 +288,21 @@ def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
     assert spaces.starting_points(spaces.SEQUENCE)[0] not in tried
 
 
-def test_only_signal_and_text_spaces_have_starting_points():
-    for kind in (spaces.TABULAR, spaces.IMAGE):
-        assert spaces.starting_points(kind) == []
+def test_starting_points_of_each_kind():
+    assert spaces.starting_points(spaces.IMAGE) == []
     assert spaces.starting_points(spaces.TEXT) == [{spaces.FAMILY: "conv", "learning_rate": 1e-3}]
+    # A table's first network is the DenseBlock's defaults with Adam at 1e-3.
+    table = np.random.default_rng(0).normal(size=(40, 5))
+    first = NASClassifier(strategy="evolution", max_trials=1, epochs=1, random_state=0, cv=None)
+    first.fit(table, (table[:, 0] > 0).astype(int))
+    assert first.search_results_[0]["hyperparameters"] == {
+        "dense/use_batchnorm": False,
+        "dense/num_layers": 2,
+        "dense/dropout": 0.0,
+        "dense/units_0": 32,
+        "dense/units_1": 32,
+        "learning_rate": 1e-3,
+    }
     X, y = signals(n=24, steps=16)
     # A space of the user's own gets none of ours.
     import autokeras as ak
