@@ -12,7 +12,11 @@ from tables import tiny_estimator  # noqa: E402
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
 from nasplug.sklearn import data  # noqa: E402
-from nasplug.sklearn.estimators import AUTO_CV_BELOW, AUTO_CV_FOLDS  # noqa: E402
+from nasplug.sklearn.estimators import (  # noqa: E402
+    AUTO_CV_BELOW,
+    AUTO_CV_FOLDS,
+    BEST_EPOCH_SAMPLES,
+)
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +172,41 @@ def test_auto_holds_out_where_folds_cannot_serve(iris):
     kept = tiny_estimator(NASClassifier, epochs=1, refit=False, cv="auto").fit(X, y)
     assert kept.search_results_[0]["score_std"] is None
     assert isinstance(kept.best_model_, keras.Model)
+
+
+@pytest.mark.parametrize(
+    "params, n_samples, refit_epochs",
+    [
+        # Best epochs read off folds of 50 samples: the refit trains every epoch.
+        (dict(cv="auto"), 150, "all"),
+        (dict(cv=None), 150, "all"),
+        # Read off a held-out part of BEST_EPOCH_SAMPLES: the refit repeats them.
+        (dict(cv=None), BEST_EPOCH_SAMPLES * 5, "useful"),
+        # The user's own early stopping: the refit repeats its best epoch.
+        (
+            dict(cv="auto", callbacks=[keras.callbacks.EarlyStopping(restore_best_weights=True)]),
+            150,
+            "useful",
+        ),
+    ],
+)
+def test_refit_repeats_best_epochs_read_off_enough_validation_samples(
+    iris, monkeypatch, params, n_samples, refit_epochs
+):
+    from nasplug.sklearn import estimators, tuner
+
+    X, y = iris
+    rows = np.random.default_rng(0).integers(0, len(y), size=n_samples)
+    # Every trial's network is best after its first epoch.
+    monkeypatch.setattr(tuner, "_useful_epochs", lambda history, callbacks: 1)
+    refits = []
+    original = estimators.train_network
+
+    def recording(*args, **kwargs):
+        refits.append(kwargs["epochs"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(estimators, "train_network", recording)
+    estimator = tiny_estimator(NASClassifier, epochs=3, **params).fit(X[rows], y[rows])
+    assert estimator.search_results_[0]["epochs"] == 1
+    assert refits == [3 if refit_epochs == "all" else 1]
