@@ -401,3 +401,52 @@ def test_reload_with_overwrite_false_resumes_an_interrupted_search(tuner_class, 
     assert {t.trial_id: t.score for t in again.tuner.oracle.trials.values()} == {
         t.trial_id: t.score for t in trials.values()
     }
+
+
+# Pareto mode: accuracy against size, with a size limit.
+
+
+def test_pareto_mode_measures_size_keeps_the_front_and_exports_a_front_member(tmp_path):
+    limit = 3000
+    x, y = structured_classification()
+    clf = ak.StructuredDataClassifier(
+        tuner=nak.PredictorEvolutionTuner,
+        objective=[
+            keras_tuner.Objective("val_accuracy", "max"),
+            keras_tuner.Objective("params", "min"),
+        ],
+        pareto=True,
+        max_params=limit,
+        max_trials=3,
+        seed=1,
+        directory=tmp_path,
+        overwrite=True,
+    )
+    clf.fit(x, y, epochs=1, validation_split=0.2, verbose=0)
+    oracle = clf.tuner.oracle
+    trials = oracle.completed_trials
+    assert len(trials) == 3
+    points, violations = {}, {}
+    for trial in trials:
+        params = trial.metrics.get_last_value("params")
+        violation = trial.metrics.get_last_value("constraint_violation")
+        assert params > 0 and params == int(params)
+        assert (violation > 0) == (params > limit)
+        violations[trial.trial_id] = violation
+        points[trial.trial_id] = (-trial.metrics.get_best_value("val_accuracy"), params)
+
+    def dominates(a, b):
+        return all(p <= q for p, q in zip(a, b)) and a != b
+
+    front = {t.trial_id for t in oracle.pareto_front()}
+    # Constrained domination: the least violation first (none, when any trial meets the limit).
+    least = min(violations.values())
+    candidates = [i for i in points if violations[i] == least]
+    expected = {
+        i for i in candidates if not any(dominates(points[j], points[i]) for j in candidates)
+    }
+    assert front == expected
+    best = oracle.get_best_trials(1)[0]
+    assert best.trial_id in front
+    # AutoKeras retrains the best trial's architecture for the exported model.
+    assert clf.export_model().count_params() == points[best.trial_id][1]

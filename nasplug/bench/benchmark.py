@@ -119,26 +119,9 @@ def run_search(
         # AutoKeras's GreedyOracle draws from the global NumPy generator; seeding it is
         # the only way to make its runs repeatable.
         np.random.seed(int(seed) % 2**32)
-    kwargs.update(oracle_kwargs or {})
-    oracle = _make_oracle(strategy, kwargs)
-    oracle.verbose = 0
-    workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
-    try:
-        tuner = TableTuner(
-            oracle,
-            table,
-            budget_s=budget_s,
-            directory=workdir,
-            project_name=strategy,
-            overwrite=True,
-        )
-        with warnings.catch_warnings():
-            # The Gaussian process of "bayesian" warns about kernel bounds on most fits.
-            warnings.simplefilter("ignore")
-            tuner.search()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    history = tuner.history
+    history, elapsed = _search_table(
+        table, strategy, dict(kwargs, **(oracle_kwargs or {})), budget_s, directory
+    )
     if not history:
         raise RuntimeError(f"{strategy}: no query fits a budget of {budget_s} s.")
     best = max(history, key=lambda row: row[table.objective])
@@ -148,7 +131,7 @@ def run_search(
         "valid_acc_200ep": best["valid_acc_200ep"],
         "test_acc_200ep": best["test_acc_200ep"],
         "queries": len(history),
-        "elapsed_s": tuner.elapsed_s,
+        "elapsed_s": elapsed,
         "history": history,
         "wall_s": time.perf_counter() - start,
         "cpu_s": time.process_time() - cpu_start,
@@ -187,24 +170,14 @@ def _run_multi_objective(
                 f"Strategy {strategy!r} has no multi-objective mode; with --objectives choose "
                 f"among {', '.join(multi_objective_strategy_names())}."
             )
-        kwargs.update(oracle_kwargs or {})
-        oracle = _make_oracle(strategy, kwargs)
-        oracle.verbose = 0
-        workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
-        try:
-            tuner = TableTuner(
-                oracle,
-                table,
-                budget_s=budget_s,
-                metrics=columns,
-                directory=workdir,
-                project_name=strategy,
-                overwrite=True,
-            )
-            tuner.search()
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        history, elapsed = tuner.history, tuner.elapsed_s
+        history, elapsed = _search_table(
+            table,
+            strategy,
+            dict(kwargs, **(oracle_kwargs or {})),
+            budget_s,
+            directory,
+            metrics=columns,
+        )
     if not history:
         raise RuntimeError(f"{strategy}: no query fits a budget of {budget_s} s.")
     return {
@@ -216,6 +189,34 @@ def _run_multi_objective(
         "wall_s": time.perf_counter() - start,
         "cpu_s": time.process_time() - cpu_start,
     }
+
+
+def _search_table(table, strategy, kwargs, budget_s, directory, metrics=None):
+    """Runs one oracle of `strategy` (built from `kwargs`) through a `TableTuner`.
+
+    Returns:
+        (history, elapsed simulated seconds).
+    """
+    oracle = _make_oracle(strategy, kwargs)
+    oracle.verbose = 0
+    workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
+    try:
+        tuner = TableTuner(
+            oracle,
+            table,
+            budget_s=budget_s,
+            metrics=metrics,
+            directory=workdir,
+            project_name=strategy,
+            overwrite=True,
+        )
+        with warnings.catch_warnings():
+            # The Gaussian process of "bayesian" warns about kernel bounds on most fits.
+            warnings.simplefilter("ignore")
+            tuner.search()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return tuner.history, tuner.elapsed_s
 
 
 def multi_objective_strategy_names():
