@@ -65,6 +65,9 @@ def wine_search(tmp_path_factory):
                 # Scored on a held-out fifth (`test_resume` searches with folds).
                 "--cv",
                 "none",
+                # The saved model averages two networks (read back by `predict` below).
+                "--ensemble-size",
+                "2",
             ]
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer):
@@ -91,6 +94,8 @@ def test_search_saves_model_metadata_and_report(wine_search):
     assert score == pytest.approx(metadata_score, abs=1e-4)
     metadata = json.loads((out / "model.json").read_text())
     assert metadata["task"] == "classification"
+    assert metadata["ensemble_size"] == 2
+    assert "Model: the mean of 2 networks of this architecture" in printed
     assert metadata["classes"] == sorted(WINE_NAMES.values())
     assert metadata["categorical"] == ["cellar"]
     assert metadata["table"]["levels"] == [["north", "south"]]
@@ -251,6 +256,9 @@ def test_argument_errors_come_from_argparse(capsys):
     with pytest.raises(SystemExit):
         main(["search", "d.csv", "--target", "t", "--time-budget", "-1"])
     assert "expected a positive number of seconds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", "d.csv", "--target", "t", "--ensemble-size", "0"])
+    assert "expected auto or a positive number of networks, got '0'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["search", "d.csv", "--target", "t", "--cv", "1"])
     assert "expected auto, none or a number of folds of at least 2, got '1'" in (

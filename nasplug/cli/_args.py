@@ -48,6 +48,21 @@ def folds(text):
     return value
 
 
+def ensemble_size(text):
+    """Argument type of `--ensemble-size`: "auto" or a positive number of networks."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected auto or a positive number of networks, got {text!r}"
+        )
+    return value
+
+
 def fraction(text):
     """Argument type: a number in [0, 1)."""
     try:

@@ -55,6 +55,15 @@ def add_arguments(parser):
         "a held-out fifth of the training rows would be fewer than 100, else scores it on "
         "that fifth; none always holds a fifth out; K always cross-validates over K folds",
     )
+    parser.add_argument(
+        "--ensemble-size",
+        type=_args.ensemble_size,
+        default="auto",
+        metavar="auto|K",
+        help="networks of the best architecture retrained on all the data from different "
+        "seeds, their outputs averaged in the saved model: auto (default) 5 when trials "
+        "were cross-validated, else 1",
+    )
     _args.add_seed(parser, "seed of the split and the search")
     _args.add_overwrite(parser)
     _args.add_quiet(parser)
@@ -128,6 +137,7 @@ def run(args):
         "strategy": args.strategy,
         "best_params": estimator.best_params_,
         "validation_score": estimator.best_score_,
+        "ensemble_size": estimator.ensemble_size_,
     }
     if hasattr(estimator, "pareto_front_"):
         metadata["pareto_front"] = estimator.pareto_front_
@@ -162,6 +172,11 @@ def run(args):
             mark = "*" if member["trial_id"] == estimator.best_trial_id_ else " "
             values = "  ".join(f"{n} {member[n]:.4g}" for n in names if member[n] is not None)
             print(f" {mark} trial {member['trial_id']}: {values}")
+    if estimator.ensemble_size_ > 1:
+        print(
+            f"Model: the mean of {estimator.ensemble_size_} networks of this architecture, "
+            "retrained on all training rows from different seeds"
+        )
     if test_line:
         print(f"Test score: {test_line}")
     print(f"Model saved to {model_path} (and {_tables.metadata_path(model_path)})")
@@ -271,6 +286,7 @@ def _estimator(task, args):
         max_params=args.max_params,
         max_latency_ms=args.max_latency_ms,
         cv=args.cv,
+        ensemble_size=args.ensemble_size,
     )
 
 

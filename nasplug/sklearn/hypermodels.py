@@ -238,6 +238,39 @@ def end_to_end(hypermodel, network):
     return network
 
 
+def average_networks(networks):
+    """One `keras.Model` whose output is the mean of the networks' outputs.
+
+    Args:
+        networks: Trained networks of the same inputs and outputs (e.g. one
+            architecture trained from several seeds).
+
+    Returns:
+        The only network when there is one; else a model that calls every network on
+        the same inputs and averages their outputs (class probabilities, or
+        regression outputs).
+    """
+    if len(networks) == 1:
+        return networks[0]
+    first = networks[0].input
+    if isinstance(first, dict):
+        # Keras matches dict inputs by name.
+        inputs = {
+            name: keras.Input(batch_shape=t.shape, dtype=t.dtype, name=name)
+            for name, t in first.items()
+        }
+    else:
+        inputs = keras.tree.map_structure(
+            lambda t: keras.Input(batch_shape=t.shape, dtype=t.dtype), first
+        )
+    outputs = []
+    for i, network in enumerate(networks):
+        # Each network was built in a fresh Keras session, so their names repeat.
+        network.name = f"member_{i}"
+        outputs.append(network(inputs))
+    return keras.Model(inputs, keras.layers.Average(name="average")(outputs), name="ensemble")
+
+
 def standardize_targets(hypermodel, y):
     """Targets as `hypermodel`'s networks are trained on them (a user's: as given)."""
     if isinstance(hypermodel, BlockHyperModel):

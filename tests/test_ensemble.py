@@ -1,0 +1,138 @@
+"""`ensemble_size`: the best architecture refit from several seeds, outputs averaged.
+
+Real searches on small slices of scikit-learn's data sets, one trial of two epochs.
+"""
+
+import copy
+import os
+import pickle
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import autokeras as ak  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from keras_tuner.engine import hyperparameters  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
+
+from nasplug import NASClassifier, NASRegressor  # noqa: E402
+from nasplug.sklearn import prediction  # noqa: E402
+
+
+def tiny(cls, **params):
+    defaults = dict(
+        max_trials=1,
+        epochs=2,
+        search_space=ak.DenseBlock(
+            num_layers=1,
+            num_units=hyperparameters.Choice("num_units", [8, 16]),
+            dropout=0.0,
+            use_batchnorm=False,
+            name="dense",
+        ),
+        learning_rate=0.01,
+        random_state=0,
+        cv=None,
+    )
+    defaults.update(params)
+    return cls(**defaults)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return X[:150], y[:150]
+
+
+@pytest.fixture(scope="module")
+def ensemble(cancer):
+    return tiny(NASClassifier, ensemble_size=3).fit(*cancer)
+
+
+def member(clf, i):
+    """A copy of `clf` predicting with the ensemble's member `i` alone."""
+    alone = copy.copy(clf)
+    alone.best_model_ = clf.best_model_.get_layer(f"member_{i}")
+    return alone
+
+
+def test_ensemble_averages_its_members_and_the_first_is_the_single_refit(ensemble, cancer):
+    X, y = cancer
+    members = [member(ensemble, i).predict_proba(X) for i in range(3)]
+    np.testing.assert_allclose(ensemble.predict_proba(X), np.mean(members, axis=0), atol=1e-6)
+    # Different seeds, different networks.
+    assert not np.allclose(members[0], members[1], atol=1e-4)
+    single = tiny(NASClassifier).fit(X, y)
+    np.testing.assert_allclose(single.predict_proba(X), members[0], atol=1e-6)
+    # The same architecture: the search is not repeated per member.
+    assert ensemble.best_params_ == single.best_params_
+    assert ensemble.best_model_.count_params() == 3 * single.best_model_.count_params()
+
+
+def test_ensemble_survives_pickle(ensemble, cancer):
+    X, _ = cancer
+    restored = pickle.loads(pickle.dumps(ensemble))
+    np.testing.assert_array_equal(restored.predict_proba(X), ensemble.predict_proba(X))
+
+
+def test_regressor_averages_in_the_targets_units():
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[:120], y[:120]
+    reg = tiny(NASRegressor, ensemble_size=2).fit(X, y)
+    model = reg.best_model_
+    inputs = reg._to_model_input(X)
+    standardized = [
+        prediction.model_output(model.get_layer(f"member_{i}"), inputs) for i in range(2)
+    ]
+    expected = model.get_layer("output")(np.mean(standardized, axis=0).astype("float32"))
+    np.testing.assert_allclose(reg.predict(X), np.ravel(expected), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(ensemble_size=0), 'ensemble_size must be "auto" or a positive integer'),
+        (dict(ensemble_size=True), 'ensemble_size must be "auto" or a positive integer'),
+        (dict(ensemble_size=2.0), 'ensemble_size must be "auto" or a positive integer'),
+        (dict(ensemble_size=2, refit=False), "which refit=False does not do"),
+        (
+            dict(ensemble_size=2, objectives=("accuracy", "params")),
+            "the front's costs .* are those of one network",
+        ),
+        (dict(ensemble_size=2, max_params=10**6), "are those of one network"),
+    ],
+)
+def test_bad_ensemble_size_fails_before_any_training(params, message, cancer):
+    clf = tiny(NASClassifier, **params)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(*cancer)
+    assert not hasattr(clf, "search_results_")
+
+
+def test_table_with_categories_keeps_its_raw_column_inputs():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=120), "c": rng.choice(["x", "y", "z"], 120)})
+    y = (frame.a + (frame.c == "x")) > 0.5
+    clf = tiny(NASClassifier, search_space=None, ensemble_size=2).fit(frame, y)
+    assert sorted(clf.best_model_.input) == ["a", "c"]
+    # The raw columns are encoded once, then the two networks average.
+    inner = clf.best_model_.get_layer("ensemble")
+    assert [layer.name for layer in inner.layers[-3:]] == ["member_0", "member_1", "average"]
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(frame), clf.predict_proba(frame))
+
+
+def test_auto_averages_five_networks_only_when_trials_were_cross_validated(cancer):
+    X, y = cancer
+    folds = tiny(NASClassifier, cv=2, epochs=1).fit(X, y)
+    assert folds.ensemble_size_ == 5
+    names = [layer.name for layer in folds.best_model_.layers]
+    assert [name for name in names if name.startswith("member_")] == [
+        f"member_{i}" for i in range(5)
+    ]
+    held_out = tiny(NASClassifier, epochs=1).fit(X, y)
+    assert held_out.ensemble_size_ == 1
+    assert not any(layer.name.startswith("member_") for layer in held_out.best_model_.layers)
+    front = tiny(NASClassifier, cv=2, epochs=1, objectives=("accuracy", "params")).fit(X, y)
+    assert front.ensemble_size_ == 1
