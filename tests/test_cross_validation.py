@@ -209,4 +209,5 @@ def test_refit_repeats_best_epochs_read_off_enough_validation_samples(
     monkeypatch.setattr(estimators, "train_network", recording)
     estimator = tiny_estimator(NASClassifier, epochs=3, **params).fit(X[rows], y[rows])
     assert estimator.search_results_[0]["epochs"] == 1
-    assert refits == [3 if refit_epochs == "all" else 1]
+    # One refit per network of the ensemble (5 after cross-validated trials).
+    assert refits == [3 if refit_epochs == "all" else 1] * estimator.ensemble_size_

@@ -1116,8 +1116,9 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             `ensemble_size=1` trains); `best_model_` averages their outputs (class
             probabilities, or predictions). "auto" (default): 5 when trials were
             cross-validated (data too small for a held-out part of 100 samples, where
-            one network's accuracy depends on its seed by several points and a refit
-            costs little), else 1. More than one needs `refit` and a single objective.
+            one network's accuracy depends on its seed by several points; five refits
+            train about as much as 1.7 trials of 3 folds), else 1. More than one needs
+            `refit` and a single objective.
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.

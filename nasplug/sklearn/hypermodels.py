@@ -252,7 +252,12 @@ def average_networks(networks):
     """
     if len(networks) == 1:
         return networks[0]
-    first = networks[0].input
+    try:
+        first = networks[0].input
+    except AttributeError:
+        # A `keras.Sequential` (a user's hypermodel) has its inputs but no `input`.
+        first = networks[0].inputs
+        first = first[0] if len(first) == 1 else first
     if isinstance(first, dict):
         # Keras matches dict inputs by name.
         inputs = {
