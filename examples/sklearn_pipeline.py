@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from nasplug import NASClassifier  # noqa: E402
 
 
-def main(max_trials=8, epochs=20, cv=3, verbose=1):
+def main(max_trials=8, epochs=20, cv=3, verbose=1, ensemble_size="auto"):
     """Runs the example and returns the fitted pipeline's test accuracy."""
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -41,6 +41,7 @@ def main(max_trials=8, epochs=20, cv=3, verbose=1):
             scoring="roc_auc",
             random_state=0,
             verbose=verbose,
+            ensemble_size=ensemble_size,
         ),
     )
     linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
