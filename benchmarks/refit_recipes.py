@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from refit_ensemble import ARCHITECTURES  # noqa: E402 (this script's directory)
 
 from nasplug import NASClassifier  # noqa: E402
 from nasplug.sklearn import estimators as E  # noqa: E402
@@ -67,25 +68,7 @@ batch = int(sys.argv[3]) if len(sys.argv) > 3 else 32
 d = np.load(os.path.join(os.environ.get("UCR_DIR", "/work/shared/benchmarks/ucr"), f"{name}.npz"))
 
 
-def layer(i, k):
-    return {
-        f"chain/layer_{i}/type": "conv",
-        f"chain/layer_{i}/filters": 64,
-        f"chain/layer_{i}/kernel_size": k,
-        f"chain/layer_{i}/dilation": 1,
-        f"chain/layer_{i}/residual": False,
-    }
-
-
-fcn = {
-    "family": "chain",
-    "chain/num_layers": 3,
-    **layer(1, 9),
-    **layer(2, 5),
-    **layer(3, 3),
-    "chain/reduction": "average",
-    "learning_rate": 0.001,
-}
+fcn = ARCHITECTURES["fcn"]
 
 FOLDS = []  # per fold: dict of histories and weight snapshots
 CALLS = []  # (hypermodel, hp, seed, x, y) of every train_network call
