@@ -28,6 +28,10 @@ from nasplug.distributed import ClusterError, LocalCluster
 from nasplug.oracles import make_oracle, registry
 
 STRATEGIES = [s.name for s in registry.strategies() if s.is_nasplug]
+# A chief's restart resumes the strategy's own state: tested with every strategy. The rest
+# (a worker's restart, real training, failed trials) is KerasTuner's chief/worker engine
+# whatever the strategy: two strategies each, in turn, to keep the suite's time down (each
+# oracle's own handling of failed trials is tested in tests/test_oracles.py).
 # Small populations and exploration phases, so that the strategies learn within a few trials.
 STRATEGY_ARGS = {
     "evolution": {"population_size": 3, "sample_size": 2},
@@ -292,7 +296,7 @@ def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
     assert values_of(trials) == uninterrupted_values(tmp_path / "reference", strategy, max_trials)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", ["evolution", "qlearning"])
 def test_worker_killed_mid_trial_search_completes(tmp_path, strategy):
     max_trials = 5
     directory = tmp_path / "cluster"
@@ -319,7 +323,7 @@ def test_worker_killed_mid_trial_search_completes(tmp_path, strategy):
     assert values_of(trials) == uninterrupted_values(tmp_path / "reference", strategy, max_trials)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", ["reinforce", "predictor"])
 def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strategy):
     command = [sys.executable, EXAMPLE, "--strategy", strategy, "--directory", str(tmp_path)]
     command += ["--max-trials", "4", "--epochs", "1", "--samples", "300"]
@@ -348,7 +352,7 @@ def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strateg
     assert len(configurations) == 4
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", ["qlearning", "predictor"])
 def test_failed_trials_are_recorded_and_consecutive_failures_stop_the_search(tmp_path, strategy):
     # Trial 1 fails alone; 3, 4 and 5 fail in a row, which stops the search at the third.
     # Each is tried twice before it counts as failed.

@@ -31,9 +31,9 @@ def test_readme_snippets_run(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     x, y = load_digits(return_X_y=True)
-    # 100 rows: trials are cross-validated over 3 folds of about 67 training rows (`cv`),
-    # about the training of one held-out trial on 240 rows.
-    namespace = {"X_train": x[:100], "y_train": y[:100], "X_test": x[100:160], "pandas": pandas}
+    # 500 rows, the fewest on which the default `cv="auto"` scores each trial on one
+    # held-out part (100 rows) rather than 3 folds: one training a trial, and one refit.
+    namespace = {"X_train": x[:500], "y_train": y[:500], "X_test": x[500:560], "pandas": pandas}
     try:
         for number, code in enumerate(snippets(), start=1):
             try:
@@ -45,4 +45,6 @@ def test_readme_snippets_run(tmp_path, monkeypatch):
     finally:
         nasplug.autokeras.disable()
     assert namespace["best_model"].count_params() > 0
-    assert len(namespace["search"].search_results_) == 10
+    search = namespace["search"]
+    assert len(search.search_results_) == 10
+    assert search.ensemble_size_ == 1  # held out, not cross-validated: one refit

@@ -262,7 +262,9 @@ def test_default_epochs_give_small_sets_enough_optimizer_steps():
 
 def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
     X, y = signals(n=24, steps=16)
-    clf = NASClassifier(strategy="evolution", max_trials=3, epochs=1, random_state=0, cv=None)
+    clf = NASClassifier(
+        strategy="evolution", max_trials=3, epochs=1, random_state=0, cv=None, refit=False
+    )
     clf.fit(X, y)
     first, second, third = (r["hyperparameters"] for r in clf.search_results_)
     assert first == spaces.starting_points(spaces.SEQUENCE)[0]
@@ -279,6 +281,7 @@ def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
         epochs=1,
         random_state=0,
         cv=None,
+        refit=False,
         strategy_params={"initial_hps": [mine]},
     )
     clf.fit(X, y)
@@ -349,12 +352,12 @@ def test_early_stopping_waits_for_enough_steps_before_watching_the_validation_lo
 
 def test_text_is_searched_over_the_signal_families_after_its_embedding(tmp_path):
     hypermodel = BlockHyperModel(None, spec_of("text"), "classification", 2)
-    names = {hp.name for hp in explored_space(hypermodel, tmp_path).space}
+    space_hp = explored_space(hypermodel, tmp_path)
+    names = {hp.name for hp in space_hp.space}
     assert spaces.FAMILY in names
     assert {"embedding/embedding_dim", "conv/num_blocks", "chain/num_layers", "cell/edge_1_0"} <= (
         names
     ), sorted(names)
-    space_hp = explored_space(hypermodel, tmp_path / "again")
     for family, layer in (("chain", "Conv1D"), ("cell", "Conv1D"), ("conv", "Conv1D")):
         values = SearchSpace(space_hp).active({spaces.FAMILY: family})
         hp = space_hp.copy()
