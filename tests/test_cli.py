@@ -166,7 +166,7 @@ def test_regression_with_a_time_budget(tmp_path, capsys):
         "--max-trials",
         "5",
         "--epochs",
-        "50",
+        "5",
         "--time-budget",
         "0.001",
         "--output",
