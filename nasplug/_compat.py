@@ -1,8 +1,8 @@
-"""Every place nasplug reaches into KerasTuner's or AutoKeras's internals, and why.
+"""Every place nasplug reaches into Keras's, KerasTuner's or AutoKeras's internals, and why.
 
-Checked against KerasTuner 1.4.8 and AutoKeras 3.0.0 (the versions `pyproject.toml`
-pins). Everything else in nasplug uses their public APIs; when a pin moves, this module is
-the list to check.
+Checked against Keras 3.15, KerasTuner 1.4.8 and AutoKeras 3.0.0 (the versions
+`pyproject.toml` pins or installs). Everything else in nasplug uses their public APIs; when
+a pin moves, this module is the list to check.
 """
 
 import contextlib
@@ -297,3 +297,33 @@ def _int_shape(shape):
     if shape is None:
         return None
     return tuple(None if dim is None else int(dim) for dim in shape)
+
+
+# -- Keras --------------------------------------------------------------------------------
+
+
+def build_training_state(model, x, y, sample_weight=None):
+    """Creates a compiled model's optimizer and metric variables before `fit` traces.
+
+    On the TensorFlow backend, Keras's trainer builds them while tracing the first training
+    step (it builds them beforehand only under a distribution strategy), and TensorFlow
+    traces a function that created variables a second time: every `fit` traces its step
+    twice. `Trainer._symbolic_build` is what Keras runs in the other case; run first, the
+    step is traced once, about a quarter of a small network's `fit`
+    (`benchmarks/trace_once.py`). A no-op on other backends or when it fails: `fit` then
+    builds the state itself, as without this call.
+
+    Args:
+        model: A compiled `keras.Model`.
+        x, y, sample_weight: Training data (arrays or structures of arrays); only their
+            shapes and dtypes are read.
+    """
+    import keras
+
+    build = getattr(model, "_symbolic_build", None)
+    if keras.backend.backend() != "tensorflow" or build is None:
+        return
+    try:
+        build(data_batch=(x, y, sample_weight))
+    except Exception:  # noqa: BLE001 -- an optimisation only; `fit` builds the state
+        return
