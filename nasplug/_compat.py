@@ -302,28 +302,48 @@ def _int_shape(shape):
 # -- Keras --------------------------------------------------------------------------------
 
 
-def build_training_state(model, x, y, sample_weight=None):
+def build_training_state(model, data_batch):
     """Creates a compiled model's optimizer and metric variables before `fit` traces.
 
     On the TensorFlow backend, Keras's trainer builds them while tracing the first training
     step (it builds them beforehand only under a distribution strategy), and TensorFlow
     traces a function that created variables a second time: every `fit` traces its step
     twice. `Trainer._symbolic_build` is what Keras runs in the other case; run first, the
-    step is traced once, about a quarter of a small network's `fit`
+    step is traced once, about a fifth of a small network's `fit`
     (`benchmarks/trace_once.py`). A no-op on other backends or when it fails: `fit` then
-    builds the state itself, as without this call.
+    builds the state itself, as without this call. The estimators call it before `fit`;
+    the KerasTuner tuners (`nasplug.tuners`) from KerasTuner's `Tuner._try_build`, given
+    `fit`'s data by `Tuner._build_and_fit_model`, both overridden there.
 
     Args:
         model: A compiled `keras.Model`.
-        x, y, sample_weight: Training data (arrays or structures of arrays); only their
-            shapes and dtypes are read.
+        data_batch: `(x, y)` or `(x, y, sample_weight)`, arrays (or structures of them)
+            or a `tf.data` element spec; only shapes and dtypes are read.
     """
     import keras
 
     build = getattr(model, "_symbolic_build", None)
-    if keras.backend.backend() != "tensorflow" or build is None:
+    if keras.backend.backend() != "tensorflow" or build is None or model.optimizer is None:
         return
     try:
-        build(data_batch=(x, y, sample_weight))
+        build(data_batch=tuple(data_batch))
     except Exception:  # noqa: BLE001 -- an optimisation only; `fit` builds the state
         return
+
+
+def fit_data(args, kwargs):
+    """What `build_training_state` takes from `fit`'s arguments, or None.
+
+    Arrays (`x`, `y`, `sample_weight`) or a `tf.data.Dataset`'s element spec; None for
+    generators and other inputs, which `fit` handles alone.
+    """
+    x = args[0] if args else kwargs.get("x")
+    if x is None:
+        return None
+    if hasattr(x, "element_spec"):
+        spec = x.element_spec
+        return spec if isinstance(spec, tuple) and len(spec) in (2, 3) else None
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+    if not hasattr(x, "shape") and not isinstance(x, (dict, list, tuple)):
+        return None
+    return (x, y, kwargs.get("sample_weight"))

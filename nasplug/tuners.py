@@ -58,6 +58,22 @@ class StrategySearch(live.RecordsLiveValues, screening_module.ScreenedTuner, ker
         add_measurement(self.oracle, kwargs)
         return super().run_trial(trial, *args, **kwargs)
 
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        # What `_try_build` gives the trial's model before `fit` traces its training step
+        # (`_compat.build_training_state`: the step is traced once instead of twice).
+        self._fit_data = _compat.fit_data(args, kwargs)
+        try:
+            return super()._build_and_fit_model(trial, *args, **kwargs)
+        finally:
+            self._fit_data = None
+
+    def _try_build(self, hp):
+        model = super()._try_build(hp)
+        data = getattr(self, "_fit_data", None)
+        if data is not None and not model.run_eagerly:
+            _compat.build_training_state(model, data)
+        return model
+
 
 def add_measurement(oracle, fit_kwargs):
     """Adds the callback measuring what `oracle` needs to `fit` keyword arguments.
