@@ -1,0 +1,76 @@
+"""Each network's training step is traced once, not twice (`_compat.build_training_state`).
+
+Keras's TensorFlow trainer creates the optimizer and metric variables while tracing the
+first training step, and TensorFlow then traces the step again. Counted here as calls of
+`train_step`, which in graph mode runs only while the step is traced; with the state-building
+turned off, the same search traces twice per network, so the counts measure what it saves.
+"""
+
+import keras
+import numpy as np
+import pytest
+from keras.src.backend.tensorflow import trainer as tf_trainer
+from sklearn.datasets import load_digits
+from tables import tiny_estimator
+
+import nasplug
+from nasplug import NASClassifier, _compat
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing"
+)
+
+
+@pytest.fixture
+def traces(monkeypatch):
+    """The list `train_step` appends to each time it runs (each trace, in graph mode)."""
+    calls = []
+    real = tf_trainer.TensorFlowTrainer.train_step
+
+    def counted(self, data):
+        calls.append(self.name)
+        return real(self, data)
+
+    monkeypatch.setattr(tf_trainer.TensorFlowTrainer, "train_step", counted)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits(return_X_y=True)
+    return (x[:240] / 16.0).astype("float32"), y[:240]
+
+
+def build_model(hp):
+    model = keras.Sequential([keras.Input((64,))])
+    model.add(keras.layers.Dense(hp.Choice("units", [8, 16]), activation="relu"))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("state_built", [True, False])
+def test_kerastuner_tuner_traces_each_trial_once(
+    state_built, traces, digits, tmp_path, monkeypatch
+):
+    if not state_built:
+        monkeypatch.setattr(_compat, "build_training_state", lambda *args: None)
+    x, y = digits
+    tuner = nasplug.EvolutionSearch(
+        build_model, objective="val_accuracy", max_trials=2, seed=0, directory=tmp_path
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=2, verbose=0)
+    assert len(tuner.oracle.trials) == 2
+    assert len(traces) == (2 if state_built else 4)
+
+
+@pytest.mark.parametrize("state_built", [True, False])
+def test_estimator_traces_each_network_once(state_built, traces, digits, monkeypatch):
+    if not state_built:
+        monkeypatch.setattr(_compat, "build_training_state", lambda *args: None)
+    x, y = digits
+    # 192 training rows, 6 steps an epoch: 3 epochs run in graph mode (above EAGER_STEPS).
+    clf = tiny_estimator(NASClassifier, epochs=3).fit(x, y)
+    # The trial and the refit.
+    assert len(traces) == (2 if state_built else 4)
+    assert np.mean(clf.predict(x) == y) > 0.3
