@@ -313,7 +313,8 @@ def build_training_state(model, data_batch):
     (`benchmarks/trace_once.py`). A no-op on other backends or when it fails: `fit` then
     builds the state itself, as without this call. The estimators call it before `fit`;
     the KerasTuner tuners (`nasplug.tuners`) from KerasTuner's `Tuner._try_build`, given
-    `fit`'s data by `Tuner._build_and_fit_model`, both overridden there.
+    `fit`'s data by `Tuner._build_and_fit_model`, both overridden there; the AutoKeras
+    tuners from AutoKeras's `AutoTuner.adapt`, given the data by `_prepare_model_build`.
 
     Args:
         model: A compiled `keras.Model`.

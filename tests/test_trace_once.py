@@ -74,3 +74,22 @@ def test_estimator_traces_each_network_once(state_built, traces, digits, monkeyp
     # The trial and the refit.
     assert len(traces) == (2 if state_built else 4)
     assert np.mean(clf.predict(x) == y) > 0.3
+
+
+@pytest.mark.parametrize("state_built", [True, False])
+def test_autokeras_tuner_traces_each_network_once(
+    state_built, traces, digits, tmp_path, monkeypatch
+):
+    import autokeras as ak
+
+    from nasplug.autokeras import EvolutionTuner
+
+    if not state_built:
+        monkeypatch.setattr(_compat, "build_training_state", lambda *args: None)
+    x, y = digits
+    clf = ak.StructuredDataClassifier(
+        tuner=EvolutionTuner, max_trials=1, seed=0, directory=tmp_path
+    )
+    clf.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+    # The trial and AutoKeras's final fit of the best network.
+    assert len(traces) == (2 if state_built else 4)

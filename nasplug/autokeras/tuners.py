@@ -67,6 +67,22 @@ class StrategyTuner(live.RecordsLiveValues, screening.ScreenedTuner, AutoTuner):
         tuners.add_measurement(self.oracle, kwargs)
         return super().run_trial(trial, *args, **kwargs)
 
+    # AutoKeras builds each network, transforms the data (`_prepare_model_build`), adapts
+    # the preprocessing layers (`adapt`) and fits, in its `_build_and_fit_model` and
+    # `final_fit`; the transformed data kept here lets `adapt` create the training state
+    # before `fit` traces the step (`_compat.build_training_state`: once, not twice).
+    def _prepare_model_build(self, hp, **kwargs):
+        prepared = super()._prepare_model_build(hp, **kwargs)
+        self._fit_data = _compat.fit_data(prepared[1], {})
+        return prepared
+
+    def adapt(self, model, dataset):
+        super().adapt(model, dataset)
+        data = getattr(self, "_fit_data", None)
+        self._fit_data = None
+        if data is not None and not model.run_eagerly:
+            _compat.build_training_state(model, data)
+
 
 class EvolutionTuner(StrategyTuner):
     """AutoKeras tuner searching by regularized evolution.
