@@ -35,6 +35,14 @@ def traces(monkeypatch):
     return calls
 
 
+@pytest.fixture(params=[True, False], ids=["state-built", "keras-default"])
+def state_built(request, monkeypatch):
+    """Whether networks get their training state before `fit` (False: Keras's default)."""
+    if not request.param:
+        monkeypatch.setattr(_compat, "build_training_state", lambda *args: None)
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def digits():
     x, y = load_digits(return_X_y=True)
@@ -49,12 +57,7 @@ def build_model(hp):
     return model
 
 
-@pytest.mark.parametrize("state_built", [True, False])
-def test_kerastuner_tuner_traces_each_trial_once(
-    state_built, traces, digits, tmp_path, monkeypatch
-):
-    if not state_built:
-        monkeypatch.setattr(_compat, "build_training_state", lambda *args: None)
+def test_kerastuner_tuner_traces_each_trial_once(state_built, traces, digits, tmp_path):
     x, y = digits
     tuner = nasplug.EvolutionSearch(
         build_model, objective="val_accuracy", max_trials=2, seed=0, directory=tmp_path
@@ -64,10 +67,7 @@ def test_kerastuner_tuner_traces_each_trial_once(
     assert len(traces) == (2 if state_built else 4)
 
 
-@pytest.mark.parametrize("state_built", [True, False])
-def test_estimator_traces_each_network_once(state_built, traces, digits, monkeypatch):
-    if not state_built:
-        monkeypatch.setattr(_compat, "build_training_state", lambda *args: None)
+def test_estimator_traces_each_network_once(state_built, traces, digits):
     x, y = digits
     # 192 training rows, 6 steps an epoch: 3 epochs run in graph mode (above EAGER_STEPS).
     clf = tiny_estimator(NASClassifier, epochs=3).fit(x, y)
@@ -76,16 +76,11 @@ def test_estimator_traces_each_network_once(state_built, traces, digits, monkeyp
     assert np.mean(clf.predict(x) == y) > 0.3
 
 
-@pytest.mark.parametrize("state_built", [True, False])
-def test_autokeras_tuner_traces_each_network_once(
-    state_built, traces, digits, tmp_path, monkeypatch
-):
+def test_autokeras_tuner_traces_each_network_once(state_built, traces, digits, tmp_path):
     import autokeras as ak
 
     from nasplug.autokeras import EvolutionTuner
 
-    if not state_built:
-        monkeypatch.setattr(_compat, "build_training_state", lambda *args: None)
     x, y = digits
     clf = ak.StructuredDataClassifier(
         tuner=EvolutionTuner, max_trials=1, seed=0, directory=tmp_path
