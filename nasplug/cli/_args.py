@@ -24,12 +24,17 @@ class CommandError(Exception):
 
 def positive_int(text):
     """Argument type: an integer of at least 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def _int_at_least(text, minimum, expected):
+    """`text` as an int of at least `minimum`; otherwise argparse's error, "expected ..."."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = None
+    if value is None or value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
 
 
@@ -37,30 +42,14 @@ def folds(text):
     """Argument type of `--cv`: "auto", "none", or a number of folds of at least 2."""
     if text in ("auto", "none"):
         return None if text == "none" else "auto"
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise argparse.ArgumentTypeError(
-            f"expected auto, none or a number of folds of at least 2, got {text!r}"
-        )
-    return value
+    return _int_at_least(text, 2, "auto, none or a number of folds of at least 2")
 
 
 def ensemble_size(text):
     """Argument type of `--ensemble-size`: "auto" or a positive number of networks."""
     if text == "auto":
         return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected auto or a positive number of networks, got {text!r}"
-        )
-    return value
+    return _int_at_least(text, 1, "auto or a positive number of networks")
 
 
 def fraction(text):
