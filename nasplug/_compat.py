@@ -310,11 +310,12 @@ def build_training_state(model, data_batch):
     traces a function that created variables a second time: every `fit` traces its step
     twice. `Trainer._symbolic_build` is what Keras runs in the other case; run first, the
     step is traced once, about a fifth of a small network's `fit`
-    (`benchmarks/trace_once.py`). A no-op on other backends or when it fails: `fit` then
-    builds the state itself, as without this call. The estimators call it before `fit`;
-    the KerasTuner tuners (`nasplug.tuners`) from KerasTuner's `Tuner._try_build`, given
-    `fit`'s data by `Tuner._build_and_fit_model`, both overridden there; the AutoKeras
-    tuners from AutoKeras's `AutoTuner.adapt`, given the data by `_prepare_model_build`.
+    (`benchmarks/trace_once.py`). A no-op on other backends, for a model that runs eagerly
+    (nothing is traced) or when it fails: `fit` then builds the state itself, as without
+    this call. The estimators call it before `fit`; the KerasTuner tuners
+    (`nasplug.tuners`) from KerasTuner's `Tuner._try_build`, given `fit`'s data by
+    `Tuner._build_and_fit_model`, both overridden there; the AutoKeras tuners from
+    AutoKeras's `AutoTuner.adapt`, given the data by `_prepare_model_build`.
 
     Args:
         model: A compiled `keras.Model`.
@@ -324,7 +325,12 @@ def build_training_state(model, data_batch):
     import keras
 
     build = getattr(model, "_symbolic_build", None)
-    if keras.backend.backend() != "tensorflow" or build is None or model.optimizer is None:
+    if (
+        keras.backend.backend() != "tensorflow"
+        or build is None
+        or model.optimizer is None
+        or model.run_eagerly
+    ):
         return
     try:
         build(data_batch=tuple(data_batch))

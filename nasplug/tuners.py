@@ -70,7 +70,7 @@ class StrategySearch(live.RecordsLiveValues, screening_module.ScreenedTuner, ker
     def _try_build(self, hp):
         model = super()._try_build(hp)
         data = getattr(self, "_fit_data", None)
-        if data is not None and not model.run_eagerly:
+        if data is not None:
             _compat.build_training_state(model, data)
         return model
 

@@ -7,6 +7,7 @@ turned off, the same search traces twice per network, so the counts measure what
 """
 
 import keras
+import keras_tuner as kt
 import numpy as np
 import pytest
 from keras.src.backend.tensorflow import trainer as tf_trainer
@@ -88,3 +89,14 @@ def test_autokeras_tuner_traces_each_network_once(state_built, traces, digits, t
     clf.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
     # The trial and AutoKeras's final fit of the best network.
     assert len(traces) == (2 if state_built else 4)
+
+
+def test_state_is_left_to_fit_when_the_model_runs_eagerly(digits):
+    x, y = digits
+    model = build_model(kt.HyperParameters())
+    model.run_eagerly = True
+    _compat.build_training_state(model, (x, y))
+    assert not model.optimizer.built
+    model.run_eagerly = False
+    _compat.build_training_state(model, (x, y))
+    assert model.optimizer.built

@@ -80,7 +80,7 @@ class StrategyTuner(live.RecordsLiveValues, screening.ScreenedTuner, AutoTuner):
         super().adapt(model, dataset)
         data = getattr(self, "_fit_data", None)
         self._fit_data = None
-        if data is not None and not model.run_eagerly:
+        if data is not None:
             _compat.build_training_state(model, data)
 
 

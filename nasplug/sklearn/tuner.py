@@ -376,8 +376,7 @@ def train_network(
             check(model)
         steps = math.ceil(len(y) / batch_size) * (epochs - initial_epoch)
         model.run_eagerly = steps <= EAGER_STEPS
-        if not model.run_eagerly:
-            _compat.build_training_state(model, (x, y, sample_weight))
+        _compat.build_training_state(model, (x, y, sample_weight))
         fit_start = time.perf_counter()
         history = model.fit(
             x,
