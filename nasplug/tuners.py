@@ -26,7 +26,12 @@ from nasplug.oracles import registry
 _PARAMETER = inspect.Parameter
 
 
-class StrategySearch(live.RecordsLiveValues, screening_module.ScreenedTuner, keras_tuner.Tuner):
+class StrategySearch(
+    live.RecordsLiveValues,
+    screening_module.ScreenedTuner,
+    _compat.ExploresEachScopeOnce,
+    keras_tuner.Tuner,
+):
     """A `keras_tuner.Tuner` driven by the oracle of a registered strategy.
 
     A subclass sets `strategy` (a name of `nasplug.oracles.STRATEGIES`); its constructor

@@ -66,7 +66,7 @@ def seeded(seed):
         np.random.set_state(numpy_state)
 
 
-class ScoringTuner(live.RecordsLiveValues, keras_tuner.Tuner):
+class ScoringTuner(live.RecordsLiveValues, _compat.ExploresEachScopeOnce, keras_tuner.Tuner):
     """Trains each trial's network and scores it with a scikit-learn scorer.
 
     Args:
