@@ -158,6 +158,23 @@ def test_each_scope_is_opened_in_one_build_and_the_space_is_keras_tuners(tmp_pat
     assert ours.builds == 12 < theirs.builds
 
 
+def test_a_scope_its_conditions_do_not_open_is_left_to_the_trials(tmp_path):
+    def hidden(hp):
+        wide = hp.Boolean("wide")
+        depth = hp.Int("depth", 1, 2)
+        # The scope is entered only when `wide` or a depth of 1, which it does not say:
+        # opening it (depth 2, the rest at defaults) skips it.
+        if depth == 1 or wide:
+            with hp.conditional_scope("depth", [2]):
+                hp.Choice("units", [8, 16])
+
+    hypermodel = CountedBuilds(hidden)
+    # KerasTuner's own loop builds this one forever.
+    space = explored_space(hypermodel, tmp_path)
+    assert [hp.name for hp in space.space] == ["wide", "depth", "units"]
+    assert hypermodel.builds == 2
+
+
 @pytest.mark.slow
 def test_the_signal_space_is_keras_tuners_in_fewer_builds(tmp_path):
     ours = BlockHyperModel(None, spec_of("sequence"), "classification", 2)
