@@ -377,20 +377,77 @@ def train_network(
         steps = math.ceil(len(y) / batch_size) * (epochs - initial_epoch)
         model.run_eagerly = steps <= EAGER_STEPS
         _compat.build_training_state(model, (x, y, sample_weight))
+        data = _fit_data(x, y, sample_weight, validation_data, batch_size, seed)
         fit_start = time.perf_counter()
         history = model.fit(
-            x,
-            y,
-            sample_weight=sample_weight,
-            validation_data=validation_data,
+            **data,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            batch_size=batch_size,
             callbacks=copy.deepcopy(list(callbacks)),
             verbose=verbose,
-            shuffle=True,
         )
     return model, history, time.perf_counter() - fit_start
+
+
+# Arrays up to this size train from one `tf.data` pipeline that runs through every epoch.
+PIPELINE_MAX_BYTES = 1 << 30
+
+
+def _fit_data(x, y, sample_weight, validation_data, batch_size, seed):
+    """`model.fit`'s data arguments: one pipeline for all epochs where it can be.
+
+    Given arrays, Keras builds a new `tf.data` iterator for every epoch, and another
+    for every epoch's validation: tens of milliseconds each, which on the small sets
+    the estimators are made for is most of an epoch (a 20-epoch network on 400 digits
+    trained in less than half the time from one pipeline). On the TensorFlow backend,
+    arrays (numbers, up to `PIPELINE_MAX_BYTES`) become a pipeline that repeats, and
+    Keras keeps its iterator from epoch to epoch: each epoch is still one pass over
+    the samples in a new order (shuffled with `seed`), in batches of `batch_size`
+    with a smaller last one; validation is one pass in order. Anything else goes to
+    Keras as it is.
+    """
+    train = (x, y) if sample_weight is None else (x, y, sample_weight)
+    arrays = train + (tuple(validation_data) if validation_data is not None else ())
+    if not _pipeline_fits(arrays):
+        return dict(
+            x=x,
+            y=y,
+            sample_weight=sample_weight,
+            validation_data=validation_data,
+            batch_size=batch_size,
+            shuffle=True,
+        )
+    data = dict(
+        x=_repeating_batches(train, batch_size, seed),
+        steps_per_epoch=_steps_per_epoch(len(y), batch_size),
+        shuffle=False,  # the pipeline shuffles
+    )
+    if validation_data is not None:
+        data.update(
+            validation_data=_repeating_batches(tuple(validation_data), batch_size, None),
+            validation_steps=_steps_per_epoch(len(validation_data[1]), batch_size),
+        )
+    return data
+
+
+def _pipeline_fits(arrays):
+    return (
+        keras.backend.backend() == "tensorflow"
+        and all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" and len(a) > 0 for a in arrays)
+        and sum(a.nbytes for a in arrays) <= PIPELINE_MAX_BYTES
+    )
+
+
+def _repeating_batches(arrays, batch_size, seed):
+    """Batches of `arrays` (shuffled each pass with `seed`, in order if None), repeated."""
+    import tensorflow as tf
+
+    tensors = tuple(tf.convert_to_tensor(a) for a in arrays)
+    order = tf.data.Dataset.range(len(arrays[0]))
+    if seed is not None:
+        order = order.shuffle(len(arrays[0]), seed=int(seed), reshuffle_each_iteration=True)
+    batches = order.batch(batch_size).map(lambda i: tuple(tf.gather(t, i) for t in tensors))
+    return batches.repeat().prefetch(tf.data.AUTOTUNE)
 
 
 def epochs_for(n_samples, batch_size):
