@@ -377,7 +377,7 @@ def train_network(
         steps = math.ceil(len(y) / batch_size) * (epochs - initial_epoch)
         model.run_eagerly = steps <= EAGER_STEPS
         _compat.build_training_state(model, (x, y, sample_weight))
-        data = _fit_data(x, y, sample_weight, validation_data, batch_size, seed)
+        data = _fit_data(x, y, sample_weight, validation_data, batch_size)
         fit_start = time.perf_counter()
         history = model.fit(
             **data,
@@ -393,17 +393,18 @@ def train_network(
 PIPELINE_MAX_BYTES = 1 << 30
 
 
-def _fit_data(x, y, sample_weight, validation_data, batch_size, seed):
+def _fit_data(x, y, sample_weight, validation_data, batch_size):
     """`model.fit`'s data arguments: one pipeline for all epochs where it can be.
 
     Given arrays, Keras builds a new `tf.data` iterator for every epoch, and another
     for every epoch's validation: tens of milliseconds each, which on the small sets
-    the estimators are made for is most of an epoch (a 20-epoch network on 400 digits
-    trained in less than half the time from one pipeline). On the TensorFlow backend,
-    arrays (numbers, up to `PIPELINE_MAX_BYTES`) become a pipeline that repeats, and
-    Keras keeps its iterator from epoch to epoch: each epoch is still one pass over
-    the samples in a new order (shuffled with `seed`), in batches of `batch_size`
-    with a smaller last one; validation is one pass in order. Anything else goes to
+    the estimators are made for is most of an epoch. On the TensorFlow backend, arrays
+    (numbers, up to `PIPELINE_MAX_BYTES`) become a pipeline that repeats, and Keras
+    keeps its iterator from epoch to epoch. The batches are Keras's own: its adapter,
+    seeded as the estimators seed it, draws one permutation and every epoch passes over
+    the samples in that order, in batches of `batch_size` with a smaller last one;
+    the pipeline draws the same permutation the same way, so a network trains exactly
+    as it would from the arrays. Validation is one pass in order. Anything else goes to
     Keras as it is.
     """
     train = (x, y) if sample_weight is None else (x, y, sample_weight)
@@ -418,13 +419,13 @@ def _fit_data(x, y, sample_weight, validation_data, batch_size, seed):
             shuffle=True,
         )
     data = dict(
-        x=_repeating_batches(train, batch_size, seed),
+        x=_repeating_batches(train, batch_size, shuffle=True),
         steps_per_epoch=_steps_per_epoch(len(y), batch_size),
-        shuffle=False,  # the pipeline shuffles
+        shuffle=False,  # the pipeline's order
     )
     if validation_data is not None:
         data.update(
-            validation_data=_repeating_batches(tuple(validation_data), batch_size, None),
+            validation_data=_repeating_batches(tuple(validation_data), batch_size, shuffle=False),
             validation_steps=_steps_per_epoch(len(validation_data[1]), batch_size),
         )
     return data
@@ -438,16 +439,28 @@ def _pipeline_fits(arrays):
     )
 
 
-def _repeating_batches(arrays, batch_size, seed):
-    """Batches of `arrays` (shuffled each pass with `seed`, in order if None), repeated."""
+def _repeating_batches(arrays, batch_size, shuffle):
+    """Batches of `arrays`, repeated: every pass in one order (shuffled if `shuffle`)."""
     import tensorflow as tf
 
-    tensors = tuple(tf.convert_to_tensor(a) for a in arrays)
-    order = tf.data.Dataset.range(len(arrays[0]))
-    if seed is not None:
-        order = order.shuffle(len(arrays[0]), seed=int(seed), reshuffle_each_iteration=True)
-    batches = order.batch(batch_size).map(lambda i: tuple(tf.gather(t, i) for t in tensors))
-    return batches.repeat().prefetch(tf.data.AUTOTUNE)
+    # Floats in Keras's float type, as its adapter converts them.
+    tensors = tuple(
+        tf.convert_to_tensor(a.astype(keras.backend.floatx()) if a.dtype.kind == "f" else a)
+        for a in arrays
+    )
+    n = len(arrays[0])
+
+    def permutation(_):
+        # As Keras's array adapter draws it (`ArrayDataAdapter.get_tf_dataset`), cached:
+        # under a global seed Keras's is the same permutation every epoch.
+        indices = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            indices = tf.random.shuffle(indices)
+        return indices
+
+    passes = tf.data.Dataset.range(1).map(permutation).cache().repeat()
+    batches = passes.flat_map(lambda i: tf.data.Dataset.from_tensor_slices(i).batch(batch_size))
+    return batches.map(lambda i: tuple(tf.gather(t, i) for t in tensors)).prefetch(tf.data.AUTOTUNE)
 
 
 def epochs_for(n_samples, batch_size):
