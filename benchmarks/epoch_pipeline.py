@@ -5,8 +5,8 @@ and every epoch of validation. `NASClassifier` trains from one repeating pipelin
 (`nasplug.sklearn.tuner._fit_data`). This script fits the same `NASClassifier` both ways,
 alternating, in one process: the pipeline as shipped, and Keras's arrays (the pipeline
 turned off by setting `PIPELINE_MAX_BYTES` to -1). It prints the median seconds of each
-fit, their ratio, and each way's test accuracy (the two see the samples in other orders,
-so one seed's accuracies differ by chance; this is a speed measurement).
+fit, their ratio, and each way's test accuracy (the pipeline gives Keras's own batches,
+so the two train the same networks and the accuracies agree).
 
     python benchmarks/epoch_pipeline.py               # 3 repeats
     python benchmarks/epoch_pipeline.py --repeats 5
