@@ -6,10 +6,12 @@ Real searches on small slices of scikit-learn's data sets, one trial of two epoc
 import copy
 import os
 import pickle
+from types import SimpleNamespace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import autokeras as ak  # noqa: E402
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from keras_tuner.engine import hyperparameters  # noqa: E402
@@ -136,3 +138,84 @@ def test_auto_averages_five_networks_only_when_trials_were_cross_validated(cance
     assert not any(layer.name.startswith("member_") for layer in held_out.best_model_.layers)
     front = tiny(NASClassifier, cv=2, epochs=1, objectives=("accuracy", "params")).fit(X, y)
     assert front.ensemble_size_ == 1
+
+
+def _two_families(X):
+    """A space choosing between two families whose networks predict the same (their
+    output starts at zero and does not learn; one adds an identity layer), so their
+    scores tie and the refit mixes them."""
+
+    def build(hp):
+        family = hp.Choice("family", ["plain", "marked"])
+        layers = [
+            keras.Input((X.shape[1],)),
+            keras.layers.Normalization(mean=X.mean(0), variance=X.var(0)),
+            keras.layers.Dense(8, activation="relu"),
+        ]
+        if family == "marked":
+            layers.append(keras.layers.Identity(name="marked"))
+        output = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros")
+        model = keras.Sequential(layers + [output])
+        model.compile(keras.optimizers.SGD(0.0), "binary_crossentropy")
+        return model
+
+    return build
+
+
+def test_auto_mixes_two_families_that_cross_validation_cannot_tell_apart(cancer):
+    X, y = cancer
+    clf = NASClassifier(
+        max_trials=2,
+        epochs=2,
+        cv=2,
+        search_space=_two_families(X),
+        random_state=0,
+        strategy_params={"initial_hps": [{"family": "plain"}, {"family": "marked"}]},
+    ).fit(X, y)
+    scores = {r["hyperparameters"]["family"]: r["score"] for r in clf.search_results_}
+    assert scores["plain"] == scores["marked"]
+    assert clf.ensemble_size_ == 5
+    assert [(e["hyperparameters"]["family"], e["networks"]) for e in clf.ensemble_] == [
+        ("plain", 3),
+        ("marked", 2),
+    ]
+    marked = [
+        any(layer.name == "marked" for layer in clf.best_model_.get_layer(f"member_{i}").layers)
+        for i in range(5)
+    ]
+    assert marked == [False, False, False, True, True]
+    # The mix is what predicts: the members' mean.
+    outputs = np.mean([member(clf, i).predict_proba(X) for i in range(5)], axis=0)
+    np.testing.assert_allclose(clf.predict_proba(X), outputs, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "partner_score, shared",
+    [(0.80, 2), (0.75, 2), (0.74, 0)],
+)
+def test_auto_mixes_another_family_only_within_the_best_trials_spread(partner_score, shared):
+    def record(trial_id, family, score, score_std):
+        return {
+            "trial_id": trial_id,
+            "hyperparameters": {"family": family, "units": 8},
+            "score": score,
+            "score_std": score_std,
+            "status": "COMPLETED",
+        }
+
+    found = SimpleNamespace(
+        best_trial_id="a",
+        trials=[
+            record("a", "chain", 0.80, 0.05),
+            record("b", "chain", 0.79, 0.01),
+            record("c", "mlp", partner_score, 0.01),
+            record("d", "mlp", 0.30, 0.01),
+        ],
+    )
+    oracle = SimpleNamespace(get_trial=lambda trial_id: trial_id)
+    clf = NASClassifier()
+    clf.ensemble_size_ = 5
+    members = clf._ensemble_trials(oracle, found, "a")
+    assert members == ["a"] * (5 - shared) + ["c"] * shared
+    clf.ensemble_size = 5
+    assert clf._ensemble_trials(oracle, found, "a") == ["a"] * 5

@@ -60,6 +60,7 @@ _SEARCH_ATTRIBUTES = (
     "search_results_",
     "search_seconds_",
     "ensemble_size_",
+    "ensemble_",
 )
 
 # With `screening="auto"`, screen when trials train this many epochs or more: three rungs
@@ -88,6 +89,12 @@ BEST_EPOCH_SAMPLES = 100
 # 0.001, and no set lost (`benchmarks/refit_ensemble.py`). Five refits cost about 1.7
 # cross-validated trials of 3 folds.
 AUTO_ENSEMBLE_SIZE = 5
+# With `ensemble_size="auto"`, the share of those networks that take the architecture of
+# another family when cross-validation cannot tell the two families apart (see
+# `_ensemble_trials`). On ArrowHead the fully convolutional network and a two-layer MLP
+# scored within each other's spread over the folds, and averaging three of the one with
+# two of the other scored XXX.
+FAMILY_SHARE = 0.4
 # Oracle arguments the estimator sets from its own parameters (`scoring`, `max_trials`,
 # `epochs`, `random_state`), which `strategy_params` may not override.
 _SET_BY_ESTIMATOR = (
@@ -294,6 +301,7 @@ class _NASEstimator(BaseEstimator):
             found.choose(self.refit)
             best_trial = tuner.oracle.get_trial(found.best_trial_id)
             self.ensemble_size_ = self._ensemble_members(folds, spec)
+            members = self._ensemble_trials(tuner.oracle, found, best_trial)
             if self.refit:
                 X_refit, y_refit, w_refit = train[0], y_train, train[3]
                 if folds is None:
@@ -303,7 +311,7 @@ class _NASEstimator(BaseEstimator):
                 # The fewest validation samples any of the trial's best epochs was read off.
                 n_validation = min(len(rows) for _, rows in folds) if folds else len(val[2])
                 network = self._refit(
-                    hypermodel, best_trial, X_refit, y_refit, w_refit, seed, n_validation
+                    hypermodel, members, X_refit, y_refit, w_refit, seed, n_validation
                 )
             elif role == roles.CHIEF or (
                 spec.ranked and best_trial.trial_id != tuner.best_trial_id
@@ -332,6 +340,7 @@ class _NASEstimator(BaseEstimator):
         else:
             self.__dict__.pop("pareto_front_", None)
         self.best_trial_id_ = found.best_trial_id
+        self.ensemble_ = _ensemble_summary(members, found)
         self.best_score_ = found.best_score
         self.best_params_ = found.best_params
         self.best_model_ = search_spaces.end_to_end(hypermodel, network)
@@ -896,21 +905,20 @@ class _NASEstimator(BaseEstimator):
                 overwrite=(self.overwrite or self.directory is None) if role is None else False,
             )
 
-    def _refit(self, hypermodel, best_trial, X, y_model, sample_weight, seed, n_validation):
-        epochs = self._refit_epochs(best_trial, n_validation)
+    def _refit(self, hypermodel, members, X, y_model, sample_weight, seed, n_validation):
         # Early stopping needs validation data, which refitting on all data has none of.
         callbacks = [
             c for c in (self.callbacks or []) if not isinstance(c, keras.callbacks.EarlyStopping)
         ]
         networks = []
-        for member in range(self.ensemble_size_):
+        for member, trial in enumerate(members):
             network, _, _ = train_network(
                 hypermodel,
-                best_trial.hyperparameters,
+                trial.hyperparameters,
                 seed + member,
                 self._to_network_input(X),
                 y_model,
-                epochs=epochs,
+                epochs=self._refit_epochs(trial, n_validation),
                 batch_size=self.batch_size,
                 callbacks=callbacks,
                 verbose=2 if self.verbose >= 2 else 0,
@@ -918,6 +926,39 @@ class _NASEstimator(BaseEstimator):
             )
             networks.append(network)
         return search_spaces.average_networks(networks)
+
+    def _ensemble_trials(self, oracle, found, best_trial):
+        """The trial whose architecture each of the refit's `ensemble_size_` networks has.
+
+        All the best trial's, except with `ensemble_size="auto"` in a space that chooses
+        among families of networks (`spaces.FAMILY`: signals, images, text) when the
+        cross-validated scores cannot tell the best family from another: when the best
+        trial of another family scores within the best trial's standard deviation over
+        the folds, `FAMILY_SHARE` of the networks (2 of 5) take its architecture.
+        """
+        members = [best_trial] * self.ensemble_size_
+        if self.ensemble_size != "auto" or self.ensemble_size_ < 2:
+            return members
+        records = {record["trial_id"]: record for record in found.trials}
+        best = records[found.best_trial_id]
+        family = best["hyperparameters"].get(spaces.FAMILY)
+        if family is None or best["score_std"] is None:
+            return members
+        others = [
+            record
+            for record in found.trials
+            if record["status"] == "COMPLETED"
+            and record["score"] is not None
+            and record["hyperparameters"].get(spaces.FAMILY) not in (None, family)
+        ]
+        if not others:
+            return members
+        # The first of equal scores, in trial order.
+        partner = max(others, key=lambda record: record["score"])
+        if partner["score"] < best["score"] - best["score_std"]:
+            return members
+        shared = int(self.ensemble_size_ * FAMILY_SHARE)
+        return members[: len(members) - shared] + [oracle.get_trial(partner["trial_id"])] * shared
 
     def _ensemble_members(self, folds, spec):
         """How many networks the refit averages (see `ensemble_size`)."""
@@ -927,11 +968,11 @@ class _NASEstimator(BaseEstimator):
             return 1
         return AUTO_ENSEMBLE_SIZE
 
-    def _refit_epochs(self, best_trial, n_validation):
-        """Epochs the refit trains the best architecture for on all data.
+    def _refit_epochs(self, trial, n_validation):
+        """Epochs the refit trains a trial's architecture for on all data.
 
         Args:
-            best_trial: The chosen `keras_tuner` trial.
+            trial: A `keras_tuner` trial (the chosen one, or another member's).
             n_validation: Int, the validation samples its useful epochs were read off (the
                 smallest fold's, when cross-validated).
 
@@ -942,7 +983,7 @@ class _NASEstimator(BaseEstimator):
         """
         if self.callbacks is None and n_validation < BEST_EPOCH_SAMPLES:
             return self.epochs_
-        return int(best_trial.metrics.get_last_value("epochs") or self.epochs_)
+        return int(trial.metrics.get_last_value("epochs") or self.epochs_)
 
     # -------------------------------------------------------------- predict
 
@@ -972,6 +1013,23 @@ class _NASEstimator(BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.non_deterministic = False
         return tags
+
+
+def _ensemble_summary(members, found):
+    """`ensemble_`: one dict per architecture of the networks averaged, in member order."""
+    records = {record["trial_id"]: record for record in found.trials}
+    counts = {}
+    for trial in members:
+        counts[trial.trial_id] = counts.get(trial.trial_id, 0) + 1
+    return [
+        {
+            "trial_id": trial_id,
+            "networks": networks,
+            "hyperparameters": records[trial_id]["hyperparameters"],
+            "score": records[trial_id]["score"],
+        }
+        for trial_id, networks in counts.items()
+    ]
 
 
 def _score(scorer, estimator, X, y, sample_weight):
@@ -1117,8 +1175,11 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             probabilities, or predictions). "auto" (default): 5 when trials were
             cross-validated (data too small for a held-out part of 100 samples, where
             one network's accuracy depends on its seed by several points; five refits
-            train about as much as 1.7 trials of 3 folds), else 1. More than one needs
-            `refit` and a single objective.
+            train about as much as 1.7 trials of 3 folds), else 1; and when the space
+            chooses among families of networks (signals, images, text) and the best
+            trial of another family scores within the best trial's standard deviation
+            over the folds, 2 of the 5 take that trial's architecture (`ensemble_`
+            lists them). More than one needs `refit` and a single objective.
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.
@@ -1155,6 +1216,10 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         ensemble_size_: How many networks `best_model_` averages (see
             `ensemble_size`): when more than one, its layers `member_0`, `member_1`,
             ... (those of its layer `ensemble` for a table with categories).
+        ensemble_: The architectures of those networks, one dict per trial in member
+            order (the best trial first): `trial_id`, `networks` (how many of the
+            members have its architecture), `hyperparameters` and `score`. Without a
+            refit, the best trial alone.
     """
 
     _task = "classification"
