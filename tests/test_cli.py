@@ -95,6 +95,7 @@ def test_search_saves_model_metadata_and_report(wine_search):
     metadata = json.loads((out / "model.json").read_text())
     assert metadata["task"] == "classification"
     assert metadata["ensemble_size"] == 2
+    assert [e["networks"] for e in metadata["ensemble"]] == [2]
     assert "Model: the mean of 2 networks of this architecture" in printed
     assert metadata["classes"] == sorted(WINE_NAMES.values())
     assert metadata["categorical"] == ["cellar"]

@@ -138,6 +138,9 @@ def run(args):
         "best_params": estimator.best_params_,
         "validation_score": estimator.best_score_,
         "ensemble_size": estimator.ensemble_size_,
+        "ensemble": [
+            {"trial_id": e["trial_id"], "networks": e["networks"]} for e in estimator.ensemble_
+        ],
     }
     if hasattr(estimator, "pareto_front_"):
         metadata["pareto_front"] = estimator.pareto_front_
@@ -172,7 +175,16 @@ def run(args):
             mark = "*" if member["trial_id"] == estimator.best_trial_id_ else " "
             values = "  ".join(f"{n} {member[n]:.4g}" for n in names if member[n] is not None)
             print(f" {mark} trial {member['trial_id']}: {values}")
-    if estimator.ensemble_size_ > 1:
+    if len(estimator.ensemble_) > 1:
+        others = ", ".join(
+            f"{e['networks']} of trial {e['trial']}" for e in estimator.ensemble_[1:]
+        )
+        print(
+            f"Model: the mean of {estimator.ensemble_size_} networks retrained on all "
+            f"training rows, {estimator.ensemble_[0]['networks']} of this architecture and "
+            f"{others} (another family that cross-validation could not tell apart)"
+        )
+    elif estimator.ensemble_size_ > 1:
         print(
             f"Model: the mean of {estimator.ensemble_size_} networks of this architecture, "
             "retrained on all training rows from different seeds"

@@ -1023,6 +1023,7 @@ def _ensemble_summary(members, found):
         counts[trial.trial_id] = counts.get(trial.trial_id, 0) + 1
     return [
         {
+            "trial": records[trial_id]["trial"],
             "trial_id": trial_id,
             "networks": networks,
             "hyperparameters": records[trial_id]["hyperparameters"],
@@ -1217,7 +1218,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             `ensemble_size`): when more than one, its layers `member_0`, `member_1`,
             ... (those of its layer `ensemble` for a table with categories).
         ensemble_: The architectures of those networks, one dict per trial in member
-            order (the best trial first): `trial_id`, `networks` (how many of the
+            order (the best trial first): `trial` (its number, as in
+            `search_results_`), `trial_id`, `networks` (how many of the
             members have its architecture), `hyperparameters` and `score`. Without a
             refit, the best trial alone.
     """
