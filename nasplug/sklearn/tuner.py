@@ -374,7 +374,7 @@ def train_network(
             )
         if check is not None:
             check(model)
-        steps = math.ceil(len(y) / batch_size) * (epochs - initial_epoch)
+        steps = _steps_per_epoch(len(y), batch_size) * (epochs - initial_epoch)
         model.run_eagerly = steps <= EAGER_STEPS
         _compat.build_training_state(model, (x, y, sample_weight))
         data = _fit_data(x, y, sample_weight, validation_data, batch_size)
