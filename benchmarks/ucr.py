@@ -69,6 +69,14 @@ def run_set(name, budget, seed, dense=True):
         f"{row['nas seconds']:.0f} s) best {row['nas best']}",
         flush=True,
     )
+    print(
+        "  refit: "
+        + ", ".join(
+            f"{e['networks']} x trial {e['trial']} ({e['hyperparameters'].get('family')})"
+            for e in nas.ensemble_
+        ),
+        flush=True,
+    )
     for record in nas.search_results_:
         std = record.get("score_std")
         print(
