@@ -29,7 +29,7 @@ DATA = os.environ.get("NASPLUG_UCR", "../shared/benchmarks/ucr")
 TRIALS = 5
 
 
-def _best_only(estimator, oracle, found, best_trial):
+def _best_only(estimator, found, best_trial):
     return [best_trial] * estimator.ensemble_size_
 
 

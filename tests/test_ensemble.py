@@ -18,7 +18,7 @@ from keras_tuner.engine import hyperparameters  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
 
 from nasplug import NASClassifier, NASRegressor  # noqa: E402
-from nasplug.sklearn import prediction  # noqa: E402
+from nasplug.sklearn import prediction, results  # noqa: E402
 
 
 def tiny(cls, **params):
@@ -203,19 +203,19 @@ def test_auto_mixes_another_family_only_within_the_best_trials_spread(partner_sc
             "status": "COMPLETED",
         }
 
-    found = SimpleNamespace(
-        best_trial_id="a",
-        trials=[
-            record("a", "chain", 0.80, 0.05),
-            record("b", "chain", 0.79, 0.01),
-            record("c", "mlp", partner_score, 0.01),
-            record("d", "mlp", 0.30, 0.01),
-        ],
-    )
-    oracle = SimpleNamespace(get_trial=lambda trial_id: trial_id)
+    # A search's results as `fit` reads them, without running the search.
+    found = object.__new__(results.SearchResults)
+    found.best_trial_id = "a"
+    found.trials = [
+        record("a", "chain", 0.80, 0.05),
+        record("b", "chain", 0.79, 0.01),
+        record("c", "mlp", partner_score, 0.01),
+        record("d", "mlp", 0.30, 0.01),
+    ]
+    found.oracle = SimpleNamespace(get_trial=lambda trial_id: trial_id)
     clf = NASClassifier()
     clf.ensemble_size_ = 5
-    members = clf._ensemble_trials(oracle, found, "a")
+    members = clf._ensemble_trials(found, "a")
     assert members == ["a"] * (5 - shared) + ["c"] * shared
     clf.ensemble_size = 5
-    assert clf._ensemble_trials(oracle, found, "a") == ["a"] * 5
+    assert clf._ensemble_trials(found, "a") == ["a"] * 5

@@ -16,6 +16,7 @@ boolean and numeric columns with missing values: they are encoded inside the mod
 `tabular`).
 """
 
+import collections
 import contextlib
 import io
 import math
@@ -303,7 +304,7 @@ class _NASEstimator(BaseEstimator):
             found.choose(self.refit)
             best_trial = tuner.oracle.get_trial(found.best_trial_id)
             self.ensemble_size_ = self._ensemble_members(folds, spec)
-            members = self._ensemble_trials(tuner.oracle, found, best_trial)
+            members = self._ensemble_trials(found, best_trial)
             if self.refit:
                 X_refit, y_refit, w_refit = train[0], y_train, train[3]
                 if folds is None:
@@ -929,7 +930,7 @@ class _NASEstimator(BaseEstimator):
             networks.append(network)
         return search_spaces.average_networks(networks)
 
-    def _ensemble_trials(self, oracle, found, best_trial):
+    def _ensemble_trials(self, found, best_trial):
         """The trial whose architecture each of the refit's `ensemble_size_` networks has.
 
         All the best trial's, except with `ensemble_size="auto"` in a space that chooses
@@ -941,8 +942,7 @@ class _NASEstimator(BaseEstimator):
         members = [best_trial] * self.ensemble_size_
         if self.ensemble_size != "auto" or self.ensemble_size_ < 2:
             return members
-        records = {record["trial_id"]: record for record in found.trials}
-        best = records[found.best_trial_id]
+        best = found.record(found.best_trial_id)
         family = best["hyperparameters"].get(spaces.FAMILY)
         if family is None or best["score_std"] is None:
             return members
@@ -960,7 +960,8 @@ class _NASEstimator(BaseEstimator):
         if partner["score"] < best["score"] - best["score_std"]:
             return members
         shared = int(self.ensemble_size_ * FAMILY_SHARE)
-        return members[: len(members) - shared] + [oracle.get_trial(partner["trial_id"])] * shared
+        partner_trial = found.oracle.get_trial(partner["trial_id"])
+        return members[: len(members) - shared] + [partner_trial] * shared
 
     def _ensemble_members(self, folds, spec):
         """How many networks the refit averages (see `ensemble_size`)."""
@@ -1019,19 +1020,17 @@ class _NASEstimator(BaseEstimator):
 
 def _ensemble_summary(members, found):
     """`ensemble_`: one dict per architecture of the networks averaged, in member order."""
-    records = {record["trial_id"]: record for record in found.trials}
-    counts = {}
-    for trial in members:
-        counts[trial.trial_id] = counts.get(trial.trial_id, 0) + 1
+    counts = collections.Counter(trial.trial_id for trial in members)
     return [
         {
-            "trial": records[trial_id]["trial"],
+            "trial": record["trial"],
             "trial_id": trial_id,
             "networks": networks,
-            "hyperparameters": records[trial_id]["hyperparameters"],
-            "score": records[trial_id]["score"],
+            "hyperparameters": record["hyperparameters"],
+            "score": record["score"],
         }
         for trial_id, networks in counts.items()
+        for record in [found.record(trial_id)]
     ]
 
 

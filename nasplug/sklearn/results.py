@@ -126,6 +126,10 @@ class SearchResults:
             )
         self._set_best(member["trial_id"], _score(self.oracle.get_trial(member["trial_id"])))
 
+    def record(self, trial_id):
+        """The dict of `trials` of the trial `trial_id`."""
+        return next(record for record in self.trials if record["trial_id"] == str(trial_id))
+
     def _set_best(self, best_id, best_score):
         self.best_trial_id = str(best_id)
         self.best_score = best_score
