@@ -279,3 +279,68 @@ def test_measured_objectives_are_named_by_their_strings_and_measured():
     assert plain.measures == () and not plain.ranked
     with pytest.raises(ValueError, match="Strategy 'random' has no argument 'pareto'"):
         make_oracle("random", objective=OBJECTIVES, pareto=True)
+
+
+def test_end_proposals_climb_an_additive_model_to_each_end_of_the_front(tmp_path):
+    # Twenty random trials, then every proposal aims at an end (end_every=1), the
+    # objectives in turn: first the most accurate, then the cheapest. Both objectives
+    # rise with each edge's operation (accuracy through a saturating curve, cost
+    # exactly), so an additive model of each points past every trial so far.
+    from nasplug.oracles import PredictorEvolutionOracle
+
+    oracle = make(PredictorEvolutionOracle, max_trials=22, random_trials=20, end_every=1, seed=2)
+    proposed = drive(oracle, evaluate, 22, tmp_path)
+    earlier = [evaluate(v) for v in proposed[:20]]
+    assert evaluate(proposed[20])["accuracy"] > max(m["accuracy"] for m in earlier)
+    assert evaluate(proposed[21])["cost"] < min(m["cost"] for m in earlier)
+    # Each is two or more decisions from every trial before it: no child (one decision
+    # changed) of any of them could have been it.
+    for values in proposed[20:]:
+        assert min(sum(v[d] != values[d] for d in DECISIONS) for v in proposed[:20]) >= 2
+    ids = [t.trial_id for t in sorted(completed(oracle), key=lambda t: int(t.trial_id))]
+    assert oracle.end_trials == {ids[20]: 0, ids[21]: 1}
+    state = oracle.get_state()
+    assert state["end_trials"] == oracle.end_trials and state["end_turns"] == 2
+
+
+def test_an_end_is_left_alone_after_end_patience_proposals_that_miss(tmp_path):
+    # A cost that no additive model predicts (a fixed pseudo-random number per cell):
+    # the cost end's proposals seldom beat the cheapest trial, and after `end_patience`
+    # misses in a row it gets no more.
+    def scrambled(values):
+        metrics = evaluate(values)
+        metrics["cost"] = zlib.crc32(json.dumps(values, sort_keys=True).encode()) % 997 / 99.7
+        return metrics
+
+    from nasplug.oracles import PredictorEvolutionOracle
+
+    oracle = make(
+        PredictorEvolutionOracle,
+        max_trials=60,
+        random_trials=10,
+        end_every=2,
+        end_patience=2,
+        seed=1,
+    )
+    drive(oracle, scrambled, 60, tmp_path)
+    assert 1 not in oracle.open_ends()
+    trials = completed(oracle)
+    best, misses = np.inf, 0
+    for trial in trials:
+        cost = trial.metrics.get_last_value("cost")
+        if oracle.end_trials.get(trial.trial_id) == 1:
+            assert misses < 2  # no cost-end trial after the end closed
+            misses = 0 if cost < best else misses + 1
+        best = min(best, cost)
+    assert misses == 2
+
+
+def test_end_proposals_are_off_with_end_every_none_and_checked(tmp_path):
+    from nasplug.oracles import PredictorEvolutionOracle
+
+    oracle = make(PredictorEvolutionOracle, max_trials=24, random_trials=20, end_every=None, seed=2)
+    drive(oracle, evaluate, 24, tmp_path)
+    assert oracle.end_trials == {}
+    for bad in ({"end_every": 0}, {"end_patience": 0}, {"end_every": 1.5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            make(PredictorEvolutionOracle, **bad)

@@ -4,7 +4,7 @@ import numpy as np
 
 from nasplug import _compat
 from nasplug.oracles import pareto
-from nasplug.oracles.base import check_number, check_positive_int
+from nasplug.oracles.base import RUNNING, check_number, check_positive_int
 from nasplug.oracles.evolution import EvolutionOracle
 
 # Length scales (in units of "decisions that differ") the Gaussian process chooses among,
@@ -49,6 +49,18 @@ class PredictorEvolutionOracle(EvolutionOracle):
     of all completed trials (ParEGO, Knowles 2006); the population keeps its spread by
     front and crowding as in `EvolutionOracle`.
 
+    A front's ends are where random weights aim least, and one-decision children reach
+    them slowly: the cheapest network is often several decisions away from every trial.
+    So in Pareto mode every `end_every`-th proposal aims at one end instead, the
+    objectives taken in turn: an additive model of that objective alone (ridge
+    regression on the one-hot decisions) is fitted to the completed trials, and from the
+    trial best in it the proposal moves one decision at a time to the value the model
+    predicts best, as long as the prediction improves (a climb on the model; no trial is
+    spent). Costs such as size, latency and FLOPs add up over a network's parts, so the
+    model points past every trial so far, where the Gaussian process, whose kernel only
+    measures distance to the trials, predicts their mean. An end is left alone once
+    `end_patience` of its proposals in a row did not improve on its best value.
+
     Args:
         objective: A string, `keras_tuner.Objective`, or a list of them.
         max_trials: Int. The total number of trials to run at most. Defaults to 10.
@@ -89,6 +101,15 @@ class PredictorEvolutionOracle(EvolutionOracle):
             94.22: an exploring trial early in a short search costs more than it finds.
             In Pareto mode (accuracy against latency, 100 runs) patience 5 lowered the
             hypervolume ratio from 0.985 to 0.977.
+        end_every: Int or None. In Pareto mode, every `end_every`-th trial aims at an
+            end of the front (see above); None never. Defaults to 4. On NAS-Bench-201
+            (accuracy against latency, 12,000 s, about 120 trials; tuning seeds 1 and 2,
+            100 runs each, paired) the mean hypervolume ratio went from 0.9856 to 0.9906
+            (+0.0050 +- 0.0018) and from 0.9891 to 0.9890 (-0.0001 +- 0.0015).
+        end_patience: Int. End trials in a row that do not improve on their
+            objective's best value before that end is left alone. Defaults to 3 (with
+            the model's ridge penalty at 1.0, seed 1 above: 1 gave 0.9866, 3 gave 0.9896;
+            with 1 an end closed after one poor fit on a dozen trials).
         initial_hps, seed, hyperparameters, allow_new_entries, tune_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials, max_choices: See
             `EvolutionOracle`.
@@ -107,6 +128,8 @@ class PredictorEvolutionOracle(EvolutionOracle):
         noise=0.1,
         patience=5,
         explore_after=25,
+        end_every=4,
+        end_patience=3,
         initial_hps=None,
         seed=None,
         hyperparameters=None,
@@ -144,8 +167,19 @@ class PredictorEvolutionOracle(EvolutionOracle):
             check_positive_int(patience=patience)
             patience = int(patience)
         self.patience = patience
-        check_positive_int(explore_after=explore_after)
+        check_positive_int(explore_after=explore_after, end_patience=end_patience)
         self.explore_after = int(explore_after)
+        if end_every is not None:
+            check_positive_int(end_every=end_every)
+            end_every = int(end_every)
+        self.end_every = end_every
+        self.end_patience = int(end_patience)
+        # trial_id -> index of the objective whose end it aimed at.
+        self.end_trials = {}
+        # How many end proposals were made, which picks the next objective in turn.
+        self._end_turns = 0
+        # (values hash, objective) of the end proposal being made, until its trial starts.
+        self._aiming = None
         self._weights = None
         # Whether the proposal being made explores (set by `propose`, read by `acquisition`).
         self._exploring = False
@@ -153,6 +187,10 @@ class PredictorEvolutionOracle(EvolutionOracle):
     def propose(self):
         if len(self.trials) < self.random_trials or len(self.population) < 2:
             return self.space.random_values(self._rng)
+        if self.pareto and self.end_every and len(self.trials) % self.end_every == 0:
+            values = self._end_values()
+            if values is not None:
+                return values
         if self.pareto:
             # ParEGO: every proposal ranks the children for another random weighting of
             # the objectives, so that successive trials aim at the whole front.
@@ -175,6 +213,71 @@ class PredictorEvolutionOracle(EvolutionOracle):
         self._weights = None
         self._exploring = False
         return chosen
+
+    def open_ends(self):
+        """Indices of the objectives whose end of the front end proposals still aim at:
+        those with fewer than `end_patience` end trials in a row, since the last that
+        improved on the objective's best value, that did not."""
+        best = None
+        misses = np.zeros(len(self.objectives), dtype=int)
+        for trial in self.completed_trials:
+            point = self.objective_values(trial)
+            end = self.end_trials.get(trial.trial_id)
+            if end is not None:
+                misses[end] = 0 if best is None or point[end] < best[end] else misses[end] + 1
+            best = point if best is None else np.minimum(best, point)
+        return [j for j in range(len(misses)) if misses[j] < self.end_patience]
+
+    def _end_values(self):
+        """Values aimed at one end of the front, or None (no end open, or nothing new)."""
+        ends = self.open_ends()
+        if not ends:
+            return None
+        end = ends[self._end_turns % len(ends)]
+        self._end_turns += 1
+        trials = self.completed_trials
+        points, violations = self._points(trials)
+        feasible = violations == 0
+        if not feasible.any():
+            feasible[:] = True
+        values = [t.hyperparameters.values for t in trials]
+        y = points[:, end]
+        weights = _ridge(self._encode(values), (y - y.mean()) / (y.std() or 1.0))
+        start = min(np.flatnonzero(feasible), key=lambda i: y[i])
+        values = self._climb(self.space.active(values[start]), weights)
+        if _compat.is_duplicate(self, values):
+            return None
+        self._aiming = (_compat.values_hash(self, values), end)
+        return values
+
+    def _climb(self, values, weights):
+        """Best-improvement descent of the additive model `weights` over one-decision
+        changes; decisions a change activates take their defaults."""
+        predicted = float(self._encode([values])[0] @ weights)
+        while True:
+            best = None
+            for hp in self.space.decisions:
+                if hp.name not in values or not self.space.is_tunable(hp):
+                    continue
+                for choice in self.space.choices(hp):
+                    if choice == values[hp.name]:
+                        continue
+                    neighbour = self.space.active(dict(values, **{hp.name: choice}))
+                    value = float(self._encode([neighbour])[0] @ weights)
+                    if value < (predicted if best is None else best[0]) - 1e-12:
+                        best = (value, neighbour)
+            if best is None:
+                return values
+            predicted, values = best
+
+    def populate_space(self, trial_id):
+        self._aiming = None
+        response = super().populate_space(trial_id)
+        aiming, self._aiming = self._aiming, None
+        if aiming is not None and response["status"] == RUNNING:
+            if _compat.values_hash(self, response["values"]) == aiming[0]:
+                self.end_trials[trial_id] = aiming[1]
+        return response
 
     def stalled(self):
         """Whether the search should explore: at least `explore_after` trials completed
@@ -248,6 +351,10 @@ class PredictorEvolutionOracle(EvolutionOracle):
                 "noise": self.noise,
                 "patience": self.patience,
                 "explore_after": self.explore_after,
+                "end_every": self.end_every,
+                "end_patience": self.end_patience,
+                "end_trials": dict(self.end_trials),
+                "end_turns": self._end_turns,
             }
         )
         return state
@@ -261,6 +368,11 @@ class PredictorEvolutionOracle(EvolutionOracle):
         # Searches saved before exploration existed never explored.
         self.patience = state.get("patience")
         self.explore_after = state.get("explore_after", 25)
+        # Searches saved before end proposals existed never made one.
+        self.end_every = state.get("end_every")
+        self.end_patience = state.get("end_patience", 3)
+        self.end_trials = dict(state.get("end_trials", {}))
+        self._end_turns = state.get("end_turns", 0)
 
 
 def default_random_trials(max_trials):
@@ -268,6 +380,19 @@ def default_random_trials(max_trials):
     if max_trials is None:
         return 10
     return max(2, min(max_trials // 2, 20))
+
+
+# Ridge penalty of the additive models of end proposals, on standardised objectives: small,
+# so that an operation seen on a few trials only is not pulled to the average (on
+# NAS-Bench-201, 1.0 often kept the climb from the cheapest cell).
+_RIDGE_PENALTY = 0.01
+
+
+def _ridge(x, y, penalty=None):
+    """Weights of a ridge regression of `y` on the columns of `x` (no intercept: `y` is
+    centred, and one-hot columns of one decision sum to one)."""
+    penalty = _RIDGE_PENALTY if penalty is None else penalty
+    return np.linalg.solve(x.T @ x + penalty * np.eye(x.shape[1]), x.T @ y)
 
 
 def _fit_predict(x, y, x_new, noise):
