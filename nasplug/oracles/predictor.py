@@ -215,9 +215,11 @@ class PredictorEvolutionOracle(EvolutionOracle):
         return chosen
 
     def open_ends(self):
-        """Indices of the objectives whose end of the front end proposals still aim at:
-        those with fewer than `end_patience` end trials in a row, since the last that
-        improved on the objective's best value, that did not."""
+        """Indices of the objectives whose end of the front end proposals still aim at.
+
+        An end closes once `end_patience` of its end trials in a row completed without
+        improving on the objective's best value before them.
+        """
         best = None
         misses = np.zeros(len(self.objectives), dtype=int)
         for trial in self.completed_trials:
@@ -388,10 +390,9 @@ def default_random_trials(max_trials):
 _RIDGE_PENALTY = 0.01
 
 
-def _ridge(x, y, penalty=None):
+def _ridge(x, y, penalty=_RIDGE_PENALTY):
     """Weights of a ridge regression of `y` on the columns of `x` (no intercept: `y` is
     centred, and one-hot columns of one decision sum to one)."""
-    penalty = _RIDGE_PENALTY if penalty is None else penalty
     return np.linalg.solve(x.T @ x + penalty * np.eye(x.shape[1]), x.T @ y)
 
 
