@@ -344,3 +344,25 @@ def test_end_proposals_are_off_with_end_every_none_and_checked(tmp_path):
     for bad in ({"end_every": 0}, {"end_patience": 0}, {"end_every": 1.5}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             make(PredictorEvolutionOracle, **bad)
+
+
+def test_pareto_acquisition_ranks_by_the_predicted_objectives_under_the_weights(tmp_path):
+    # One Gaussian process per objective: weights on accuracy alone rank the most
+    # accurate cell first, weights on cost alone the cheapest, whatever the trials were.
+    from nasplug.oracles import PredictorEvolutionOracle
+
+    oracle = make(PredictorEvolutionOracle, max_trials=20, seed=4)
+    drive(oracle, evaluate, 20, tmp_path)
+    cells = [dict.fromkeys(DECISIONS, op) for op in ("none", "conv1", "conv3")]
+    oracle._weights = np.array([1.0, 0.0])
+    assert np.argmax(oracle.acquisition(cells)) == 2
+    oracle._weights = np.array([0.0, 1.0])
+    assert np.argmax(oracle.acquisition(cells)) == 0
+    oracle._weights = None
+    # Predictions near the trials: a tried cell ranks where its own objectives put it.
+    tried = [t.hyperparameters.values for t in completed(oracle)]
+    scores = oracle.acquisition(tried)
+    points = np.array([[-evaluate(v)["accuracy"], evaluate(v)["cost"]] for v in tried])
+    ideal = points.min(axis=0)
+    expected = -pareto.chebyshev(points, [0.5, 0.5], ideal, points.max(axis=0) - ideal)
+    assert np.corrcoef(scores, expected)[0, 1] > 0.9

