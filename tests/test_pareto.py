@@ -111,3 +111,15 @@ def test_large_fronts_are_fast_and_exact():
     expected = np.zeros(len(points), dtype=bool)
     expected[order] = points[order, 1] <= running
     assert (mask == expected).all()
+
+
+def test_scalarise_scales_points_by_the_reference_range():
+    trials = np.array([[0.0, 10.0], [1.0, 30.0]])
+    predicted = np.array([[0.5, 10.0], [0.0, 40.0]])
+    weights = np.array([0.5, 0.5])
+    # Scaled by the trials' ranges (1 and 20) from their ideal (0, 10).
+    np.testing.assert_allclose(
+        pareto.scalarise(predicted, weights, reference=trials), [0.25, 0.75]
+    )
+    # Without a reference the points set their own ideal and ranges.
+    np.testing.assert_allclose(pareto.scalarise(trials, weights), [0.0, 0.5])

@@ -298,9 +298,12 @@ class NASOracle(keras_tuner.Oracle):
         Returns:
             A float array, higher is better.
         """
-        points, violations = self._points(trials)
-        ideal = points.min(axis=0)
-        rewards = -pareto_module.chebyshev(points, weights, ideal, points.max(axis=0) - ideal)
+        return self._scalarise(*self._points(trials), weights)
+
+    @staticmethod
+    def _scalarise(points, violations, weights):
+        """`scalarised_rewards` of trials given as their `_points`."""
+        rewards = -pareto_module.scalarise(points, weights)
         infeasible = violations > 0
         if infeasible.any():
             floor = rewards[~infeasible].min() if (~infeasible).any() else 0.0

@@ -251,6 +251,25 @@ def chebyshev(points, weights, ideal, scale):
     return (np.asarray(weights) * (points - np.asarray(ideal)) / scale).max(axis=1)
 
 
+def scalarise(points, weights, reference=None):
+    """`chebyshev` with the ideal and the scale of each objective taken from points.
+
+    Args:
+        points: Array (n, m), all minimised.
+        weights: Array (m,) of non-negative weights.
+        reference: Array (k, m) whose best value and range (max - min) of each
+            objective set the ideal and the scale; None (the default): `points`. A
+            surrogate's predictions are scalarised against the trials they were
+            predicted from, so that they rank as those trials would.
+
+    Returns:
+        A float array (n,), lower is better.
+    """
+    reference = _as_points(points if reference is None else reference)
+    ideal = reference.min(axis=0)
+    return chebyshev(points, weights, ideal, reference.max(axis=0) - ideal)
+
+
 def random_weights(rng, m):
     """Weights drawn uniformly from the simplex (they sum to one).
 

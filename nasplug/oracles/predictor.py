@@ -337,7 +337,7 @@ class PredictorEvolutionOracle(EvolutionOracle):
             points, violations = self._points(trials)
             if not violations.any():
                 return self._scalarised_prediction(x, points, x_new, weights)
-            rewards = self.scalarised_rewards(trials, weights)
+            rewards = self._scalarise(points, violations, weights)
         else:
             rewards = np.array([self.reward(t) for t in trials])
         scale = rewards.std()
@@ -357,8 +357,7 @@ class PredictorEvolutionOracle(EvolutionOracle):
             centre, spread = column.mean(), column.std() or 1.0
             mean, std = _fit_predict(x, (column - centre) / spread, x_new, self.noise)
             predicted[:, j] = centre + spread * (mean - self.exploration * std)
-        ideal = points.min(axis=0)
-        return -pareto.chebyshev(predicted, weights, ideal, points.max(axis=0) - ideal)
+        return -pareto.scalarise(predicted, weights, reference=points)
 
     def _encode(self, assignments):
         decisions = [hp for hp in self.space.decisions if self.space.is_tunable(hp)]
