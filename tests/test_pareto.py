@@ -118,8 +118,6 @@ def test_scalarise_scales_points_by_the_reference_range():
     predicted = np.array([[0.5, 10.0], [0.0, 40.0]])
     weights = np.array([0.5, 0.5])
     # Scaled by the trials' ranges (1 and 20) from their ideal (0, 10).
-    np.testing.assert_allclose(
-        pareto.scalarise(predicted, weights, reference=trials), [0.25, 0.75]
-    )
+    np.testing.assert_allclose(pareto.scalarise(predicted, weights, reference=trials), [0.25, 0.75])
     # Without a reference the points set their own ideal and ranges.
     np.testing.assert_allclose(pareto.scalarise(trials, weights), [0.0, 0.5])
