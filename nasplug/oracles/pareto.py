@@ -252,7 +252,7 @@ def chebyshev(points, weights, ideal, scale):
 
 
 def scalarise(points, weights, reference=None):
-    """`chebyshev` with the ideal and the scale of each objective taken from points.
+    """`chebyshev` with each objective's ideal and scale read from points (`reference`).
 
     Args:
         points: Array (n, m), all minimised.
