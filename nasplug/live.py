@@ -21,6 +21,8 @@ import os
 
 from nasplug import _compat
 
+__all__ = ["FILE", "RecordsLiveValues", "live_values", "read", "write"]
+
 FILE = "live.json"
 
 

@@ -23,6 +23,8 @@ import time
 import keras
 import numpy as np
 
+__all__ = ["MEASURES", "MeasureCallback", "count_flops", "latency_ms", "measure"]
+
 MEASURES = ("params", "flops", "latency_ms", "batch_latency_ms")
 
 

@@ -14,6 +14,8 @@ from keras_tuner.engine import hyperparameters as hp_types
 
 from nasplug import _compat
 
+__all__ = ["DEFAULT_MAX_CHOICES", "SearchSpace"]
+
 # Discretised values of a continuous `Float`, or of a numerical range with more distinct
 # values than this, for the strategies that need finite choices.
 DEFAULT_MAX_CHOICES = 10

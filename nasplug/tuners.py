@@ -23,6 +23,15 @@ from nasplug import screening as screening_module
 from nasplug.distributed import roles
 from nasplug.oracles import registry
 
+__all__ = [
+    "EvolutionSearch",
+    "PredictorEvolutionSearch",
+    "QLearningSearch",
+    "ReinforceSearch",
+    "StrategySearch",
+    "tuner_class",
+]
+
 _PARAMETER = inspect.Parameter
 
 

@@ -16,6 +16,8 @@ import sys
 from nasplug.cli import _quiet
 from nasplug.cli._args import CommandError
 
+__all__ = ["main"]
+
 # command -> (module, one-line help). Nested commands ("bench nasbench201") are the
 # module's own sub-parsers.
 COMMANDS = {
