@@ -362,7 +362,7 @@ def build_training_state(model, data_batch):
     traces a function that created variables a second time: every `fit` traces its step
     twice. `Trainer._symbolic_build` is what Keras runs in the other case; run first, the
     step is traced once, about a fifth of a small network's `fit`
-    (`benchmarks/trace_once.py`). A no-op on other backends, for a model that runs eagerly
+    (`benchmarks/perf/trace_once.py`). A no-op on other backends, for a model that runs eagerly
     (nothing is traced) or when it fails: `fit` then builds the state itself, as without
     this call. The estimators call it before `fit`; the KerasTuner tuners
     (`nasplug.tuners`) from KerasTuner's `Tuner._try_build`, given `fit`'s data by

@@ -131,7 +131,7 @@ class CellBlock(NASBlock):
             images (16 first): the widest image cells took over a minute per trial on
             digits on two cores, while on short signal sets the time goes to building
             and tracing the network whatever its width
-            (`benchmarks/block_trial_times.py --largest`).
+            (`benchmarks/perf/block_trial_times.py --largest`).
         connected: Bool. Whether the edge from each node to the next leaves out
             "none", so that every node is computed from the input and leads to the
             output, and every edge's operation shapes the network. Defaults to True.

@@ -51,9 +51,7 @@ class PredictorEvolutionOracle(EvolutionOracle):
     scalarised values of the trials; their maximum over objectives is a kinked function
     that the kernel smooths over, where each objective alone (a cost that adds up over a
     network's parts, an accuracy) is smooth, so predicting the objectives and
-    scalarising after ranks children better (on NAS-Bench-201, accuracy against
-    latency, tuning seeds 1 and 2, 100 runs each, paired: +0.0003 +- 0.0013 and +0.0024
-    +- 0.0011 of the true front's hypervolume). While any completed trial violates a
+    scalarising after ranks children better. While any completed trial violates a
     constraint, one surrogate models the scalarised values instead, infeasible trials
     ranked below feasible ones as in `scalarised_rewards`. The population keeps its
     spread by front and crowding as in `EvolutionOracle`.
@@ -77,25 +75,18 @@ class PredictorEvolutionOracle(EvolutionOracle):
             population (see `EvolutionOracle`). Defaults to 20.
         sample_size: Int. Tournament size. None (the default): the whole population (20):
             the surrogate already spreads the search over many children, so the parent
-            can be the best recent trial. On NAS-Bench-201 (60 runs each), population /
-            sample 10 / 3 gave 93.99, 10 / 10 gave 94.09 and 20 / 20 gave 94.21 mean
-            test accuracy.
+            can be the best recent trial.
         random_trials: Int. Random trials before the surrogate chooses. None (the
             default) adapts it to the budget: half of `max_trials`, between 2 and 20
             (8 trials: 4; 10: 5; 40 and more: 20), and 10 when `max_trials` is None. A
             longer random start gives the surrogate a wider sample, which pays off only
-            if trials are left to exploit it. On NAS-Bench-201 (tuning seeds, 150-200
-            runs each) 5 random trials reached 93.03 / 93.57 / 94.11 mean test accuracy
-            at 1,500 / 3,000 / 12,000 s (about 12 / 25 / 90 trials), 10 reached 92.98 /
-            93.66 / 94.16 and 20 (as before this argument existed) 92.75 / 93.47 /
-            94.21; on the synthetic space of the tests at 40 trials (10 seeds), 5, 10,
-            15 and 20 random trials found 2.79, 2.64, 2.93 and 3.01.
+            if trials are left to exploit it.
         mutations: Int. Decisions each child changes. Defaults to 1.
         candidates: Int. Children bred per trial, of which the surrogate keeps one.
             Defaults to 50; 1 is plain regularized evolution.
         exploration: Float >= 0. Weight of the predicted standard deviation in the
             ranking; 0 ranks by predicted objective only. Defaults to 0: the tournament
-            and aging already explore (on NAS-Bench-201, 0.5 did slightly worse).
+            and aging already explore.
         noise: Float > 0. Observation noise of the Gaussian process, as a fraction of
             the variance of the standardised rewards. Defaults to 0.1.
         patience: Int or None. Completed trials without improvement after which
@@ -103,22 +94,13 @@ class PredictorEvolutionOracle(EvolutionOracle):
             Defaults to 5. Pareto mode never explores this way: every proposal there
             already aims at another part of the front.
         explore_after: Int. Completed trials before a stalled search may explore.
-            Defaults to 25. On NAS-Bench-201 (tuning seed 1, 200 runs each, about 25 /
-            46 / 90 trials at 3,000 / 6,000 / 12,000 s), never exploring reached 93.65 /
-            - / 94.15 mean test accuracy, exploring after 25 trials - / 93.97 / 94.18,
-            after 40 - / 93.95 / 94.16, and from the start (patience 5) 93.58 / - /
-            94.22: an exploring trial early in a short search costs more than it finds.
-            In Pareto mode (accuracy against latency, 100 runs) patience 5 lowered the
-            hypervolume ratio from 0.985 to 0.977.
+            Defaults to 25: an exploring trial early in a short search costs more than
+            it finds.
         end_every: Int or None. In Pareto mode, every `end_every`-th trial aims at an
-            end of the front (see above); None never. Defaults to 4. On NAS-Bench-201
-            (accuracy against latency, 12,000 s, about 120 trials; tuning seeds 1 and 2,
-            100 runs each, paired) the mean hypervolume ratio went from 0.9856 to 0.9906
-            (+0.0050 +- 0.0018) and from 0.9891 to 0.9890 (-0.0001 +- 0.0015).
+            end of the front (see above); None never. Defaults to 4.
         end_patience: Int. End trials in a row that do not improve on their
-            objective's best value before that end is left alone. Defaults to 3 (with
-            the model's ridge penalty at 1.0, seed 1 above: 1 gave 0.9866, 3 gave 0.9896;
-            with 1 an end closed after one poor fit on a dozen trials).
+            objective's best value before that end is left alone. Defaults to 3 (with 1
+            an end closes after one poor fit on a dozen trials).
         initial_hps, seed, hyperparameters, allow_new_entries, tune_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials, max_choices: See
             `EvolutionOracle`.

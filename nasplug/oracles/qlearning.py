@@ -76,10 +76,7 @@ class QLearningOracle(NASOracle):
             to the budget: a third of `max_trials`, at least 1 and at most 50 (10 trials:
             3; 30: 10; 150 and more: 50), and 20 when `max_trials` is None. The
             exploring trials are the sample the table learns from; the rest of the budget
-            exploits it. On NAS-Bench-201 (tuning seeds, 200 runs each, 20 exploring
-            trials) Q-learning reached 92.95 / 93.46 / 94.04 mean test accuracy at 1,500 /
-            3,000 / 12,000 s (about 12 / 25 / 95 trials) against random search's 92.66 /
-            93.10 / 93.73.
+            exploits it.
         replay_size: Int. Episodes replayed from memory after each trial. None (the
             default) replays `min(20, max_trials)` (20 when `max_trials` is None): every
             remembered episode in a short search, a bounded cost per trial in a long one.
