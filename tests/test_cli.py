@@ -347,3 +347,16 @@ def test_bad_objectives_get_one_clear_line(tmp_path, capsys):
     argv[-3:-2] = ["accuracy,latency"]
     assert main(argv + ["--strategy", "random"]) == 2
     assert "Strategy 'random' has no multi-objective mode" in capsys.readouterr().err
+
+
+def test_version_prints_the_one_version(capsys):
+    from importlib import metadata
+
+    import nasplug
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"nasplug {nasplug.__version__}"
+    # The installed metadata is read from nasplug/__init__.py, not written twice.
+    assert metadata.version("nasplug") == nasplug.__version__

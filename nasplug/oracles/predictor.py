@@ -101,9 +101,14 @@ class PredictorEvolutionOracle(EvolutionOracle):
         end_patience: Int. End trials in a row that do not improve on their
             objective's best value before that end is left alone. Defaults to 3 (with 1
             an end closes after one poor fit on a dozen trials).
-        initial_hps, seed, hyperparameters, allow_new_entries, tune_new_entries,
-        max_retries_per_trial, max_consecutive_failed_trials, max_choices: See
-            `EvolutionOracle`.
+        initial_hps: See `EvolutionOracle`.
+        seed: See `EvolutionOracle`.
+        hyperparameters: See `EvolutionOracle`.
+        allow_new_entries: See `EvolutionOracle`.
+        tune_new_entries: See `EvolutionOracle`.
+        max_retries_per_trial: See `EvolutionOracle`.
+        max_consecutive_failed_trials: See `EvolutionOracle`.
+        max_choices: See `EvolutionOracle`.
     """
 
     def __init__(
