@@ -16,17 +16,21 @@ _EXPORTS = {
     "PredictorEvolutionSearch": "nasplug.tuners",
     "NASClassifier": "nasplug.sklearn",
     "NASRegressor": "nasplug.sklearn",
+    "Screening": "nasplug.oracles.screening",
+    "TimeBudget": "nasplug.budget",
 }
 
 _SUBPACKAGES = {
     "autokeras",
     "bench",
     "blocks",
+    "budget",
     "cli",
     "distributed",
     "oracles",
     "progress",
     "report",
+    "screening",
     "sklearn",
     "space",
     "tuners",

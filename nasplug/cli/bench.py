@@ -38,6 +38,9 @@ def add_arguments(parser):
         "--runs", type=_args.positive_int, default=500, help="runs per strategy (default 500)"
     )
     tabular = ", ".join(s.name for s in registry.strategies() if s.tabular_benchmark)
+    capped = ",".join(
+        f"{s.name}={s.bench_runs}" for s in registry.strategies() if s.bench_runs is not None
+    )
     p.add_argument(
         "--strategies",
         metavar="NAME,...",
@@ -59,9 +62,8 @@ def add_arguments(parser):
         "--runs-for",
         metavar="NAME=N,...",
         help="run counts that override --runs for some strategies ('' for none; "
-        "NAME=0 leaves NAME out). The default, the benchmark's DEFAULT_RUNS_FOR, "
-        "caps KerasTuner's Gaussian process ('bayesian'), which takes seconds per "
-        "trial",
+        f"NAME=0 leaves NAME out). Default: {capped or 'none'}, for strategies that take "
+        "seconds per trial",
     )
     p.add_argument(
         "--objectives",

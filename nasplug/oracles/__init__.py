@@ -4,8 +4,10 @@ Ours: `EvolutionOracle` (regularized evolution), `ReinforceOracle` (policy-gradi
 controller), `QLearningOracle` (MetaQNN-style Q-learning) and `PredictorEvolutionOracle`
 (evolution whose children a surrogate ranks). `make_oracle` also builds KerasTuner's
 (`random`, `bayesian`, `hyperband`) and AutoKeras's (`greedy`) oracles by name, so front
-ends offer every strategy under one argument. `STRATEGIES` maps each name to its
-`registry.Strategy` record; `registry.register` adds one.
+ends offer every strategy under one argument, and wraps any of them in a
+`ScreeningOracle` when the search screens its candidates (`nasplug.oracles.screening`).
+`STRATEGIES` maps each name to its `registry.Strategy` record; `registry.register` adds
+one.
 """
 
 import importlib
@@ -18,6 +20,8 @@ _CLASSES = {
     "QLearningOracle": "nasplug.oracles.qlearning",
     "PredictorEvolutionOracle": "nasplug.oracles.predictor",
     "NASOracle": "nasplug.oracles.base",
+    "ScreeningOracle": "nasplug.oracles.screening",
+    "Screening": "nasplug.oracles.screening",
 }
 
 __all__ = sorted(_CLASSES) + ["STRATEGIES", "get_oracle_class", "make_oracle", "registry"]
@@ -47,17 +51,29 @@ def get_oracle_class(strategy):
     return registry.get(strategy).oracle_class()
 
 
-def make_oracle(strategy, **kwargs):
-    """Builds an oracle by strategy name.
+def make_oracle(strategy, screening=None, **kwargs):
+    """Builds an oracle by strategy name, wrapped in a `ScreeningOracle` when screening.
 
     Shared arguments the oracle does not take (`max_trials` for "hyperband",
     `initial_hps` for KerasTuner's oracles, ...) are dropped; see `registry.Strategy.make`.
 
     Args:
         strategy: A strategy name, see `get_oracle_class`.
-        **kwargs: Arguments of that oracle's constructor.
+        screening: None (no screening), True (`Screening()`, its `max_epochs` set later by
+            the tuner from the search's epochs) or a `Screening`. Screening applies to
+            strategies budgeted in trials, without Pareto mode or constraints.
+        **kwargs: Arguments of that oracle's constructor. With screening, `max_trials` is
+            the budget in full trials and the strategy is built for the candidates it
+            screens.
 
     Returns:
         A `keras_tuner.Oracle` instance.
     """
-    return registry.get(strategy).make(**kwargs)
+    record = registry.get(strategy)
+    if screening is None or screening is False:
+        return record.make(**kwargs)
+    from nasplug.oracles import screening as screening_module
+
+    return screening_module.screened_oracle(
+        record, screening_module.Screening.of(screening), **kwargs
+    )

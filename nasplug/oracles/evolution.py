@@ -3,7 +3,8 @@
 import math
 
 from nasplug import _compat
-from nasplug.oracles.base import RUNNING, NASOracle, check_positive_int
+from nasplug._validation import check_positive_int
+from nasplug.oracles.base import RUNNING, NASOracle
 
 
 class EvolutionOracle(NASOracle):

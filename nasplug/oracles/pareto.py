@@ -10,9 +10,16 @@ NSGA-II): a feasible point dominates every infeasible one, of two infeasible poi
 one with the smaller violation dominates, and two feasible points compare by ordinary
 Pareto dominance. A search therefore goes for feasible points first and, while it has
 none, for the least violation.
+
+The oracles apply these functions to their trials in `nasplug.oracles._objectives`.
 """
 
 import numpy as np
+
+# The metric where an oracle records a trial's total constraint violation (0 when it
+# meets every constraint): the violation these functions take. Here, in a module without
+# Keras, so that the report and the estimators' results read the same name.
+VIOLATION = "constraint_violation"
 
 
 def _as_points(points):

@@ -3,8 +3,9 @@
 import numpy as np
 
 from nasplug import _compat
+from nasplug._validation import check_number, check_positive_int
 from nasplug.oracles import pareto
-from nasplug.oracles.base import RUNNING, check_number, check_positive_int
+from nasplug.oracles.base import RUNNING
 from nasplug.oracles.evolution import EvolutionOracle
 
 # Length scales (in units of "decisions that differ") the Gaussian process chooses among,

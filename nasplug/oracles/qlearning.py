@@ -2,13 +2,9 @@
 
 import bisect
 
-from nasplug.oracles.base import (
-    NASOracle,
-    RewardTallies,
-    check_number,
-    check_positive_int,
-    is_scored,
-)
+from nasplug._validation import check_number, check_positive_int
+from nasplug.oracles._tallies import RewardTallies
+from nasplug.oracles.base import NASOracle, is_scored
 
 _START = "<start>"
 _ANY = "<any>"
@@ -45,7 +41,7 @@ class QLearningOracle(NASOracle):
       the worst to 0.5 for the best, ranked again whenever the episode is replayed), so
       it does not depend on the scale or direction of the objective and an outlier
       cannot swamp it; and it is multiplied by the evidence that the choices matter at
-      all (`nasplug.oracles.base.RewardTallies.evidence`, pooled over the decisions):
+      all (`nasplug.oracles._tallies.RewardTallies.evidence`, pooled over the decisions):
       on an objective that does not depend on the choices the table stays near
       `initial_q`, where a bare rank would teach noise at full size.
     - α is `1 / (visits + 1)` until that falls below `learning_rate`: the first update

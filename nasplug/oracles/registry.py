@@ -17,6 +17,7 @@ command line lists the strategies without importing Keras.
 import dataclasses
 import importlib
 import inspect
+import sys
 import types
 
 # Arguments a front end may hand to any strategy; an oracle gets those its constructor has.
@@ -63,6 +64,24 @@ class Strategy:
             accuracies (not a strategy that schedules epochs, like Hyperband).
         state_keys: For oracles that do not save their strategy name (KerasTuner's and
             AutoKeras's own): keys of `get_state()` that tell their saved state apart.
+        slow: Whether a proposal takes seconds rather than milliseconds (KerasTuner's
+            Gaussian process refits its kernel and restarts its acquisition search for
+            every trial). `nasplug bench` gives such a strategy's runs one task each and
+            starts them first.
+        bench_runs: How many runs `nasplug bench` makes of the strategy unless asked
+            otherwise, when fewer than its `--runs`; None: `--runs`.
+        bench_initial_points: How many random points `nasplug bench` gives the strategy
+            as `initial_hps`: AutoKeras's greedy oracle otherwise starts from the space's
+            defaults, on NAS-Bench-201 the all-"none" cell, which is not a network.
+        global_numpy: Whether the oracle draws from NumPy's global generator (AutoKeras's
+            greedy oracle), which `nasplug bench` then seeds for every run so that runs
+            repeat.
+        ignores_objective: Whether its proposals do not depend on the trials' scores
+            (random search): a multi-objective benchmark runs it, as a baseline, with
+            the first objective only.
+        published: Published results of the same algorithm on tabular benchmarks, as
+            `(table name, algorithm in the paper, mean, std)` of the test accuracy,
+            which `nasplug bench` prints beside its own.
     """
 
     name: str
@@ -72,6 +91,12 @@ class Strategy:
     autokeras_tuner: str = None
     tabular_benchmark: bool = True
     state_keys: frozenset = frozenset()
+    slow: bool = False
+    bench_runs: int = None
+    bench_initial_points: int = 0
+    global_numpy: bool = False
+    ignores_objective: bool = False
+    published: tuple = ()
 
     def oracle_class(self):
         """The oracle class, imported on first use."""
@@ -86,9 +111,11 @@ class Strategy:
     @property
     def is_nasplug(self):
         """Whether the oracle is one of nasplug's (a `NASOracle`), with tuners of ours."""
-        from nasplug.oracles.base import NASOracle
-
-        return issubclass(self.oracle_class(), NASOracle)
+        cls = self.oracle_class()
+        # Not imported: the registry stays below the oracles it names, and a subclass of
+        # NASOracle exists only once its module, and so `nasplug.oracles.base`, is loaded.
+        base = sys.modules.get("nasplug.oracles.base")
+        return base is not None and issubclass(cls, base.NASOracle)
 
     def parameters(self):
         """Every keyword argument of the oracle's constructor, in order, with its default.
@@ -122,6 +149,10 @@ class Strategy:
     def budget(self):
         """The argument that bounds the search: "max_trials" or "max_epochs"."""
         return "max_trials" if self.accepts("max_trials") else "max_epochs"
+
+    def published_on(self, table):
+        """The published result on a table, `(algorithm, mean, std)`, or None."""
+        return next((tuple(p[1:]) for p in self.published if p[0] == table), None)
 
     @property
     def tuner_name(self):
@@ -259,6 +290,8 @@ def _camel(name):
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
 
 
+# `published`: test accuracies on NAS-Bench-201's CIFAR-10 table (Dong & Yang 2020, Table 5;
+# BOHB stands for KerasTuner's Bayesian optimisation, REA is regularized evolution).
 for _strategy in (
     Strategy(
         "evolution",
@@ -266,6 +299,7 @@ for _strategy in (
         "regularized (aging) evolution",
         tuner="EvolutionSearch",
         autokeras_tuner="EvolutionTuner",
+        published=(("cifar10", "REA", 93.92, 0.30),),
     ),
     Strategy(
         "reinforce",
@@ -273,6 +307,7 @@ for _strategy in (
         "REINFORCE policy-gradient controller",
         tuner="ReinforceSearch",
         autokeras_tuner="ReinforceTuner",
+        published=(("cifar10", "REINFORCE", 93.85, 0.37),),
     ),
     Strategy(
         "qlearning",
@@ -293,12 +328,17 @@ for _strategy in (
         "keras_tuner:oracles.RandomSearchOracle",
         "KerasTuner's random search",
         state_keys=frozenset(),
+        ignores_objective=True,
+        published=(("cifar10", "random search", 93.70, 0.36),),
     ),
     Strategy(
         "bayesian",
         "keras_tuner:oracles.BayesianOptimizationOracle",
         "KerasTuner's Bayesian optimisation (Gaussian process)",
         state_keys=frozenset({"num_initial_points", "alpha"}),
+        slow=True,
+        bench_runs=2,
+        published=(("cifar10", "BOHB", 93.61, 0.52),),
     ),
     Strategy(
         "hyperband",
@@ -312,6 +352,8 @@ for _strategy in (
         "autokeras.tuners.greedy:GreedyOracle",
         "AutoKeras's greedy search around the best trial",
         state_keys=frozenset({"tried_initial_hps"}),
+        bench_initial_points=10,
+        global_numpy=True,
     ),
 ):
     register(_strategy)

@@ -2,7 +2,9 @@
 
 import math
 
-from nasplug.oracles.base import NASOracle, RewardTallies, check_number
+from nasplug._validation import check_number
+from nasplug.oracles._tallies import RewardTallies
+from nasplug.oracles.base import NASOracle
 
 
 class ReinforceOracle(NASOracle):
@@ -20,7 +22,7 @@ class ReinforceOracle(NASOracle):
     (`baseline_decay`), divided by the standard deviation of the rewards so far (so the
     step does not depend on the objective's units: accuracy in percent or in fractions,
     a loss, ...) and multiplied, for each decision, by the evidence that its choice
-    matters at all (`nasplug.oracles.base.RewardTallies.evidence`: the share of the
+    matters at all (`nasplug.oracles._tallies.RewardTallies.evidence`: the share of the
     differences between the choices' mean rewards that exceeds what the noise within
     them predicts). Dividing by the spread alone would make noise as loud as signal: on
     an objective that does not depend on the choices, every trial would still move the

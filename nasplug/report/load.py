@@ -15,10 +15,7 @@ import zipfile
 
 from nasplug import live
 from nasplug._convert import trial_key, trial_number
-
-# The metric where nasplug's oracles record a constrained trial's total violation
-# (`nasplug.oracles.base.VIOLATION`; 0 when it meets every constraint).
-VIOLATION = "constraint_violation"
+from nasplug.oracles.pareto import VIOLATION
 
 # How far below the given directory projects are looked for.
 _MAX_DEPTH = 4

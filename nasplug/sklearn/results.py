@@ -8,10 +8,9 @@ import warnings
 import keras
 
 from nasplug import _convert, live, screening
+from nasplug.oracles.pareto import VIOLATION
 from nasplug.sklearn import objectives as objectives_module
 from nasplug.sklearn.tuner import OBJECTIVE
-
-VIOLATION = "constraint_violation"
 
 
 class SearchResults:
