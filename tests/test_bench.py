@@ -5,6 +5,7 @@ function of the operations), so they never depend on the shared benchmark file; 
 checks the real table when it is there.
 """
 
+import dataclasses
 import json
 import os
 import runpy
@@ -16,9 +17,10 @@ import pandas as pd
 import pytest
 
 from nasplug import cli
-from nasplug.bench import benchmark
+from nasplug.bench import _runner, benchmark
 from nasplug.bench import nasbench201 as nb
-from nasplug.oracles import make_oracle
+from nasplug.oracles import make_oracle, registry
+from nasplug.space import SearchSpace
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_TABLE = os.path.join(REPO, "..", "shared", "benchmarks", "nasbench201", "cifar10.csv.gz")
@@ -292,6 +294,98 @@ def test_run_benchmark_checks_its_arguments(table_path):
         benchmark.run_benchmark(table_path, strategies=["random"], runs=0)
     with pytest.raises(ValueError, match="Every strategy has 0 runs"):
         benchmark.run_benchmark(table_path, strategies=["random"], runs=1, runs_for={"random": 0})
+
+
+def test_one_objective_and_several_take_the_same_path(table_path, table):
+    single = benchmark.run_benchmark(
+        table_path, strategies=["evolution", "random"], runs=2, budget_s=1500.0, workers=1
+    )
+    several = benchmark.run_benchmark(
+        table_path,
+        strategies=["evolution", "random"],
+        runs=2,
+        budget_s=1500.0,
+        workers=1,
+        objectives="test_acc,latency",
+    )
+    assert several["objectives"] == ["test_acc", "latency"]
+    assert several["reported_columns"] == ["test_acc_200ep", "latency_s"]
+    assert "objectives" not in single
+    for results, score in ((single, "test_acc_200ep"), (several, "hypervolume_ratio")):
+        for name, entry in results["strategies"].items():
+            # A run's curve ends at what the whole run found.
+            assert entry["curve"]["mean"][-1] == pytest.approx(entry[score]["mean"]), name
+        evo, rnd = results["strategies"]["evolution"], results["strategies"]["random"]
+        assert evo["vs_random"]["difference"] == pytest.approx(
+            evo[score]["mean"] - rnd[score]["mean"]
+        )
+    for entry in several["strategies"].values():
+        assert 0 < entry["hypervolume_ratio"]["mean"] <= 1 and entry["front_size"]["mean"] >= 1
+    with pytest.raises(ValueError, match="'greedy' has no multi-objective mode"):
+        benchmark.run_search(table, "greedy", 1, budget_s=500.0, objectives=("test_acc", "params"))
+
+
+@pytest.fixture
+def special():
+    """AutoKeras's greedy oracle under a record asking for every special treatment."""
+    record = registry.Strategy(
+        "special",
+        "autokeras.tuners.greedy:GreedyOracle",
+        "greedy search, registered with the benchmark's special fields",
+        slow=True,
+        bench_runs=1,
+        bench_initial_points=3,
+        global_numpy=True,
+        published=(("synthetic", "Special et al.", 80.0, 0.5),),
+    )
+    registry.register(dataclasses.replace(record, name="unseeded", global_numpy=False))
+    yield registry.register(record)
+    registry.unregister("special")
+    registry.unregister("unseeded")
+
+
+def test_registry_fields_drive_the_benchmark_s_special_cases(special, table_path, table):
+    assert benchmark.default_runs_for() == {"bayesian": 2, "special": 1, "unseeded": 1}
+    chunks = _runner.tasks(
+        table_path, {"random": 8, "special": 3}, list(range(1, 9)), 100.0, {}, [0.0], None, 1
+    )
+    # A slow strategy: one run per task, scheduled before the others.
+    assert [(c[1], c[2]) for c in chunks[:3]] == [("special", [i]) for i in range(3)]
+    assert {c[1] for c in chunks[3:]} == {"random"}
+
+    rng = np.random.default_rng(5)
+    starts = [nb.arch_string(SearchSpace(nb.search_space()).random_values(rng)) for _ in range(3)]
+    histories = {}
+    for name in ("special", "unseeded"):
+        histories[name] = []
+        for before in (123, 999):
+            np.random.seed(before)
+            history = benchmark.run_search(table, name, seed=5, budget_s=1500.0)["history"]
+            histories[name].append([r["arch"] for r in history])
+            # Seeded for the run, the global generator is restored after it.
+            restored = np.random.random() == np.random.RandomState(before).random_sample()
+            assert restored == (name == "special")
+    assert histories["special"][0][:3] == starts
+    # Seeded for the run, the greedy oracle repeats it whatever the global state was.
+    assert histories["special"][0] == histories["special"][1]
+    assert histories["unseeded"][0] != histories["unseeded"][1]
+
+    results = benchmark.run_benchmark(
+        table_path, strategies=["special", "random"], runs=2, budget_s=1000.0, workers=1
+    )["strategies"]
+    assert results["special"]["runs"] == 1 and results["random"]["runs"] == 2
+    assert results["special"]["published"] == {
+        "algorithm": "Special et al.",
+        "test_acc_200ep": {"mean": 80.0, "std": 0.5},
+    }
+    assert results["random"]["published"] is None
+
+
+def test_the_old_constants_read_the_registry():
+    assert benchmark.DEFAULT_RUNS_FOR == {"bayesian": 2}
+    assert benchmark.GREEDY_INITIAL_CELLS == registry.get("greedy").bench_initial_points == 10
+    assert benchmark.PUBLISHED["cifar10"]["evolution"] == ("REA", 93.92, 0.30)
+    assert set(benchmark.PUBLISHED["cifar10"]) == {"evolution", "reinforce", "random", "bayesian"}
 
 
 # The command and the example.

@@ -6,6 +6,9 @@ Pareto front is known by enumerating the space.
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 import zlib
 
 import keras_tuner as kt
@@ -366,3 +369,23 @@ def test_pareto_acquisition_ranks_by_the_predicted_objectives_under_the_weights(
     ideal = points.min(axis=0)
     expected = -pareto.chebyshev(points, [0.5, 0.5], ideal, points.max(axis=0) - ideal)
     assert np.corrcoef(scores, expected)[0, 1] > 0.9
+
+
+def test_the_violation_metric_has_one_name_read_without_keras():
+    from nasplug.report import load
+    from nasplug.sklearn import results
+
+    assert load.VIOLATION is results.VIOLATION is VIOLATION is pareto.VIOLATION
+    # The report reads it without loading Keras.
+    script = (
+        "import sys\n"
+        "from nasplug.report.load import VIOLATION\n"
+        "assert not {'keras', 'keras_tuner', 'tensorflow'} & set(sys.modules), sys.modules\n"
+        "print(VIOLATION)\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == VIOLATION == "constraint_violation"

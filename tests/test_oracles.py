@@ -1,6 +1,10 @@
 """The three strategies through KerasTuner's Oracle API, on synthetic objectives."""
 
+import ast
 import json
+import os
+import subprocess
+import sys
 
 import keras_tuner as kt
 import numpy as np
@@ -292,3 +296,72 @@ def test_consecutive_failures_stop_with_the_last_error_and_a_whole_state(cls, tm
     saved = json.loads((tmp_path / "project" / "oracle.json").read_text())
     assert saved["end_order"] == ["00", "01"] or saved["end_order"] == ["0", "1"]
     assert saved["ongoing_trials"] == {}
+
+
+# The package's layout: no module of nasplug.oracles imports another that imports it back.
+
+ORACLES_DIR = os.path.dirname(os.path.abspath(registry.__file__))
+ORACLE_MODULES = sorted(
+    name[:-3] for name in os.listdir(ORACLES_DIR) if name.endswith(".py") and name != "__init__.py"
+)
+
+
+def _sibling_imports(module):
+    """The modules of nasplug.oracles that `module` imports, eagerly or inside a function."""
+    with open(os.path.join(ORACLES_DIR, f"{module}.py")) as f:
+        tree = ast.parse(f.read())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "nasplug.oracles":
+            found.update(alias.name for alias in node.names if alias.name in ORACLE_MODULES)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "nasplug.oracles."
+        ):
+            found.add(node.module.split(".")[2])
+        elif isinstance(node, ast.Import):
+            found.update(
+                alias.name.split(".")[2]
+                for alias in node.names
+                if alias.name.startswith("nasplug.oracles.")
+            )
+    return found - {module}
+
+
+def test_no_module_of_the_oracles_imports_itself_back():
+    graph = {module: _sibling_imports(module) for module in ORACLE_MODULES}
+    assert "registry" in graph["base"] and not graph["registry"], graph
+    assert "base" in graph["screening"] and "_objectives" in graph["base"]
+
+    def cycle_from(module, path):
+        if module in path:
+            return path[path.index(module) :] + [module]
+        for imported in sorted(graph[module]):
+            found = cycle_from(imported, path + [module])
+            if found:
+                return found
+        return None
+
+    for module in ORACLE_MODULES:
+        assert cycle_from(module, []) is None, (
+            f"import cycle: {' -> '.join(cycle_from(module, []))}"
+        )
+
+
+@pytest.mark.slow
+def test_every_oracle_module_imports_first_on_its_own():
+    # Each module is imported before any other of nasplug's, as a fresh interpreter would;
+    # Keras stays loaded between them, which only saves time.
+    script = (
+        "import importlib, sys\n"
+        f"for name in {ORACLE_MODULES!r}:\n"
+        "    for loaded in [m for m in sys.modules if m.split('.')[0] == 'nasplug']:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module('nasplug.oracles.' + name)\n"
+        "    print(name)\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ORACLE_MODULES

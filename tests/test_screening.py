@@ -5,8 +5,12 @@ trained for, so every decision of the screening can be checked exactly.
 """
 
 import json
+import os
+import subprocess
+import sys
 
 import keras_tuner as kt
+import numpy as np
 import pytest
 
 from nasplug import screening
@@ -208,3 +212,47 @@ def test_a_resumed_search_with_other_epochs_is_refused(tmp_path):
 def test_without_screening_make_oracle_is_the_registry_s():
     oracle = screening.make_oracle("evolution", None, population_size=4)
     assert type(oracle) is type(make_oracle("evolution")) and oracle.population_size == 4
+
+
+def test_one_make_oracle_screens_through_the_registry():
+    import nasplug.oracles.screening as home
+
+    assert screening.make_oracle is make_oracle
+    assert (
+        screening.Screening is home.Screening and screening.ScreeningOracle is home.ScreeningOracle
+    )
+    oracle = make_oracle(
+        "qlearning",
+        screening=True,
+        objective=kt.Objective("score", "max"),
+        hyperparameters=cell_space(),
+        max_trials=3,
+    )
+    assert isinstance(oracle, ScreeningOracle) and oracle.strategy_name == "qlearning (screened)"
+    with pytest.raises(ValueError, match="screening must be True, False, None or a nasplug"):
+        make_oracle("evolution", screening="yes")
+
+
+def test_numpy_integers_make_a_screening_of_python_integers():
+    given = Screening(factor=np.int64(2), max_epochs=np.int32(8))
+    assert given == Screening(factor=2, max_epochs=8)
+    assert type(given.factor) is int and type(given.max_epochs) is int
+    assert json.dumps(given.__dict__)
+
+
+@pytest.mark.slow
+def test_screening_and_budget_are_reached_from_nasplug_in_a_fresh_interpreter():
+    script = (
+        "import sys, nasplug\n"
+        "assert 'keras' not in sys.modules\n"
+        "from nasplug.oracles.screening import Screening\n"
+        "assert nasplug.Screening is Screening is nasplug.screening.Screening\n"
+        "assert nasplug.TimeBudget is nasplug.budget.TimeBudget\n"
+        "assert {'Screening', 'TimeBudget'} <= set(dir(nasplug))\n"
+        "print('ok')\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -13,6 +13,7 @@ run: the writes still happen, through the real code path, only into memory.
 """
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -93,27 +94,46 @@ def _search_table(table, strategy, seed, scoring, budget_s, oracle_kwargs, direc
     Returns:
         (history, elapsed simulated seconds).
     """
-    kwargs = _oracle_arguments(registry.get(strategy), table, seed, scoring)
-    oracle = make_oracle(strategy, **dict(kwargs, **(oracle_kwargs or {})))
-    oracle.verbose = 0
+    record = registry.get(strategy)
+    kwargs = _oracle_arguments(record, table, seed, scoring)
     workdir = tempfile.mkdtemp(prefix="nasplug-bench-", dir=directory or _scratch_root())
     try:
-        tuner = TableTuner(
-            oracle,
-            table,
-            budget_s=budget_s,
-            metrics=scoring.metrics,
-            directory=workdir,
-            project_name=strategy,
-            overwrite=True,
-        )
-        with warnings.catch_warnings():
-            # The Gaussian process of "bayesian" warns about kernel bounds on most fits.
-            warnings.simplefilter("ignore")
-            tuner.search()
+        with _global_numpy_seeded(seed if record.global_numpy else None):
+            oracle = make_oracle(strategy, **dict(kwargs, **(oracle_kwargs or {})))
+            oracle.verbose = 0
+            tuner = TableTuner(
+                oracle,
+                table,
+                budget_s=budget_s,
+                metrics=scoring.metrics,
+                directory=workdir,
+                project_name=strategy,
+                overwrite=True,
+            )
+            with warnings.catch_warnings():
+                # The Gaussian process of "bayesian" warns about kernel bounds on most fits.
+                warnings.simplefilter("ignore")
+                tuner.search()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return tuner.history, tuner.elapsed_s
+
+
+@contextlib.contextmanager
+def _global_numpy_seeded(seed):
+    """NumPy's global generator seeded with `seed` (None: left alone), restored after.
+
+    An oracle that draws from it (`Strategy.global_numpy`) repeats its runs only so.
+    """
+    if seed is None:
+        yield
+        return
+    state = np.random.get_state()
+    np.random.seed(int(seed) % 2**32)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def _oracle_arguments(record, table, seed, scoring):
@@ -144,10 +164,6 @@ def _oracle_arguments(record, table, seed, scoring):
             SearchSpace(table.search_space()).random_values(rng)
             for _ in range(record.bench_initial_points)
         ]
-    if record.global_numpy:
-        # Seeding NumPy's global generator is the only way to make such an oracle's
-        # runs repeatable; each worker runs one search at a time.
-        np.random.seed(int(seed) % 2**32)
     return kwargs
 
 

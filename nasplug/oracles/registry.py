@@ -74,8 +74,8 @@ class Strategy:
             as `initial_hps`: AutoKeras's greedy oracle otherwise starts from the space's
             defaults, on NAS-Bench-201 the all-"none" cell, which is not a network.
         global_numpy: Whether the oracle draws from NumPy's global generator (AutoKeras's
-            greedy oracle), which `nasplug bench` then seeds for every run so that runs
-            repeat.
+            greedy oracle), which `nasplug bench` then seeds for each run, and restores
+            after it, so that runs repeat.
         ignores_objective: Whether its proposals do not depend on the trials' scores
             (random search): a multi-objective benchmark runs it, as a baseline, with
             the first objective only.
