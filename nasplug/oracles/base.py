@@ -35,7 +35,7 @@ from nasplug.oracles._tallies import RewardTallies
 from nasplug.oracles.pareto import VIOLATION
 from nasplug.space import DEFAULT_MAX_CHOICES, SearchSpace
 
-# With what moved out of this module and is still imported from it by strategies and tests.
+# With the names that moved out of this module, which strategies and tests import from here.
 __all__ = [
     "COMPLETED",
     "RUNNING",
