@@ -94,6 +94,21 @@ def _nothing(*args, **kwargs):
     return None
 
 
+def create_trial_with(oracle, tuner_id, values):
+    """`oracle.create_trial(tuner_id)` for a trial whose values were chosen elsewhere.
+
+    The Ray and Optuna integrations (`nasplug.integrations`) record trials proposed by
+    another process, or warm-start points, with all of `create_trial`'s bookkeeping
+    (trial id, start order, the hash of tried values). `create_trial` takes its values
+    only from `populate_space`, so that hook is shadowed on this instance for one call.
+    """
+    oracle.populate_space = lambda trial_id: {"status": "RUNNING", "values": dict(values)}
+    try:
+        return oracle.create_trial(tuner_id)
+    finally:
+        del oracle.populate_space
+
+
 def requeue_running_trials(oracle):
     """Queues the trials a reloaded oracle holds as running to be run again, in one process.
 
