@@ -1,7 +1,7 @@
 """Every place nasplug reaches into Keras's, KerasTuner's or AutoKeras's internals, and why.
 
 Checked against Keras 3.15, KerasTuner 1.4.8 and AutoKeras 3.0.0 (the versions
-`pyproject.toml` pins or installs). Everything else in nasplug uses their public APIs; when
+`pyproject.toml` pins or installs), and Optuna 5.1 for the `optuna` extra. Everything else in nasplug uses their public APIs; when
 a pin moves, this module is the list to check.
 """
 
@@ -207,6 +207,17 @@ def conditions_scope(hp, parents):
         yield
     finally:
         del stack[len(stack) - len(added) :]
+
+
+def parent_condition(name, values):
+    """KerasTuner's condition "decision `name` takes one of `values`".
+
+    The Optuna integration learns conditions from trials instead of reading them from a
+    hypermodel's `conditional_scope`; `keras_tuner` does not export the condition class.
+    """
+    from keras_tuner.src.engine import conditions
+
+    return conditions.Parent(name, list(values))
 
 
 class ExploresEachScopeOnce:
@@ -421,3 +432,20 @@ def fit_data(args, kwargs):
     if not hasattr(x, "shape") and not isinstance(x, (dict, list, tuple)):
         return None
     return (x, y, kwargs.get("sample_weight"))
+
+
+# -- Optuna (the `nasplug[optuna]` extra) -------------------------------------------------
+
+
+def optuna_storage(study):
+    """A study's storage, where a sampler writes a trial's system attributes.
+
+    Optuna's own samplers (NSGA-II, ...) write their per-trial state the same way; a
+    sampler is handed the study but no public access to its storage.
+    """
+    return study._storage
+
+
+def optuna_trial_id(frozen_trial):
+    """The storage's id of a trial, which `set_trial_system_attr` takes (not its number)."""
+    return frozen_trial._trial_id
