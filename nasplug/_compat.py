@@ -1,8 +1,8 @@
 """Every place nasplug reaches into Keras's, KerasTuner's or AutoKeras's internals, and why.
 
 Checked against Keras 3.15, KerasTuner 1.4.8 and AutoKeras 3.0.0 (the versions
-`pyproject.toml` pins or installs), and Optuna 5.1 for the `optuna` extra. Everything else in nasplug uses their public APIs; when
-a pin moves, this module is the list to check.
+`pyproject.toml` pins or installs), and Optuna 5.1 for the `optuna` extra. Everything else
+in nasplug uses their public APIs; when a pin moves, this module is the list to check.
 """
 
 import contextlib

@@ -78,10 +78,13 @@ class OptunaSpace:
             return False
         order, latest = [], {}
         for trial in trials:
+            previous = None
             for name, distribution in trial.distributions.items():
                 if name not in latest:
-                    order.append(name)
+                    # Where the objective asked for it: after the decision asked before it.
+                    order.insert(order.index(previous) + 1 if previous else 0, name)
                 latest[name] = distribution
+                previous = name
         codecs = {name: _codec(latest[name]) for name in order}
         rows = [
             {name: codecs[name][0](value) for name, value in trial.params.items() if name in codecs}

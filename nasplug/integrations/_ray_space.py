@@ -50,8 +50,7 @@ class RaySpace:
         for path, domain in domains:
             if not all(isinstance(key, str) for key in path):
                 raise ValueError(
-                    f"A searched value inside a list ({path!r}) is not supported: put it "
-                    "in a dict."
+                    f"A searched value inside a list ({path!r}) is not supported: put it in a dict."
                 )
             name = _name(path)
             self._paths[name] = path
@@ -117,14 +116,19 @@ class RaySpace:
             else:
                 low = int(_on_grid(domain.lower, q, math.ceil)) * q
                 # Ray's quantized integers exclude the upper bound for q == 1 only.
-                high = int(domain.upper) - 1 if q == 1 else int(_on_grid(domain.upper, q, math.floor)) * q
+                if q == 1:
+                    high = int(domain.upper) - 1
+                else:
+                    high = int(_on_grid(domain.upper, q, math.floor)) * q
                 step = int(q)
             _check_bounds(name, low, high)
             if low == high:
                 hp.Fixed(name, low)
             else:
-                sampling = "log" if log and q is None else "linear"
-                hp.Int(name, low, high, step=step, sampling=sampling)
+                if log and q is None:
+                    hp.Int(name, low, high, sampling="log")
+                else:
+                    hp.Int(name, low, high, step=step)
             self._decode[name] = self._encode[name] = int
             return
         if isinstance(domain, sample.Float):
@@ -156,11 +160,7 @@ def _same(value):
 
 def _plain(values):
     kinds = {type(v) for v in values}
-    return (
-        len(kinds) == 1
-        and kinds <= {int, float, str, bool}
-        and len(set(values)) == len(values)
-    )
+    return len(kinds) == 1 and kinds <= {int, float, str, bool} and len(set(values)) == len(values)
 
 
 def _index_in(name, categories):

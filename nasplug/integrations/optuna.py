@@ -107,7 +107,9 @@ class NASSampler(BaseSampler):
             raise ValueError(f"seed must be an integer or None, got {seed!r}.")
         self._strategy = strategy
         self._arguments = dict(strategy_arguments)
-        self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+        if seed is None:
+            seed = np.random.SeedSequence().entropy % 2**31
+        self._seed = int(seed)
         self._given = None if hyperparameters is None else _oracle.as_space(hyperparameters)
         self._independent = RandomSampler(seed=self._seed)
         self._lock = threading.RLock()
@@ -193,8 +195,12 @@ class NASSampler(BaseSampler):
         ]
         # The first build uses the seed itself, so that a space given up front proposes
         # what KerasTuner does; later builds a seed of their own, the same on every run.
-        seed = self._seed if not self._builds else int(
-            np.random.SeedSequence([self._seed, self._builds]).generate_state(1)[0] % 2**31
+        seed = (
+            self._seed
+            if not self._builds
+            else int(
+                np.random.SeedSequence([self._seed, self._builds]).generate_state(1)[0] % 2**31
+            )
         )
         self._builds += 1
         self._oracle = _oracle.build(
@@ -320,11 +326,17 @@ def suggest_hyperparameters(trial, hyperparameters):
             return trial.suggest_categorical(hp.name, distribution.choices)
         if isinstance(distribution, optuna.distributions.IntDistribution):
             return trial.suggest_int(
-                hp.name, distribution.low, distribution.high, step=distribution.step,
+                hp.name,
+                distribution.low,
+                distribution.high,
+                step=distribution.step,
                 log=distribution.log,
             )
         return trial.suggest_float(
-            hp.name, distribution.low, distribution.high, step=distribution.step,
+            hp.name,
+            distribution.low,
+            distribution.high,
+            step=distribution.step,
             log=distribution.log,
         )
 

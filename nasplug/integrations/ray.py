@@ -115,6 +115,8 @@ class NASSearch(Searcher):
         self._oracle = None
         # Ray trial id -> KerasTuner trial id, for running trials.
         self._running = {}
+        # Ray trial id -> the values it was given, for every trial.
+        self._given = {}
         # Ray trial id -> last step recorded.
         self._steps = {}
         self._finished = False
@@ -152,25 +154,27 @@ class NASSearch(Searcher):
         if trial.status != _oracle.RUNNING:
             return None
         self._running[trial_id] = trial.trial_id
+        self._given[trial_id] = dict(trial.hyperparameters.values)
         return self._space.config(trial.hyperparameters.values)
 
     def on_trial_result(self, trial_id, result):
-        kt_id = self._running.get(trial_id)
-        if kt_id is None or self._oracle is None:
-            return
-        metrics = self._metrics(result)
+        kt_id = self._running.get(trial_id) or self._rerun(trial_id)
+        metrics = self._metrics(result) if kt_id is not None else None
         if metrics is None:
             return
         step = _step(result)
-        self._oracle.update_trial(kt_id, metrics, step=step)
+        self._ensure_oracle().update_trial(kt_id, metrics, step=step)
         self._steps[trial_id] = step
 
     def on_trial_complete(self, trial_id, result=None, error=False):
-        kt_id = self._running.pop(trial_id, None)
+        kt_id = self._running.get(trial_id)
+        if kt_id is None and not error:
+            kt_id = self._rerun(trial_id)
+        self._running.pop(trial_id, None)
         last_step = self._steps.pop(trial_id, None)
-        if kt_id is None or self._oracle is None:
+        if kt_id is None:
             return
-        trial = self._oracle.trials[kt_id]
+        oracle = self._ensure_oracle()
         metrics = self._metrics(result) if result else None
         if error:
             status, message = _oracle.INVALID, "The trial raised an error under Ray Tune."
@@ -181,9 +185,20 @@ class NASSearch(Searcher):
             status, message = _oracle.COMPLETED, None
             step = _step(result)
             if step != last_step:
-                self._oracle.update_trial(kt_id, metrics, step=step)
-        if not _oracle.finish(self._oracle, trial, status, message):
+                oracle.update_trial(kt_id, metrics, step=step)
+        if not _oracle.finish(oracle, oracle.trials[kt_id], status, message):
             self._finished = True
+
+    def _rerun(self, trial_id):
+        """Records a trial that Ray runs again after it ended here (an errored trial
+        restarted by `Tuner.restore`): a new trial of the oracle with the same values, so
+        that its result counts."""
+        values = self._given.get(trial_id)
+        if values is None:
+            return None
+        trial = _oracle.start(self._ensure_oracle(), trial_id, values)
+        self._running[trial_id] = trial.trial_id
+        return trial.trial_id
 
     def save(self, checkpoint_path):
         with open(checkpoint_path, "w") as f:
@@ -204,6 +219,7 @@ class NASSearch(Searcher):
             "mode": self._mode,
             "oracle": None if self._oracle is None else _oracle.state_of(self._oracle),
             "running": dict(self._running),
+            "given": dict(self._given),
             "steps": dict(self._steps),
             "points": list(self._points),
             "finished": self._finished,
@@ -218,6 +234,7 @@ class NASSearch(Searcher):
             )
         self._metric, self._mode = state["metric"], state["mode"]
         self._running = dict(state["running"])
+        self._given = dict(state["given"])
         self._steps = dict(state["steps"])
         self._points = list(state["points"])
         self._finished = state["finished"]
