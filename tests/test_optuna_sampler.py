@@ -10,6 +10,7 @@ from synthetic import OPS, cell_score, cell_space, drive
 
 optuna = pytest.importorskip("optuna")
 
+import nasplug.integrations.optuna
 from nasplug.integrations.optuna import PROPOSAL_KEY, NASSampler, suggest_hyperparameters
 from nasplug.oracles import make_oracle, registry
 from nasplug.space import SearchSpace
@@ -228,3 +229,11 @@ def test_bad_arguments_are_refused_with_one_clear_error():
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
     with pytest.raises(ValueError, match="no Pareto mode"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+def test_public_names_are_pinned():
+    assert sorted(nasplug.integrations.optuna.__all__) == [
+        "NASSampler",
+        "search_space",
+        "suggest_hyperparameters",
+    ]

@@ -18,6 +18,7 @@ pytest.importorskip("ray.tune")
 from ray import tune
 from ray.tune.search import Searcher
 
+import nasplug.integrations.ray
 from nasplug.integrations.ray import NASSearch, hyperparameters
 from nasplug.oracles import make_oracle, registry
 
@@ -252,3 +253,11 @@ def test_bad_arguments_are_refused_with_one_clear_error():
         NASSearch("evolution", space=cell_space()).suggest("0")
     with pytest.raises(ValueError, match="no search space"):
         NASSearch("evolution", metric="score", mode="max").suggest("0")
+
+
+def test_public_names_are_pinned():
+    assert sorted(nasplug.integrations.ray.__all__) == [
+        "NASSearch",
+        "hyperparameters",
+        "search_space",
+    ]

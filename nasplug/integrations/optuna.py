@@ -32,7 +32,7 @@ from nasplug.integrations import _oracle
 from nasplug.integrations._optuna_space import OptunaSpace, distribution_of
 from nasplug.space import SearchSpace
 
-__all__ = ["NASSampler", "suggest_hyperparameters"]
+__all__ = ["NASSampler", "search_space", "suggest_hyperparameters"]
 
 # The trial's proposal, written to the storage so that every process sees it.
 PROPOSAL_KEY = "nasplug:values"

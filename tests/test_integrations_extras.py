@@ -1,0 +1,48 @@
+"""nasplug without its Ray and Optuna extras: nothing imports them, and the integrations
+say which extra to install.
+
+Each check runs in a fresh interpreter in which `ray` and `optuna` cannot be imported
+(as where they are not installed), whether or not this environment has them.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+BLOCK = """
+import sys
+for name in ("ray", "optuna"):
+    sys.modules[name] = None  # `import ray` now raises ImportError, as if not installed
+"""
+
+
+def run(code):
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK + code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+
+
+def test_nasplug_and_its_strategies_need_neither_engine():
+    result = run(
+        "import nasplug, nasplug.integrations, nasplug.tuners\n"
+        "from nasplug.oracles import make_oracle\n"
+        "import keras_tuner as kt\n"
+        "make_oracle('evolution', objective=kt.Objective('score', 'max'))\n"
+        "print('ok')\n"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("engine", ["ray", "optuna"])
+def test_an_integration_names_the_extra_to_install(engine):
+    result = run(f"import nasplug.integrations.{engine}\n")
+    assert result.returncode != 0
+    assert "ImportError" in result.stderr
+    assert f"pip install 'nasplug[{engine}]'" in result.stderr
