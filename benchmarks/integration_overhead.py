@@ -48,7 +48,11 @@ def define_by_run(trial):
 
 def kerastuner(strategy, trials, seed):
     oracle = make_oracle(
-        strategy, objective=kt.Objective("score", "max"), hyperparameters=cell_space(), seed=seed
+        strategy,
+        objective=kt.Objective("score", "max"),
+        hyperparameters=cell_space(),
+        seed=seed,
+        max_trials=trials,
     )
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -59,7 +63,9 @@ def kerastuner(strategy, trials, seed):
 def ray_searcher(strategy, trials, seed):
     from nasplug.integrations.ray import NASSearch
 
-    searcher = NASSearch(strategy, space=cell_space(), metric="score", mode="max", seed=seed)
+    searcher = NASSearch(
+        strategy, space=cell_space(), metric="score", mode="max", seed=seed, max_trials=trials
+    )
     start = time.perf_counter()
     for i in range(trials):
         config = searcher.suggest(str(i))
