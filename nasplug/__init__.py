@@ -27,6 +27,7 @@ _SUBPACKAGES = {
     "budget",
     "cli",
     "distributed",
+    "integrations",
     "oracles",
     "progress",
     "report",
