@@ -18,7 +18,7 @@ import textwrap
 
 import keras_tuner
 
-from nasplug import _compat, live, measure
+from nasplug import _compat, live, measure, proxies
 from nasplug import screening as screening_module
 from nasplug.distributed import roles
 from nasplug.oracles import registry
@@ -37,6 +37,7 @@ _PARAMETER = inspect.Parameter
 
 class StrategySearch(
     live.RecordsLiveValues,
+    proxies.ScoresCandidates,
     screening_module.ScreenedTuner,
     _compat.ExploresEachScopeOnce,
     keras_tuner.Tuner,
@@ -51,6 +52,10 @@ class StrategySearch(
     FLOPs, latency: `NASOracle.measures`), every trial's network is measured once as
     its training begins (`nasplug.measure.MeasureCallback`) and the values are
     reported with each epoch's metrics. A `run_trial` of your own reports them itself.
+
+    A strategy that scores candidates untrained (`ProxySearch`, `proxy_warm_start`)
+    gets a scorer built from the hypermodel and a batch of the search's data
+    (`nasplug.proxies.ScoresCandidates`).
     """
 
     strategy = None
@@ -354,3 +359,21 @@ class PredictorEvolutionSearch(StrategySearch):
     """
 
     strategy = "predictor"
+
+
+class ProxySearch(StrategySearch):
+    """Zero-cost proxy tuner: many candidates scored untrained, the best trained.
+
+    Uses `nasplug.oracles.ProxyOracle`.
+
+    Example:
+
+    ```python
+    tuner = nasplug.ProxySearch(
+        build_model, objective="val_accuracy", max_trials=5, candidates=200
+    )
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+    """
+
+    strategy = "proxy"

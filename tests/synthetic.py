@@ -5,6 +5,7 @@ be compared over many seeds in seconds.
 """
 
 import math
+import zlib
 
 import keras_tuner as kt
 
@@ -77,3 +78,18 @@ def drive(oracle, score_fn, n_trials, directory, metric="score", fail=None, conc
             trial.status = "COMPLETED"
         oracle.end_trial(trial)
     return proposed
+
+
+def hashed_proxy(hyperparameters, proxy):
+    """A candidate scorer whose scores say nothing: a fixed hash of the values.
+
+    Strategies that score candidates untrained (the proxy search, a proxy warm start)
+    then behave as random search, deterministically, with no network built.
+    """
+    text = repr((proxy, sorted(hyperparameters.values.items())))
+    return zlib.crc32(text.encode()) / 2**32
+
+
+def informative_proxy(hyperparameters, proxy):
+    """A candidate scorer that agrees with `cell_score`: a proxy that ranks perfectly."""
+    return cell_score(hyperparameters.values)

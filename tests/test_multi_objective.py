@@ -14,8 +14,9 @@ import zlib
 import keras_tuner as kt
 import numpy as np
 import pytest
-from synthetic import drive
+from synthetic import drive, hashed_proxy
 
+from nasplug import proxies
 from nasplug.oracles import EvolutionOracle, make_oracle, pareto, registry
 from nasplug.oracles.base import VIOLATION
 
@@ -63,7 +64,9 @@ def make(cls, **kwargs):
     kwargs.setdefault("objective", OBJECTIVES)
     kwargs.setdefault("pareto", True)
     kwargs.setdefault("hyperparameters", space())
-    return cls(**kwargs)
+    oracle = cls(**kwargs)
+    proxies.give_scorer(oracle, hashed_proxy)
+    return oracle
 
 
 def completed(oracle):

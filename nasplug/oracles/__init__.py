@@ -2,7 +2,8 @@
 
 Ours: `EvolutionOracle` (regularized evolution), `ReinforceOracle` (policy-gradient
 controller), `QLearningOracle` (MetaQNN-style Q-learning) and `PredictorEvolutionOracle`
-(evolution whose children a surrogate ranks). `make_oracle` also builds KerasTuner's
+(evolution whose children a surrogate ranks), `ProxyOracle` (zero-cost proxy search: many
+candidates scored untrained, the best trained). `make_oracle` also builds KerasTuner's
 (`random`, `bayesian`, `hyperband`) and AutoKeras's (`greedy`) oracles by name, so front
 ends offer every strategy under one argument, and wraps any of them in a
 `ScreeningOracle` when the search screens its candidates (`nasplug.oracles.screening`).
@@ -19,6 +20,7 @@ _CLASSES = {
     "ReinforceOracle": "nasplug.oracles.reinforce",
     "QLearningOracle": "nasplug.oracles.qlearning",
     "PredictorEvolutionOracle": "nasplug.oracles.predictor",
+    "ProxyOracle": "nasplug.oracles.proxy",
     "NASOracle": "nasplug.oracles.base",
     "ScreeningOracle": "nasplug.oracles.screening",
     "Screening": "nasplug.oracles.screening",

@@ -29,7 +29,7 @@ from nasplug._validation import (
     check_positive_int,
     is_int,
 )
-from nasplug.oracles import registry
+from nasplug.oracles import _proxy_start, registry
 from nasplug.oracles._objectives import Limit, ObjectivesMixin, ParetoObjective, pareto_objective
 from nasplug.oracles._tallies import RewardTallies
 from nasplug.oracles.pareto import VIOLATION
@@ -103,6 +103,13 @@ class NASOracle(ObjectivesMixin, keras_tuner.Oracle):
             those the objectives and constraints need: "params", "flops",
             "latency_ms", "batch_latency_ms" (see `nasplug.measure`).
         latency_batch_size: Int. The batch size of "batch_latency_ms". Defaults to 32.
+        proxy_warm_start: None, or the number N of random candidates to score untrained
+            with a zero-cost proxy before the first trial, the best of them being
+            trained first instead of random ones (after any `initial_hps`); or a dict
+            `{"candidates": N, "proxy": "naswot", "trials": k}` to choose the proxy
+            (`nasplug.proxies.PROXIES`) and how many of the best are trained first (by
+            default the strategy's random phase, `warm_start_size()`). The tuner gives
+            the oracle what scores candidates; see `nasplug.oracles.ProxyOracle`.
 
     Multi-objective mode (`pareto=True`): `objective` is a list of
     `keras_tuner.Objective` (a measured metric may be named by its string: "latency_ms"
@@ -140,6 +147,7 @@ class NASOracle(ObjectivesMixin, keras_tuner.Oracle):
         constraints=None,
         measure=None,
         latency_batch_size=32,
+        proxy_warm_start=None,
     ):
         check_int("max_trials", max_trials, allow_none=True)
         if seed is not None and not is_int(seed):
@@ -170,6 +178,14 @@ class NASOracle(ObjectivesMixin, keras_tuner.Oracle):
         self._observed = 0
         self.collisions = 0
         self._stopped_by_failures = False
+        self.proxy_warm_start = _proxy_start.ProxyWarmStart.of(proxy_warm_start)
+        # [values, score] of the candidates the proxy warm start scored, best first.
+        self.proxy_scores = []
+        self._proxy_warm_started = False
+
+    # What scores a candidate untrained, `(hyperparameters, proxy) -> float`: the tuner
+    # holds the hypermodel and gives it (`nasplug.proxies.give_scorer`); not saved.
+    candidate_scorer = None
 
     # The two methods a strategy implements.
 
@@ -182,6 +198,11 @@ class NASOracle(ObjectivesMixin, keras_tuner.Oracle):
 
     def observe_failure(self, trial):
         """Learns from a trial that failed for good (after its retries). Optional."""
+
+    def warm_start_size(self):
+        """How many proxy-picked candidates a proxy warm start trains first: the length
+        of the strategy's random phase (10 unless the strategy says otherwise)."""
+        return 10
 
     # Helpers for strategies.
 
@@ -240,6 +261,8 @@ class NASOracle(ObjectivesMixin, keras_tuner.Oracle):
         if self._stopped_by_failures:
             return {"status": STOPPED, "values": None}
         self._observe_finished()
+        if self.proxy_warm_start is not None and not self._proxy_warm_started:
+            self._start_from_proxy()
         values = self._next_warm_start()
         if values is None:
             values = self._next_new_values()
@@ -255,6 +278,15 @@ class NASOracle(ObjectivesMixin, keras_tuner.Oracle):
                 self.observe(trial)
             elif trial.status == trial_module.TrialStatus.FAILED:
                 self.observe_failure(trial)
+
+    def _start_from_proxy(self):
+        """Queues the best of the proxy-scored candidates after the `initial_hps`."""
+        start = self.proxy_warm_start
+        ranked = _proxy_start.rank_candidates(self, self._rng, start.candidates, start.proxy)
+        best = ranked[: start.trials or self.warm_start_size()]
+        self.initial_hps = self.initial_hps + [dict(values) for values, _ in best]
+        self.proxy_scores = ranked
+        self._proxy_warm_started = True
 
     def _next_warm_start(self):
         while self._warm_start_index < len(self.initial_hps):
@@ -314,6 +346,11 @@ class NASOracle(ObjectivesMixin, keras_tuner.Oracle):
                 "objectives": [{"name": o.name, "direction": o.direction} for o in self.objectives],
                 "pareto": self.pareto,
                 "constraints": [c.describe() for c in self.constraints],
+                "proxy_warm_start": (
+                    self.proxy_warm_start.to_dict() if self.proxy_warm_start else None
+                ),
+                "proxy_scores": self.proxy_scores,
+                "proxy_warm_started": self._proxy_warm_started,
             }
         )
         return state
@@ -331,6 +368,9 @@ class NASOracle(ObjectivesMixin, keras_tuner.Oracle):
         self.initial_hps = state["initial_hps"]
         self._warm_start_index = state["warm_start_index"]
         self._observed = state["observed"]
+        # Searches saved before the proxy warm start existed have none of it.
+        self.proxy_scores = [list(item) for item in state.get("proxy_scores", [])]
+        self._proxy_warm_started = state.get("proxy_warm_started", False)
         self._values = {}
         # For `reload`, which keras_tuner.Oracle.reload partly undoes.
         self._saved_ongoing = dict(state["ongoing_trials"])

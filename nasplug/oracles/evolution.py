@@ -118,6 +118,9 @@ class EvolutionOracle(NASOracle):
         self._bred[_compat.values_hash(self, child)] = parent.trial_id
         return child
 
+    def warm_start_size(self):
+        return self.population_size
+
     def populate_space(self, trial_id):
         # Several children may be bred before one is kept (duplicates; the predictor
         # ranks many): the kept values say which parent it has.

@@ -269,6 +269,9 @@ class PredictorEvolutionOracle(EvolutionOracle):
                 return values
             predicted, values = best
 
+    def warm_start_size(self):
+        return self.random_trials
+
     def populate_space(self, trial_id):
         self._aiming = None
         response = super().populate_space(trial_id)

@@ -47,6 +47,10 @@ MULTI_OBJECTIVE_ARGUMENTS = (
     "latency_batch_size",
 )
 
+# The proxy warm start, which every nasplug oracle takes from `NASOracle`; given by the
+# user (`strategy_params`, `--strategy-arg`), never by a front end.
+WARM_START_ARGUMENTS = ("proxy_warm_start",)
+
 
 @dataclasses.dataclass(frozen=True)
 class Strategy:
@@ -129,12 +133,10 @@ class Strategy:
         return constructor_parameters(self.oracle_class())
 
     def own_parameters(self):
-        """The strategy's own arguments: not `SHARED_ARGUMENTS` nor `MULTI_OBJECTIVE_ARGUMENTS`."""
-        return [
-            p
-            for p in self.parameters()
-            if p.name not in SHARED_ARGUMENTS and p.name not in MULTI_OBJECTIVE_ARGUMENTS
-        ]
+        """The strategy's own arguments: none of `SHARED_ARGUMENTS`,
+        `MULTI_OBJECTIVE_ARGUMENTS` or `WARM_START_ARGUMENTS`."""
+        common = SHARED_ARGUMENTS + MULTI_OBJECTIVE_ARGUMENTS + WARM_START_ARGUMENTS
+        return [p for p in self.parameters() if p.name not in common]
 
     @property
     def multi_objective(self):
@@ -322,6 +324,16 @@ for _strategy in (
         "regularized evolution with a surrogate ranking the children",
         tuner="PredictorEvolutionSearch",
         autokeras_tuner="PredictorEvolutionTuner",
+    ),
+    Strategy(
+        "proxy",
+        "nasplug.oracles.proxy:ProxyOracle",
+        "zero-cost proxy search: many candidates scored untrained, the best trained",
+        tuner="ProxySearch",
+        autokeras_tuner="ProxyTuner",
+        # A table holds no networks to score; its study looks scores up instead
+        # (benchmarks/proxies_nasbench201.py).
+        tabular_benchmark=False,
     ),
     Strategy(
         "random",

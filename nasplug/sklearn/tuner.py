@@ -19,7 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug import _compat, live, measure, screening
+from nasplug import _compat, live, measure, proxies, screening
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
@@ -66,7 +66,12 @@ def seeded(seed):
         np.random.set_state(numpy_state)
 
 
-class ScoringTuner(live.RecordsLiveValues, _compat.ExploresEachScopeOnce, keras_tuner.Tuner):
+class ScoringTuner(
+    live.RecordsLiveValues,
+    proxies.ScoresCandidates,
+    _compat.ExploresEachScopeOnce,
+    keras_tuner.Tuner,
+):
     """Trains each trial's network and scores it with a scikit-learn scorer.
 
     Args:
