@@ -171,6 +171,190 @@ def pack(partial, out):
     print(f"{len(frame)} cells -> {out}")
 
 
+# Published figures on NAS-Bench-201 CIFAR-10, quoted in issue #34: Spearman rank
+# correlation with final test accuracy, and the test accuracy of NASWOT's pick of N.
+PUBLISHED_SPEARMAN = {
+    "naswot": "0.7-0.8 (Mellor et al. 2021)",
+    "best of Abdelfattah et al. 2021": "0.82",
+}
+PUBLISHED_SELECTION = {10: "92.44 ± 1.13", 100: "92.81 ± 0.99", 1000: "92.96 ± 0.81"}
+STRATEGIES = ("random", "evolution", "reinforce", "qlearning", "predictor")
+BUDGETS = (1500.0, 3000.0, 12000.0)
+
+
+def read_scores(path):
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    # -inf: a singular kernel or a constant output, the worst a proxy can say.
+    for column in PROXY_COLUMNS:
+        frame[column] = frame[column].astype(float).replace(-np.inf, -1e300).fillna(-1e300)
+    return frame
+
+
+def correlations(frame, table):
+    from scipy.stats import spearmanr
+
+    from nasplug.bench import nasbench201 as nb
+
+    index = {arch: i for i, arch in enumerate(nb.cell_strings())}
+    rows = np.array([index[a] for a in frame["arch"]])
+    test = table.test_acc_200ep[rows]
+    found = {}
+    for column in PROXY_COLUMNS:
+        found[column] = float(spearmanr(frame[column], test).statistic)
+    found["params_mb (table)"] = float(spearmanr(table.columns["params_mb"][rows], test).statistic)
+    found["valid_acc_12ep (table)"] = float(spearmanr(table.valid_acc_12ep[rows], test).statistic)
+    return found, test
+
+
+def selection(frame, test, sizes, repeats, seed):
+    """Test accuracy of the best-scoring of N random scored cells, for each proxy."""
+    rng = np.random.default_rng(seed)
+    found = {}
+    for size in sizes:
+        if size > len(frame):
+            continue
+        picks = {column: [] for column in PROXY_COLUMNS}
+        for _ in range(repeats):
+            chosen = rng.choice(len(frame), size=size, replace=False)
+            for column in PROXY_COLUMNS:
+                values = frame[column].to_numpy()[chosen]
+                picks[column].append(test[chosen[int(np.argmax(values))]])
+        found[size] = {c: (float(np.mean(v)), float(np.std(v))) for c, v in picks.items()}
+    return found
+
+
+class TableScorer:
+    """Looks a cell's proxy score up; charges its cost to the search's simulated clock.
+
+    Cells without a score are declined (None): the oracle draws another, so a file
+    covering a uniform sample of the space serves as scoring that sample.
+    """
+
+    def __init__(self, scores, cost_s):
+        self.scores = scores
+        self.cost_s = cost_s
+        self.tuner = None
+
+    def __call__(self, hyperparameters, proxy):
+        from nasplug.bench import nasbench201 as nb
+
+        value = self.scores.get(nb.arch_string(hyperparameters.values))
+        if value is not None and self.tuner is not None:
+            self.tuner.elapsed_s += self.cost_s
+        return value
+
+
+def warm_start_run(table, scores, strategy, seed, candidates, cost_s):
+    """One search on the table's clock; returns the test accuracy curve at `BUDGETS`."""
+    import shutil
+    import tempfile
+
+    import keras_tuner
+
+    from nasplug import proxies
+    from nasplug.bench.benchmark import best_so_far_curve
+    from nasplug.bench.protocol import TableTuner
+    from nasplug.oracles import make_oracle
+
+    kwargs = dict(
+        objective=keras_tuner.Objective(table.objective, "max"),
+        max_trials=None,
+        seed=int(seed),
+        hyperparameters=table.search_space(),
+    )
+    if candidates and strategy == "proxy":
+        kwargs["candidates"] = candidates
+    elif candidates:
+        kwargs["proxy_warm_start"] = candidates
+    oracle = make_oracle(strategy, **kwargs)
+    oracle.verbose = 0
+    scorer = TableScorer(scores, cost_s)
+    proxies.give_scorer(oracle, scorer)
+    scratch = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    workdir = tempfile.mkdtemp(prefix="nasplug-proxies-", dir=scratch)
+    try:
+        tuner = TableTuner(
+            oracle, table, budget_s=max(BUDGETS), directory=workdir, project_name="p"
+        )
+        scorer.tuner = tuner
+        tuner.search()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if not tuner.history:
+        return np.full(len(BUDGETS), np.nan)
+    return best_so_far_curve(tuner.history, np.array(BUDGETS))
+
+
+def analyse(args):
+    from nasplug.bench import nasbench201 as nb
+
+    table = nb.load_table(os.path.join(args.data, "cifar10.csv.gz"))
+    frame = read_scores(args.scores)
+    n = len(frame)
+    print(
+        f"{n} of {nb.NUM_CELLS} cells scored ({args.scores}); batch of 64 crops of "
+        "scikit-learn's sample images"
+    )
+    seconds = frame[["build_s", "pass_s", "synflow_s"]].mean()
+    naswot_s = frame["naswot_s"].dropna()
+    cost = float(frame["build_s"].mean() + naswot_s.mean())
+    print(
+        f"CPU s per cell (one thread): build {seconds['build_s']:.2f}, naswot+jacob_cov+snip+"
+        f"grad_norm pass {seconds['pass_s']:.2f}, synflow {seconds['synflow_s']:.2f}; "
+        f"NASWOT alone {naswot_s.mean():.2f} ({len(naswot_s)} cells timed), so {cost:.2f} s "
+        "per NASWOT-scored cell with its build"
+    )
+    found, test = correlations(frame, table)
+    print("\nSpearman rank correlation with test_acc_200ep")
+    for name, value in found.items():
+        print(f"  {name:24s} {value:+.3f}")
+    print(f"  published: {PUBLISHED_SPEARMAN}")
+    picked = selection(frame, test, (10, 100, 1000), args.repeats, args.seed)
+    print(
+        f"\nBest of N random scored cells by each proxy, test accuracy (mean ± std, "
+        f"{args.repeats} repeats, drawn from the {n} scored)"
+    )
+    print("  N     " + "".join(f"{c:>16s}" for c in PROXY_COLUMNS) + "   Mellor et al. naswot")
+    for size, by_proxy in picked.items():
+        cells = "".join(f"{m:9.2f} ± {s:4.2f}" for m, s in by_proxy.values())
+        print(f"  {size:<5d} {cells}   {PUBLISHED_SELECTION[size]}")
+    for size in (10, 100, 1000):
+        if size not in picked:
+            print(f"  {size:<5d} not computed: only {n} cells scored")
+    if args.runs:
+        warm_starts(args, table, frame, cost)
+
+
+def warm_starts(args, table, frame, cost):
+    from nasplug.bench.benchmark import run_seeds
+
+    scores = dict(zip(frame["arch"], frame["naswot"].astype(float)))
+    candidates = args.warm_start
+    print(
+        f"\nWarm start: the best of {candidates} NASWOT-scored cells first (proxy search: "
+        f"rounds of {candidates}), {cost:.2f} s charged per scored cell; {args.runs} runs, "
+        "test accuracy of the best-by-signal cell (mean ± s.e.)"
+    )
+    print("  strategy       " + "".join(f"{b:>26.0f}" for b in BUDGETS))
+    seeds = run_seeds(args.seed, args.runs)
+    for strategy in STRATEGIES + ("proxy",):
+        # KerasTuner's random search has no warm start: the proxy search is its analogue.
+        warms = {"random": (0,), "proxy": (candidates,)}.get(strategy, (0, candidates))
+        for warm in warms:
+            curves = np.array(
+                [warm_start_run(table, scores, strategy, s, warm, cost) for s in seeds]
+            )
+            mean = np.nanmean(curves, axis=0)
+            se = np.nanstd(curves, axis=0) / np.sqrt(np.sum(np.isfinite(curves), axis=0))
+            label = strategy + (f" +ws{warm}" if warm and strategy != "proxy" else "")
+            if strategy == "proxy":
+                label = f"proxy ({warm})"
+            print(f"  {label:15s}" + "".join(f"{m:18.2f} ± {e:5.2f}" for m, e in zip(mean, se)))
+            sys.stdout.flush()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -182,11 +366,20 @@ def main(argv=None):
     packer = commands.add_parser("pack", help="compress the partial file into the data file")
     packer.add_argument("--partial", default=PARTIAL)
     packer.add_argument("--out", default=SCORES)
+    analysis = commands.add_parser("analyse", help="correlations, selection, warm starts")
+    analysis.add_argument("--data", default=default_data(), help="NAS-Bench-201 table folder")
+    analysis.add_argument("--scores", default=SCORES if os.path.exists(SCORES) else PARTIAL)
+    analysis.add_argument("--repeats", type=int, default=500, help="repeats of each selection")
+    analysis.add_argument("--runs", type=int, default=0, help="runs of each warm-start search")
+    analysis.add_argument("--warm-start", type=int, default=100, help="candidates scored")
+    analysis.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.command == "score":
         score_cells(args.out, args.limit, args.seed, args.batch_size)
     elif args.command == "pack":
         pack(args.partial, args.out)
+    else:
+        analyse(args)
     return 0
 
 

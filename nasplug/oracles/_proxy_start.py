@@ -11,9 +11,11 @@ import math
 from nasplug import _compat, _convert
 from nasplug.proxies import check_proxy_names
 
-# A candidate the scorer cannot score does not count; after this many draws per wanted
-# candidate the ones scored are used.
-_DRAWS_PER_CANDIDATE = 20
+# A candidate the scorer declines (None) does not count; after this many draws per
+# wanted candidate (a small space runs out of untried ones) the ones scored are used.
+# Draws are cheap next to a build; a scorer of a table that covers part of the space
+# declines most of them.
+_DRAWS_PER_CANDIDATE = 200
 # So many failures in a row before any success mean the scorer itself is broken.
 _FAILURES_BEFORE_ERROR = 3
 
@@ -75,6 +77,9 @@ class ProxyWarmStart:
 
 def rank_candidates(oracle, rng, count, proxy):
     """Draws `count` untried random candidates and scores them, best first.
+
+    A candidate the scorer declines (it returns None) or whose scoring raises does not
+    count: another is drawn in its place.
 
     Args:
         oracle: A `NASOracle` holding a `candidate_scorer`.
