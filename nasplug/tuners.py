@@ -26,6 +26,7 @@ from nasplug.oracles import registry
 __all__ = [
     "EvolutionSearch",
     "PredictorEvolutionSearch",
+    "ProxySearch",
     "QLearningSearch",
     "ReinforceSearch",
     "StrategySearch",
