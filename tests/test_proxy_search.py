@@ -270,3 +270,18 @@ def test_the_estimator_reaches_the_proxy_search_and_the_warm_start(tmp_path):
         # singular.
         assert len(scored) == 4 and np.isfinite(scored[0][1])
         assert clf.score(x[150:300], y[150:300]) > 0.1
+
+
+def test_search_batch_reads_arrays_dicts_and_datasets_but_not_generators():
+    import tensorflow as tf
+
+    x, y = proxies.search_batch((X, Y), {}, batch_size=10, seed=1)
+    assert x.shape == (10, 6) and len(set(map(tuple, x))) == 10
+    rows = [int(np.flatnonzero((X == row).all(axis=1))[0]) for row in x]
+    assert np.array_equal(y, Y[rows])
+    both, _ = proxies.search_batch((), {"x": {"a": X, "b": X[:, :2]}}, batch_size=5)
+    assert both["a"].shape == (5, 6) and np.array_equal(both["a"][:, :2], both["b"])
+    dataset = tf.data.Dataset.from_tensor_slices((X, Y)).batch(8)
+    x, y = proxies.search_batch((dataset,), {})
+    assert np.array_equal(x, X[:8]) and np.array_equal(y, Y[:8])
+    assert proxies.search_batch(((row for row in X),), {}) is None

@@ -138,19 +138,38 @@ def give_scorer(oracle, scorer):
     return taken
 
 
+class _SearchScorer(CandidateScorer):
+    """A `CandidateScorer` that takes its batch from the search's data when first used,
+    so that a search that scores nothing reads nothing."""
+
+    def __init__(self, hypermodel, fit_args, fit_kwargs, seed):
+        super().__init__(hypermodel, None, None, seed)
+        self._data = (fit_args, fit_kwargs)
+
+    def __call__(self, hyperparameters, proxy):
+        if self._data is not None:
+            batch = search_batch(*self._data, seed=self.seed)
+            if batch is None:
+                raise ValueError(
+                    "A proxy scores candidates on a batch of the search's data, which a "
+                    "generator or PyDataset cannot give: pass arrays or a tf.data.Dataset, "
+                    "or give the oracle a scorer (nasplug.proxies.give_scorer)."
+                )
+            (self.x, self.y), self._data = batch, None
+        return super().__call__(hyperparameters, proxy)
+
+
 class ScoresCandidates:
     """Mixin giving a tuner's oracle a `CandidateScorer` as its search starts.
 
     Place it before the host tuner class. The scorer builds candidates with the
-    tuner's hypermodel and scores them on a batch of the search's data, seeded with the
-    oracle's seed.
+    tuner's hypermodel and scores them on a batch of 64 rows of the search's data (its
+    first batch for a `tf.data.Dataset`), seeded with the oracle's seed.
     """
 
     def search(self, *fit_args, **fit_kwargs):
         oracle = _compat.local_oracle(self.oracle)
         if hasattr(oracle, "candidate_scorer") and self.hypermodel is not None:
             seed = getattr(oracle, "seed", 0) or 0
-            batch = search_batch(fit_args, fit_kwargs, seed=seed)
-            if batch is not None:
-                give_scorer(oracle, CandidateScorer(self.hypermodel, *batch, seed=seed))
+            give_scorer(oracle, _SearchScorer(self.hypermodel, fit_args, fit_kwargs, seed))
         return super().search(*fit_args, **fit_kwargs)
