@@ -12,29 +12,31 @@ classes. Cells are scored in a seeded random order, so any prefix of the file is
 uniform sample of the space; rows are appended as they are computed, and a restarted run
 skips the cells already in the file. Seconds are the process's CPU seconds on one thread.
 
-`analyse` reads the scores with the table (`--data`): Spearman rank correlation of each
+`analyse` reads the scores with the table (`--data DIR`, the folder holding
+`nasbench201/cifar10.csv.gz`; see `benchmarks/common.py`): Spearman rank correlation of each
 proxy with the 200-epoch test accuracy, a NASWOT-style selection (the best-scoring of N
 random cells, many repeats) and each strategy with a proxy warm start against the same
 strategy without, on the simulated clock of `nasplug bench`, the proxy's time charged
 to the budget.
 
-    nohup nice python benchmarks/proxies_nasbench201.py score &
-    python benchmarks/proxies_nasbench201.py analyse --runs 500
+    nohup python benchmarks/studies/zero_cost_proxies/run.py score &
+    python benchmarks/studies/zero_cost_proxies/run.py pack
+    python benchmarks/studies/zero_cost_proxies/run.py analyse --runs 500
 """
 
 import argparse
 import csv
 import os
+import pathlib
 import sys
 import time
 
 import numpy as np
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3]))  # the checkout
+from benchmarks import common  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The shared data sits beside the repository, or beside the directory of its worktrees.
-DATA_CANDIDATES = [
-    os.path.join(HERE, *[".."] * up, "shared", "benchmarks", "nasbench201") for up in (2, 3)
-]
 SCORES = os.path.join(HERE, "results", "nasbench201_proxies.csv.gz")
 PARTIAL = os.path.join(HERE, "results", "nasbench201_proxies.partial.csv")
 COLUMNS = (
@@ -54,13 +56,6 @@ COLUMNS = (
 PROXY_COLUMNS = ("naswot", "jacob_cov", "synflow", "snip", "grad_norm", "params", "flops")
 # NASWOT alone is timed on one cell in this many (a pass of its own), for the charge.
 TIME_NASWOT_EVERY = 25
-
-
-def default_data():
-    for path in DATA_CANDIDATES:
-        if os.path.isfile(os.path.join(path, "cifar10.csv.gz")):
-            return os.path.normpath(path)
-    return os.path.normpath(DATA_CANDIDATES[0])
 
 
 def sample_batch(size=64, seed=0, shrink=4):
@@ -180,6 +175,8 @@ PUBLISHED_SPEARMAN = {
 PUBLISHED_SELECTION = {10: "92.44 ± 1.13", 100: "92.81 ± 0.99", 1000: "92.96 ± 0.81"}
 STRATEGIES = ("random", "evolution", "reinforce", "qlearning", "predictor")
 BUDGETS = (1500.0, 3000.0, 12000.0)
+# A selection of N needs this many times N scored cells to draw from.
+SELECTION_SHARE = 10
 
 
 def read_scores(path):
@@ -209,11 +206,15 @@ def correlations(frame, table):
 
 
 def selection(frame, test, sizes, repeats, seed):
-    """Test accuracy of the best-scoring of N random scored cells, for each proxy."""
+    """Test accuracy of the best-scoring of N random scored cells, for each proxy.
+
+    Draws from the scored cells stand for draws from the space only while N is a small
+    part of them: an N above a tenth of them is left out.
+    """
     rng = np.random.default_rng(seed)
     found = {}
     for size in sizes:
-        if size > len(frame):
+        if size * SELECTION_SHARE > len(frame):
             continue
         picks = {column: [] for column in PROXY_COLUMNS}
         for _ in range(repeats):
@@ -290,7 +291,8 @@ def warm_start_run(table, scores, strategy, seed, candidates, cost_s):
 def analyse(args):
     from nasplug.bench import nasbench201 as nb
 
-    table = nb.load_table(os.path.join(args.data, "cifar10.csv.gz"))
+    table = nb.load_table(common.data_file(args.data, "nasbench201", "cifar10.csv.gz"))
+    print(common.header(), flush=True)
     frame = read_scores(args.scores)
     n = len(frame)
     print(
@@ -322,7 +324,9 @@ def analyse(args):
         print(f"  {size:<5d} {cells}   {PUBLISHED_SELECTION[size]}")
     for size in (10, 100, 1000):
         if size not in picked:
-            print(f"  {size:<5d} not computed: only {n} cells scored")
+            print(
+                f"  {size:<5d} not computed: needs {SELECTION_SHARE * size} scored cells, {n} are"
+            )
     if args.runs:
         warm_starts(args, table, frame, cost)
 
@@ -367,7 +371,7 @@ def main(argv=None):
     packer.add_argument("--partial", default=PARTIAL)
     packer.add_argument("--out", default=SCORES)
     analysis = commands.add_parser("analyse", help="correlations, selection, warm starts")
-    analysis.add_argument("--data", default=default_data(), help="NAS-Bench-201 table folder")
+    common.add_data_argument(analysis)
     analysis.add_argument("--scores", default=SCORES if os.path.exists(SCORES) else PARTIAL)
     analysis.add_argument("--repeats", type=int, default=500, help="repeats of each selection")
     analysis.add_argument("--runs", type=int, default=0, help="runs of each warm-start search")
