@@ -232,7 +232,7 @@ class ExploresEachScopeOnce:
     exploration is the same every time. The estimators' signal space takes 22 builds
     where KerasTuner's took 78 and 88 in two runs (images 18 against 43 and 39, text 23
     against 76 and 106), a quarter of a second each, and comes out with the same decisions
-    in the same order as KerasTuner's (tests/test_spaces.py), so seeded searches are
+    in the same order as KerasTuner's (tests/sklearn/test_spaces.py), so seeded searches are
     unchanged. Place it before `keras_tuner.Tuner` in the bases.
     """
 
@@ -254,7 +254,7 @@ class ExploresEachScopeOnce:
             # A scope that its own conditions did not open (the hypermodel reaches it
             # through values outside them) is left to the trials, which add the decisions
             # they meet to the space; KerasTuner's loop builds until chance opens it, or
-            # forever (tests/test_spaces.py).
+            # forever (tests/sklearn/test_spaces.py).
             if tried and tried[-1] in queued:
                 queued.remove(tried[-1])
             if not queued:

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from keras.src.backend.tensorflow import trainer as tf_trainer
 from sklearn.datasets import load_digits
-from tables import tiny_estimator
 
 import nasplug
 from nasplug import NASClassifier, _compat
@@ -68,10 +67,10 @@ def test_kerastuner_tuner_traces_each_trial_once(state_built, traces, digits, tm
     assert len(traces) == (2 if state_built else 4)
 
 
-def test_estimator_traces_each_network_once(state_built, traces, digits):
+def test_estimator_traces_each_network_once(state_built, traces, digits, tiny):
     x, y = digits
     # 192 training rows, 6 steps an epoch: 3 epochs run in graph mode (above EAGER_STEPS).
-    clf = tiny_estimator(NASClassifier, epochs=3).fit(x, y)
+    clf = tiny(NASClassifier, epochs=3).fit(x, y)
     # The trial and the refit.
     assert len(traces) == (2 if state_built else 4)
     assert np.mean(clf.predict(x) == y) > 0.3

@@ -16,7 +16,6 @@ import keras
 import numpy as np
 import pytest
 from keras_tuner.engine import hyperparameters
-from sklearn.datasets import load_breast_cancer
 
 import nasplug
 from nasplug import NASClassifier, live, report
@@ -29,13 +28,6 @@ from nasplug.report.architecture import (
     find_chains,
 )
 from nasplug.report.plots import plot_architecture
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    rows = np.random.default_rng(0).permutation(len(y))[:120]
-    return X[rows], y[rows]
 
 
 def dense_classifier(directory, **params):

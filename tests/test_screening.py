@@ -17,7 +17,7 @@ from nasplug import screening
 from nasplug.oracles import make_oracle
 from nasplug.oracles.evolution import default_population_size
 from nasplug.screening import CONTINUES, EPOCHS, INITIAL_EPOCH, Screening, ScreeningOracle
-from tests.synthetic import cell_score, cell_space
+from tests.support.synthetic import cell_score, cell_space
 
 
 def learning_curve(values):

@@ -8,20 +8,18 @@ optimizer's iterations from the parent's, and it starts from the parent's final 
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import autokeras as ak
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+from keras_tuner.engine import hyperparameters
+from sklearn.datasets import load_breast_cancer, load_digits
 
-import autokeras as ak  # noqa: E402
-import keras  # noqa: E402
-import keras_tuner as kt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from keras_tuner.engine import hyperparameters  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
-
-import nasplug  # noqa: E402
-import nasplug.autokeras as nak  # noqa: E402
-from nasplug import NASClassifier  # noqa: E402
-from nasplug.screening import CHECKPOINT, CONTINUES, EPOCHS, Screening  # noqa: E402
+import nasplug
+import nasplug.autokeras as nak
+from nasplug import NASClassifier
+from nasplug.screening import CHECKPOINT, CONTINUES, EPOCHS, Screening
 
 SCREENING = Screening(min_epochs=1)
 

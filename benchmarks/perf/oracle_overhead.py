@@ -25,11 +25,8 @@ import keras_tuner as kt
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))  # the checkout
 from benchmarks import common  # noqa: E402
-
-sys.path.insert(0, str(common.ROOT / "tests"))
-from synthetic import cell_score, cell_space  # noqa: E402
-
 from nasplug.oracles import make_oracle  # noqa: E402
+from tests.support.synthetic import cell_score, cell_space  # noqa: E402
 
 STRATEGIES = ["random", "bayesian", "evolution", "reinforce", "qlearning"]
 

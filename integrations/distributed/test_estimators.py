@@ -40,7 +40,7 @@ def make_classifier(directory):
 
     from nasplug import NASClassifier
 
-    # The space of tests/test_estimators.py, with enough widths for 3 distinct trials, and
+    # The space of tests/sklearn/test_estimators.py, with enough widths for 3 distinct trials, and
     # 1 or 2 layers: a 1-layer trial records a width its network lacks (the first build
     # declares units_1), which its worker leaves out of the trial's live values.
     block = ak.DenseBlock(

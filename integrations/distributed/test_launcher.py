@@ -1,6 +1,6 @@
 """How `nasplug distributed` looks after its processes: restarts, limits, time-outs, stops.
 
-KerasTuner's chief and workers are exercised in `test_distributed.py`. Here the processes
+KerasTuner's chief and workers are exercised in `test_strategies.py`. Here the processes
 are small Python scripts that take a role from the same environment variables, listen like
 a chief or fail like a broken worker, so that each supervision rule is checked in a second
 instead of a TensorFlow start-up.

@@ -31,7 +31,7 @@ STRATEGIES = [s.name for s in registry.strategies() if s.is_nasplug]
 # A chief's restart resumes the strategy's own state: tested with every strategy. The rest
 # (a worker's restart, real training, failed trials) is KerasTuner's chief/worker engine
 # whatever the strategy: two strategies each, in turn, to keep the suite's time down (each
-# oracle's own handling of failed trials is tested in tests/test_oracles.py).
+# oracle's own handling of failed trials is tested in tests/oracles/test_strategies.py).
 # Small populations and exploration phases, so that the strategies learn within a few trials.
 STRATEGY_ARGS = {
     "evolution": {"population_size": 3, "sample_size": 2},
@@ -40,7 +40,7 @@ STRATEGY_ARGS = {
     "qlearning": {"exploration_trials": 3},
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLE = os.path.join(os.path.dirname(HERE), "examples", "distributed_search.py")
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "distributed_search.py")
 
 
 # The search the processes run.

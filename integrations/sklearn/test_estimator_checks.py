@@ -11,17 +11,13 @@ estimators (`SGDClassifier`, `MLPClassifier` with its default solver):
 `check_sample_weight_equivalence_on_dense_data` asks that a sample of weight 3 train the
 same model as the sample repeated three times. A network trained in shuffled mini-batches,
 scored on a validation split of the rows, sees other batches and another split when rows
-are repeated; the weights are used (tests/test_tables.py checks what they change).
+are repeated; the weights are used (tests/sklearn/test_tabular.py checks what they change).
 """
 
-import os
+import autokeras as ak
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import autokeras as ak  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
+from nasplug import NASClassifier, NASRegressor
 
 
 class SmallDenseBlock(ak.DenseBlock):

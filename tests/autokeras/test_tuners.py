@@ -365,7 +365,7 @@ class _Interrupted(BaseException):
     """Stands for Ctrl-C or a killed process: not an `Exception`, so no retry catches it."""
 
 
-# Two tuners: every oracle's saved state is resumed exactly in tests/test_oracles.py;
+# Two tuners: every oracle's saved state is resumed exactly in tests/oracles/test_strategies.py;
 # this is AutoKeras's path to it.
 @pytest.mark.parametrize(
     "tuner_class", [nak.TUNERS["evolution"], nak.TUNERS["reinforce"]], ids=lambda c: c.__name__

@@ -21,9 +21,9 @@ from nasplug.bench import _runner, benchmark
 from nasplug.bench import nasbench201 as nb
 from nasplug.oracles import make_oracle, registry
 from nasplug.space import SearchSpace
+from tests.support import REPO, shared_data
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REAL_TABLE = os.path.join(REPO, "..", "shared", "benchmarks", "nasbench201", "cifar10.csv.gz")
+REAL_TABLE = shared_data("nasbench201", "cifar10.csv.gz")
 
 
 def _synthetic_frame(seed=0):
@@ -167,7 +167,7 @@ def test_load_table_rejects_missing_and_unreadable_files(tmp_path):
         nb.load_table(garbage)
 
 
-@pytest.mark.skipif(not os.path.exists(REAL_TABLE), reason="shared NAS-Bench-201 table absent")
+@pytest.mark.skipif(REAL_TABLE is None, reason="shared NAS-Bench-201 table absent")
 def test_real_cifar10_table():
     table = nb.load_table(REAL_TABLE)
     assert table.name == "cifar10"

@@ -1,10 +1,9 @@
 """nasplug.blocks: only live decisions exist, NAS-Bench-201's space, serialisation.
 
-No training here (see test_blocks_training.py): networks are built and compared.
+No training here (see test_training.py): networks are built and compared.
 """
 
 import json
-import os
 
 import autokeras as ak
 import keras
@@ -26,22 +25,9 @@ from nasplug.blocks import (
 )
 from nasplug.oracles import EvolutionOracle
 from nasplug.space import SearchSpace
+from tests.support import shared_data
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The shared data sit beside the repository, or beside the directory of its worktrees.
-TABLE = next(
-    (
-        path
-        for path in (
-            os.path.join(
-                REPO, *[".."] * up, "shared", "benchmarks", "nasbench201", "cifar10.csv.gz"
-            )
-            for up in (1, 2)
-        )
-        if os.path.exists(path)
-    ),
-    None,
-)
+TABLE = shared_data("nasbench201", "cifar10.csv.gz")
 needs_table = pytest.mark.skipif(TABLE is None, reason="shared NAS-Bench-201 table absent")
 
 
@@ -149,7 +135,7 @@ BLOCKS = {
     "chain_2d": (lambda: LayerChainBlock(name="chain"), (8, 8, 1), 30),
     "cell_1d": (lambda: CellBlock(name="cell"), (16, 2), 5),
     "cell_2d": (lambda: CellBlock(name="cell", operations=ALL_OPERATIONS), (8, 8, 1), 5),
-    # AutoKeras's networks (tests/test_blocks_basic.py compares them with AutoKeras's).
+    # AutoKeras's networks (tests/blocks/test_basic.py compares them with AutoKeras's).
     "dense": (lambda: DenseBlock(name="dense"), (12,), 20),
     "conv_1d": (lambda: ConvBlock(name="conv"), (24, 2), 20),
     "conv_2d": (

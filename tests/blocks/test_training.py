@@ -18,18 +18,9 @@ from nasplug import NASClassifier
 from nasplug.bench import nasbench201
 from nasplug.blocks import CellBlock, LayerChainBlock, MLPBlock
 from nasplug.space import SearchSpace
+from tests.support import shared_data
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UCR = next(
-    (
-        path
-        for path in (
-            os.path.join(REPO, *[".."] * up, "shared", "benchmarks", "ucr") for up in (1, 2)
-        )
-        if os.path.isdir(path)
-    ),
-    None,
-)
+UCR = shared_data("ucr")
 EDGES = [f"cell/{name}" for name in nasbench201.HP_NAMES]
 
 

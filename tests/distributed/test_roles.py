@@ -2,7 +2,7 @@
 
 The processes are simulated in one: the environment says "chief", and the test asks the
 chief's oracle for trials as KerasTuner's gRPC servicer does for each worker. The real
-processes run in `integrations/test_distributed_estimators.py`.
+processes run in `integrations/distributed/test_estimators.py`.
 """
 
 import keras

@@ -8,7 +8,9 @@ import keras
 import pytest
 from autokeras import auto_model
 
-EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
+from tests.support import REPO
+
+EXAMPLES = os.path.join(REPO, "examples")
 
 
 @pytest.fixture(autouse=True)

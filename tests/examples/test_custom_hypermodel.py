@@ -5,7 +5,9 @@ import importlib.util
 import json
 import os
 
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "custom_hypermodel.py")
+from tests.support import REPO
+
+EXAMPLE = os.path.join(REPO, "examples", "custom_hypermodel.py")
 
 
 def _load_example():

@@ -2,13 +2,12 @@
 
 import os
 import runpy
-from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tests.support import REPO
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "multi_objective.py"
+EXAMPLE = os.path.join(REPO, "examples", "multi_objective.py")
 
 
 @pytest.mark.slow

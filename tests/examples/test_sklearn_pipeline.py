@@ -2,11 +2,10 @@
 
 import os
 import runpy
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tests.support import REPO
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sklearn_pipeline.py"
+EXAMPLE = os.path.join(REPO, "examples", "sklearn_pipeline.py")
 
 
 def test_sklearn_pipeline_example(capsys):

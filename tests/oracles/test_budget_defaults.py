@@ -1,12 +1,11 @@
 """Budget-aware defaults, and learners that learn from a signal but not from noise.
 
-Synthetic objectives only (tests/synthetic.py): no training.
+Synthetic objectives only (tests/support/synthetic.py): no training.
 """
 
 import keras_tuner as kt
 import numpy as np
 import pytest
-from synthetic import cell_score, cell_space, drive
 
 from nasplug.oracles import (
     EvolutionOracle,
@@ -15,6 +14,7 @@ from nasplug.oracles import (
     ReinforceOracle,
 )
 from nasplug.space import SearchSpace
+from tests.support.synthetic import cell_score, cell_space, drive
 
 MAX = kt.Objective("score", "max")
 ORACLES = [EvolutionOracle, ReinforceOracle, QLearningOracle, PredictorEvolutionOracle]

@@ -14,11 +14,11 @@ import zlib
 import keras_tuner as kt
 import numpy as np
 import pytest
-from synthetic import drive, hashed_proxy
 
 from nasplug import proxies
 from nasplug.oracles import EvolutionOracle, make_oracle, pareto, registry
 from nasplug.oracles.base import VIOLATION
+from tests.support.synthetic import drive, hashed_proxy
 
 ORACLES = [s.oracle_class() for s in registry.strategies() if s.is_nasplug]
 OPS = ["none", "skip", "pool", "conv1", "conv3"]

@@ -9,11 +9,11 @@ import sys
 import keras_tuner as kt
 import numpy as np
 import pytest
-from synthetic import cell_score, cell_space, drive, hashed_proxy
 
 from nasplug import proxies
 from nasplug.oracles import EvolutionOracle, QLearningOracle, ReinforceOracle, make_oracle, registry
 from nasplug.space import SearchSpace
+from tests.support.synthetic import cell_score, cell_space, drive, hashed_proxy
 
 # The contract every strategy of ours keeps, checked for each one the registry holds.
 ORACLES = [s.oracle_class() for s in registry.strategies() if s.is_nasplug]

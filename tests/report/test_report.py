@@ -277,7 +277,7 @@ def test_minimised_objective_failures_and_importance_on_a_synthetic_search(tmp_p
     """Evolution through KerasTuner's Oracle API on a known loss (no training needed)."""
     import math
 
-    from synthetic import cell_space, drive
+    from tests.support.synthetic import cell_space, drive
 
     oracle = make_oracle(
         "evolution",
@@ -341,7 +341,7 @@ def test_reads_an_autokeras_project(tmp_path):
 
 def test_predictor_is_labelled_as_itself_with_no_controller_panel(tmp_path):
     """Regularized evolution with a surrogate: its own name, the evolution panels."""
-    from synthetic import cell_score, cell_space, drive
+    from tests.support.synthetic import cell_score, cell_space, drive
 
     oracle = make_oracle(
         "predictor",
@@ -383,7 +383,7 @@ def test_controller_panels_follow_the_saved_state_not_its_strategy_name(searches
 
 def test_a_constrained_pareto_search_reports_its_first_objective_and_the_kept_network(tmp_path):
     """The estimators' trials also carry "score", a metric KerasTuner records as minimised."""
-    from synthetic import cell_score, cell_space, drive
+    from tests.support.synthetic import cell_score, cell_space, drive
 
     def metrics(values):
         # Convolutions make a cell better and larger: accuracy and size are at odds.

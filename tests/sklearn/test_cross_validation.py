@@ -1,18 +1,13 @@
 """Cross-validated trial scores (`cv`): every sample scores a trial, on small data sets."""
 
-import os
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.datasets import load_iris  # noqa: E402
-from tables import tiny_estimator  # noqa: E402
-
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
-from nasplug.sklearn import data  # noqa: E402
-from nasplug.sklearn.estimators import (  # noqa: E402
+from nasplug import NASClassifier, NASRegressor
+from nasplug.sklearn import data
+from nasplug.sklearn.estimators import (
     AUTO_CV_BELOW,
     AUTO_CV_FOLDS,
     BEST_EPOCH_SAMPLES,
@@ -63,12 +58,12 @@ class RowRecorder:
         return float(np.mean(X[:, 0]))
 
 
-def test_cross_validated_trial_is_scored_on_every_sample_once(iris):
+def test_cross_validated_trial_is_scored_on_every_sample_once(iris, tiny):
     X, y = iris
     # Column 0 numbers the rows, so the scorer sees which rows it scores.
     X = np.column_stack([np.arange(len(y), dtype=float), X])
     scorer = RowRecorder()
-    estimator = tiny_estimator(NASClassifier, epochs=2, scoring=scorer, cv=3).fit(X, y)
+    estimator = tiny(NASClassifier, epochs=2, scoring=scorer, cv=3).fit(X, y)
     # The first call checks the scorer on every row before the search.
     calls = scorer.calls[1:]
     assert len(calls) == 3
@@ -85,12 +80,12 @@ def test_cross_validated_trial_is_scored_on_every_sample_once(iris):
     assert estimator.predict(X[:5]).shape == (5,)
 
 
-def test_each_fold_is_scored_with_its_rows_sample_weights(iris):
+def test_each_fold_is_scored_with_its_rows_sample_weights(iris, tiny):
     X, y = iris
     X = np.column_stack([np.arange(len(y), dtype=float), X])
     weights = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
     scorer = RowRecorder()
-    tiny_estimator(NASClassifier, epochs=1, scoring=scorer, cv=3).fit(X, y, sample_weight=weights)
+    tiny(NASClassifier, epochs=1, scoring=scorer, cv=3).fit(X, y, sample_weight=weights)
     assert len(scorer.calls) == 4
     for rows, fold_weights in zip(scorer.calls[1:], scorer.weights[1:]):
         # The estimator rescales the weights to a mean of one; their ratios are kept.
@@ -98,20 +93,20 @@ def test_each_fold_is_scored_with_its_rows_sample_weights(iris):
         np.testing.assert_allclose(ratio, ratio[0])
 
 
-def test_auto_cross_validates_small_data_only(iris):
+def test_auto_cross_validates_small_data_only(iris, tiny):
     X, y = iris
-    small = tiny_estimator(NASClassifier, epochs=1, cv="auto").fit(X, y)
+    small = tiny(NASClassifier, epochs=1, cv="auto").fit(X, y)
     assert small.search_results_[0]["score_std"] is not None
     # Enough samples for a held-out part of AUTO_CV_BELOW: one held-out score.
     rows = np.random.default_rng(0).integers(0, len(y), size=AUTO_CV_BELOW * 5)
-    large = tiny_estimator(NASClassifier, epochs=1, cv="auto").fit(X[rows], y[rows])
+    large = tiny(NASClassifier, epochs=1, cv="auto").fit(X[rows], y[rows])
     assert large.search_results_[0]["score_std"] is None
     # Told not to: the held-out part, however small.
-    holdout = tiny_estimator(NASClassifier, epochs=1, cv=None).fit(X, y)
+    holdout = tiny(NASClassifier, epochs=1, cv=None).fit(X, y)
     assert holdout.search_results_[0]["score_std"] is None
 
 
-def test_cross_validated_trials_train_one_network_per_fold(iris, monkeypatch):
+def test_cross_validated_trials_train_one_network_per_fold(iris, monkeypatch, tiny):
     from nasplug.sklearn import tuner
 
     X, y = iris
@@ -127,16 +122,16 @@ def test_cross_validated_trials_train_one_network_per_fold(iris, monkeypatch):
 
     # Widths to choose from, so that there are two architectures to try.
     space = ak.DenseBlock(num_layers=1, dropout=0.0, use_batchnorm=False, name="dense")
-    tiny_estimator(NASClassifier, epochs=1, max_trials=2, search_space=space, cv="auto").fit(X, y)
+    tiny(NASClassifier, epochs=1, max_trials=2, search_space=space, cv="auto").fit(X, y)
     # Two trials of AUTO_CV_FOLDS folds, each on two thirds of the data, each its own seed.
     assert len(trained) == 2 * AUTO_CV_FOLDS
     assert {n for _, n in trained} == {len(y) * (AUTO_CV_FOLDS - 1) // AUTO_CV_FOLDS}
     assert len({seed for seed, _ in trained}) == len(trained)
 
 
-def test_regressor_cross_validates(iris):
+def test_regressor_cross_validates(iris, tiny):
     X, _ = iris
-    estimator = tiny_estimator(NASRegressor, epochs=2, cv=4).fit(X[:, 1:], X[:, 0])
+    estimator = tiny(NASRegressor, epochs=2, cv=4).fit(X[:, 1:], X[:, 0])
     [trial] = estimator.search_results_
     assert trial["score_std"] is not None and np.isfinite(trial["score"])
     assert estimator.predict(X[:3, 1:]).shape == (3,)
@@ -158,18 +153,18 @@ def test_regressor_cross_validates(iris):
         (dict(cv=200), r"cv=200: 150 samples cannot make 200 folds. Lower cv."),
     ],
 )
-def test_bad_cv_is_one_clear_error_before_training(iris, tmp_path, params, message):
+def test_bad_cv_is_one_clear_error_before_training(iris, tmp_path, params, message, tiny):
     X, y = iris
     directory = tmp_path / "search"
     with pytest.raises(ValueError, match=message):
-        tiny_estimator(NASClassifier, directory=str(directory), **params).fit(X, y)
+        tiny(NASClassifier, directory=str(directory), **params).fit(X, y)
     assert not directory.exists()
 
 
-def test_auto_holds_out_where_folds_cannot_serve(iris):
+def test_auto_holds_out_where_folds_cannot_serve(iris, tiny):
     X, y = iris
     # refit=False keeps a network the search trained: one held-out part, no error.
-    kept = tiny_estimator(NASClassifier, epochs=1, refit=False, cv="auto").fit(X, y)
+    kept = tiny(NASClassifier, epochs=1, refit=False, cv="auto").fit(X, y)
     assert kept.search_results_[0]["score_std"] is None
     assert isinstance(kept.best_model_, keras.Model)
 
@@ -191,7 +186,7 @@ def test_auto_holds_out_where_folds_cannot_serve(iris):
     ],
 )
 def test_refit_repeats_best_epochs_read_off_enough_validation_samples(
-    iris, monkeypatch, params, n_samples, refit_epochs
+    iris, monkeypatch, params, n_samples, refit_epochs, tiny
 ):
     from nasplug.sklearn import estimators, tuner
 
@@ -207,7 +202,7 @@ def test_refit_repeats_best_epochs_read_off_enough_validation_samples(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(estimators, "train_network", recording)
-    estimator = tiny_estimator(NASClassifier, epochs=3, **params).fit(X[rows], y[rows])
+    estimator = tiny(NASClassifier, epochs=3, **params).fit(X[rows], y[rows])
     assert estimator.search_results_[0]["epochs"] == 1
     # One refit per network of the ensemble (5 after cross-validated trials).
     assert refits == [3 if refit_epochs == "all" else 1] * estimator.ensemble_size_

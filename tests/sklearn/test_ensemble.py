@@ -4,50 +4,26 @@ Real searches on small slices of scikit-learn's data sets, one trial of two epoc
 """
 
 import copy
-import os
 import pickle
 from types import SimpleNamespace
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes
 
-import autokeras as ak  # noqa: E402
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from keras_tuner.engine import hyperparameters  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
-
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
-from nasplug.sklearn import prediction, results  # noqa: E402
-
-
-def tiny(cls, **params):
-    defaults = dict(
-        max_trials=1,
-        epochs=2,
-        search_space=ak.DenseBlock(
-            num_layers=1,
-            num_units=hyperparameters.Choice("num_units", [8, 16]),
-            dropout=0.0,
-            use_batchnorm=False,
-            name="dense",
-        ),
-        learning_rate=0.01,
-        random_state=0,
-        cv=None,
-    )
-    defaults.update(params)
-    return cls(**defaults)
+from nasplug import NASClassifier, NASRegressor
+from nasplug.sklearn import prediction, results
 
 
 @pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    return X[:150], y[:150]
+def tiny_defaults():
+    # Two widths, so that a search has a choice to make.
+    return dict(units=[8, 16], epochs=2, learning_rate=0.01)
 
 
 @pytest.fixture(scope="module")
-def ensemble(cancer):
+def ensemble(cancer, tiny):
     return tiny(NASClassifier, ensemble_size=3).fit(*cancer)
 
 
@@ -58,7 +34,7 @@ def member(clf, i):
     return alone
 
 
-def test_ensemble_averages_its_members_and_the_first_is_the_single_refit(ensemble, cancer):
+def test_ensemble_averages_its_members_and_the_first_is_the_single_refit(ensemble, cancer, tiny):
     X, y = cancer
     members = [member(ensemble, i).predict_proba(X) for i in range(3)]
     np.testing.assert_allclose(ensemble.predict_proba(X), np.mean(members, axis=0), atol=1e-6)
@@ -77,7 +53,7 @@ def test_ensemble_survives_pickle(ensemble, cancer):
     np.testing.assert_array_equal(restored.predict_proba(X), ensemble.predict_proba(X))
 
 
-def test_regressor_averages_in_the_targets_units():
+def test_regressor_averages_in_the_targets_units(tiny):
     X, y = load_diabetes(return_X_y=True)
     X, y = X[:120], y[:120]
     reg = tiny(NASRegressor, ensemble_size=2).fit(X, y)
@@ -104,14 +80,14 @@ def test_regressor_averages_in_the_targets_units():
         (dict(ensemble_size=2, max_params=10**6), "are those of one network"),
     ],
 )
-def test_bad_ensemble_size_fails_before_any_training(params, message, cancer):
+def test_bad_ensemble_size_fails_before_any_training(params, message, cancer, tiny):
     clf = tiny(NASClassifier, **params)
     with pytest.raises(ValueError, match=message):
         clf.fit(*cancer)
     assert not hasattr(clf, "search_results_")
 
 
-def test_table_with_categories_keeps_its_raw_column_inputs():
+def test_table_with_categories_keeps_its_raw_column_inputs(tiny):
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=120), "c": rng.choice(["x", "y", "z"], 120)})
@@ -125,7 +101,7 @@ def test_table_with_categories_keeps_its_raw_column_inputs():
     np.testing.assert_array_equal(restored.predict_proba(frame), clf.predict_proba(frame))
 
 
-def test_auto_averages_five_networks_only_when_trials_were_cross_validated(cancer):
+def test_auto_averages_five_networks_only_when_trials_were_cross_validated(cancer, tiny):
     X, y = cancer
     folds = tiny(NASClassifier, cv=2, epochs=1).fit(X, y)
     assert folds.ensemble_size_ == 5

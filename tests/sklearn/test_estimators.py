@@ -5,29 +5,26 @@ scikit-learn's bundled data sets with one or two trials of one or two epochs.
 """
 
 import json
-import os
 import pickle
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import autokeras as ak
+import joblib
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from keras_tuner.engine import hyperparameters
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes, load_digits, load_wine
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import f1_score, r2_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-import autokeras as ak  # noqa: E402
-import joblib  # noqa: E402
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from keras_tuner.engine import hyperparameters  # noqa: E402
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
-from sklearn.metrics import f1_score, r2_score  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from tables import SEARCH_RESULT_COLUMNS  # noqa: E402
-
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
-from nasplug.sklearn.tabular import UnseenCategoryWarning  # noqa: E402
+from nasplug import NASClassifier, NASRegressor
+from nasplug.sklearn.tabular import UnseenCategoryWarning
+from tests.support.tables import SEARCH_RESULT_COLUMNS
 
 
 def small_block():
@@ -41,30 +38,15 @@ def small_block():
     )
 
 
-def tiny(cls, **params):
-    defaults = dict(
-        max_trials=1,
-        epochs=2,
-        search_space=small_block(),
-        learning_rate=0.01,
-        random_state=0,
-        # One network after the search (tests/test_ensemble.py tests averaging several).
-        ensemble_size=1,
-    )
-    defaults.update(params)
-    return cls(**defaults)
+@pytest.fixture(scope="module")
+def tiny_defaults():
+    # Cross-validated as the estimators are by default on data this small; one network after
+    # the search (tests/sklearn/test_ensemble.py tests averaging several).
+    return dict(units=[8, 16], epochs=2, learning_rate=0.01, cv="auto", ensemble_size=1)
 
 
 @pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    rng = np.random.default_rng(0)
-    idx = rng.permutation(len(y))[:160]
-    return X[idx], y[idx]
-
-
-@pytest.fixture(scope="module")
-def fitted(cancer):
+def fitted(cancer, tiny):
     X, y = cancer
     labels = np.where(y == 1, "benign", "malignant")
     return tiny(NASClassifier, max_trials=2, refit=False).fit(X, labels), X, labels
@@ -73,7 +55,7 @@ def fitted(cancer):
 # ---------------------------------------------------------------- the host's tools
 
 
-def test_pipeline_with_scaler_and_string_labels(cancer):
+def test_pipeline_with_scaler_and_string_labels(cancer, tiny):
     X, y = cancer
     labels = np.where(y == 1, "benign", "malignant")
     pipe = make_pipeline(StandardScaler(), tiny(NASClassifier, max_trials=2))
@@ -87,7 +69,7 @@ def test_pipeline_with_scaler_and_string_labels(cancer):
     assert len(nas.search_results_) == 2
 
 
-def test_grid_search_over_strategy(cancer):
+def test_grid_search_over_strategy(cancer, tiny):
     X, y = cancer
     grid = GridSearchCV(tiny(NASClassifier, epochs=1), {"strategy": ["evolution", "random"]}, cv=2)
     grid.fit(X[:80], y[:80])
@@ -96,14 +78,14 @@ def test_grid_search_over_strategy(cancer):
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
 
 
-def test_cross_val_score_regressor():
+def test_cross_val_score_regressor(tiny):
     X, y = load_diabetes(return_X_y=True)
     scores = cross_val_score(tiny(NASRegressor, epochs=3), X[:150], y[:150], cv=2)
     assert scores.shape == (2,)
     assert np.all(np.isfinite(scores))
 
 
-def test_pandas_dataframe_sets_feature_names():
+def test_pandas_dataframe_sets_feature_names(tiny):
     data = load_wine(as_frame=True)
     X, y = data.data, data.target
     clf = tiny(NASClassifier).fit(X, y)
@@ -191,7 +173,7 @@ def test_search_results_one_record_per_trial(fitted):
     assert {k: v for k, v in best.items() if not k.startswith("tuner/")} == clf.best_params_
 
 
-def test_best_score_is_the_scorer_on_validation_data(cancer):
+def test_best_score_is_the_scorer_on_validation_data(cancer, tiny):
     X, y = cancer
     X_train, y_train, X_val, y_val = X[:100], y[:100], X[100:], y[100:]
     clf = tiny(
@@ -201,7 +183,7 @@ def test_best_score_is_the_scorer_on_validation_data(cancer):
     assert clf.best_score_ == pytest.approx(f1_score(y_val, clf.predict(X_val), average="macro"))
 
 
-def test_predict_proba_columns_follow_classes_for_booleans(cancer):
+def test_predict_proba_columns_follow_classes_for_booleans(cancer, tiny):
     X, y = cancer
     labels = y.astype(bool)
     clf = tiny(NASClassifier, epochs=3, scoring="roc_auc").fit(X, labels)
@@ -212,7 +194,7 @@ def test_predict_proba_columns_follow_classes_for_booleans(cancer):
     assert proba[labels, 1].mean() > proba[~labels, 1].mean()
 
 
-def test_multiclass_integer_labels_not_starting_at_zero():
+def test_multiclass_integer_labels_not_starting_at_zero(tiny):
     X, y = load_wine(return_X_y=True)
     y = y * 10 + 5
     clf = tiny(NASClassifier, epochs=3).fit(X, y)
@@ -221,7 +203,7 @@ def test_multiclass_integer_labels_not_starting_at_zero():
     assert clf.predict_proba(X).shape == (len(y), 3)
 
 
-def test_regressor_two_dimensional_targets():
+def test_regressor_two_dimensional_targets(tiny):
     X, y = load_diabetes(return_X_y=True)
     Y = np.c_[y, -2 * y][:150]
     reg = tiny(NASRegressor, epochs=5, learning_rate=0.05).fit(X[:150], Y)
@@ -284,7 +266,7 @@ def test_clone_and_params(fitted):
     assert copy.strategy == "reinforce" and copy.epochs == 7
 
 
-def test_same_random_state_same_model_and_global_state_untouched(cancer):
+def test_same_random_state_same_model_and_global_state_untouched(cancer, tiny):
     X, y = cancer[0][:80], cancer[1][:80]
     state = np.random.get_state()[1].copy()
     first = tiny(NASClassifier, max_trials=2, epochs=1).fit(X, y).predict_proba(X)
@@ -299,7 +281,7 @@ def test_same_random_state_same_model_and_global_state_untouched(cancer):
 @pytest.mark.parametrize(
     "strategy", ["reinforce", "qlearning", "predictor", "bayesian", "hyperband", "greedy"]
 )
-def test_every_strategy_runs(strategy, cancer):
+def test_every_strategy_runs(strategy, cancer, tiny):
     X, y = cancer
     clf = tiny(NASClassifier, strategy=strategy, max_trials=2, epochs=1, refit=False)
     clf.fit(X[:80], y[:80])
@@ -307,7 +289,7 @@ def test_every_strategy_runs(strategy, cancer):
     assert 0 <= clf.best_score_ <= 1
 
 
-def test_max_model_size_fails_large_trials(cancer):
+def test_max_model_size_fails_large_trials(cancer, tiny):
     X, y = cancer
     # 30 features -> 16 units -> 2 classes is over 500 parameters; 8 units is not.
     clf = tiny(
@@ -322,7 +304,7 @@ def test_max_model_size_fails_large_trials(cancer):
         tiny(NASClassifier, max_model_size=10).fit(X, y)
 
 
-def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch):
+def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch, tiny):
     X, y = cancer[0][:80], cancer[1][:80]
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -357,13 +339,13 @@ def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch):
     ],
     ids=["inf", "one-class", "lengths", "empty"],
 )
-def test_bad_training_data_gets_one_clear_error(make_data, message, cancer):
+def test_bad_training_data_gets_one_clear_error(make_data, message, cancer, tiny):
     X, y = make_data(*cancer)
     with pytest.raises(ValueError, match=message):
         tiny(NASClassifier).fit(X, y)
 
 
-def test_unknown_strategy_and_bad_parameters(cancer):
+def test_unknown_strategy_and_bad_parameters(cancer, tiny):
     X, y = cancer
     with pytest.raises(ValueError, match="Unknown strategy 'annealing'"):
         tiny(NASClassifier, strategy="annealing").fit(X, y)
@@ -375,7 +357,7 @@ def test_unknown_strategy_and_bad_parameters(cancer):
         tiny(NASClassifier, search_space="dense").fit(X, y)
 
 
-def test_predict_errors(fitted):
+def test_predict_errors(fitted, tiny):
     clf, X, _ = fitted
     with pytest.raises(NotFittedError):
         NASClassifier().predict(X)
@@ -410,7 +392,7 @@ def test_diverged_training_fails_the_trial():
         reg.fit(X, y)
 
 
-def test_time_budget_stops_the_search_after_the_running_trial(cancer):
+def test_time_budget_stops_the_search_after_the_running_trial(cancer, tiny):
     X, y = cancer[0][:80], cancer[1][:80]
     clf = tiny(NASClassifier, max_trials=3, epochs=50, time_budget=0.01).fit(X, y)
     assert len(clf.search_results_) == 1

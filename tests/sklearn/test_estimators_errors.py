@@ -5,28 +5,14 @@ search's tuner is built, so finding it absent after the error shows that nothing
 trained (and nothing of a previous search touched).
 """
 
-import os
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_wine
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_wine  # noqa: E402
-from tables import customer_table, tiny_estimator  # noqa: E402
-
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
-
-
-def tiny(cls=NASClassifier, **params):
-    return tiny_estimator(cls, **{"epochs": 3, **params})
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    data = load_breast_cancer(as_frame=True)
-    return data.data.iloc[:150], data.target.to_numpy()[:150]
+from nasplug import NASRegressor
+from tests.support.tables import customer_table
 
 
 def build(hp):
@@ -41,57 +27,61 @@ def _cases():
     return [
         (
             "verbose",
-            lambda d, X, y: tiny(verbose="yes", directory=d).fit(X, y),
+            lambda tiny, d, X, y: tiny(verbose="yes", directory=d).fit(X, y),
             r"verbose must be 0 \(silent\), 1 \(one progress line\) or 2",
         ),
         (
             "refit",
-            lambda d, X, y: tiny(refit="no", directory=d).fit(X, y),
+            lambda tiny, d, X, y: tiny(refit="no", directory=d).fit(X, y),
             "refit must be True .* or False; got 'no'",
         ),
         (
             "roc_auc_3_classes",
-            lambda d, X, y: tiny(scoring="roc_auc", directory=d).fit(wine_X, wine_y),
+            lambda tiny, d, X, y: tiny(scoring="roc_auc", directory=d).fit(wine_X, wine_y),
             "scoring='roc_auc' cannot score a classification of 3 classes: multi_class",
         ),
         (
             "classification_metric_on_regression",
-            lambda d, X, y: tiny(NASRegressor, scoring="accuracy", directory=d).fit(
+            lambda tiny, d, X, y: tiny(NASRegressor, scoring="accuracy", directory=d).fit(
                 X, X["mean area"]
             ),
             "scoring='accuracy' cannot score a regression of 1 target",
         ),
         (
             "float32_overflow",
-            lambda d, X, y: tiny(directory=d).fit(X * 1e36, y),
+            lambda tiny, d, X, y: tiny(directory=d).fit(X * 1e36, y),
             "X has values beyond float32's range .* in column\\(s\\) 'mean area', 'worst area'",
         ),
         (
             "unknown_categorical_column",
-            lambda d, X, y: tiny(directory=d, categorical_features=["town"]).fit(table, labels),
+            lambda tiny, d, X, y: tiny(directory=d, categorical_features=["town"]).fit(
+                table, labels
+            ),
             "categorical_features names the column 'town', which X does not have",
         ),
         (
             "text_not_in_categorical_features",
-            lambda d, X, y: tiny(directory=d, categorical_features=["plan"]).fit(table, labels),
+            lambda tiny, d, X, y: tiny(directory=d, categorical_features=["plan"]).fit(
+                table, labels
+            ),
             "Column 'city' holds 'Brest', which is not a number",
         ),
         (
             "dates",
-            lambda d, X, y: tiny(directory=d).fit(
+            lambda tiny, d, X, y: tiny(directory=d).fit(
                 table.assign(joined=pd.Timestamp("2020-01-01")), labels
             ),
             "Column 'joined' holds dates",
         ),
         (
             "own_hypermodel_with_categories",
-            lambda d, X, y: tiny(directory=d, search_space=build).fit(table, labels),
+            lambda tiny, d, X, y: tiny(directory=d, search_space=build).fit(table, labels),
             "X has categorical column\\(s\\) 'city', 'plan', but search_space is a model of "
             "your own",
         ),
         (
             "categorical_features_on_text",
-            lambda d, X, y: tiny(directory=d, categorical_features=[0]).fit(
+            lambda tiny, d, X, y: tiny(directory=d, categorical_features=[0]).fit(
                 np.array(["good film", "bad film"] * 5), [1, 0] * 5
             ),
             "categorical_features applies to tables",
@@ -100,16 +90,16 @@ def _cases():
 
 
 @pytest.mark.parametrize("name, fit, message", _cases(), ids=[c[0] for c in _cases()])
-def test_bad_input_one_error_before_training(name, fit, message, cancer, tmp_path):
-    X, y = cancer
+def test_bad_input_one_error_before_training(name, fit, message, cancer_frame, tiny, tmp_path):
+    X, y = cancer_frame
     run = tmp_path / "run"
     with pytest.raises(ValueError, match=message):
-        fit(str(run), X, y)
+        fit(tiny, str(run), X, y)
     assert not run.exists()
 
 
-def test_directory_that_is_a_file(cancer, tmp_path):
-    X, y = cancer
+def test_directory_that_is_a_file(cancer_frame, tmp_path, tiny):
+    X, y = cancer_frame
     taken = tmp_path / "results.csv"
     taken.write_text("kept\n")
     with pytest.raises(ValueError, match="directory=.*results.csv' is a file, not a directory"):
@@ -119,8 +109,8 @@ def test_directory_that_is_a_file(cancer, tmp_path):
     assert taken.read_text() == "kept\n"
 
 
-def test_large_values_within_float32_train_as_usual(cancer):
-    X, y = cancer
+def test_large_values_within_float32_train_as_usual(cancer_frame, tiny):
+    X, y = cancer_frame
     # Up to 4e33: float32 holds them (their variance would not: the scaling keeps the
     # standard deviation).
     clf = tiny(epochs=6).fit(X * 1e30, y)

@@ -4,21 +4,18 @@ Real searches of a one-layer space on small slices of scikit-learn's data sets: 
 8, 16 and 64 units trade accuracy for parameters.
 """
 
-import os
 import pickle
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import autokeras as ak
+import numpy as np
+import pandas as pd
+import pytest
+from keras_tuner.engine import hyperparameters
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes
 
-import autokeras as ak  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from keras_tuner.engine import hyperparameters  # noqa: E402
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
-from tables import SEARCH_RESULT_COLUMNS  # noqa: E402
-
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
+from nasplug import NASClassifier, NASRegressor
+from tests.support.tables import SEARCH_RESULT_COLUMNS
 
 
 def widths_block():
@@ -31,31 +28,15 @@ def widths_block():
     )
 
 
-def tiny(cls, **params):
-    defaults = dict(
-        max_trials=3,
-        epochs=1,
-        search_space=widths_block(),
-        learning_rate=0.01,
-        random_state=0,
-        strategy="evolution",
-        # One held-out part, not the folds `cv="auto"` picks for so few rows: the front
-        # and the refit's choice are the same either way (tests/test_cross_validation.py).
-        cv=None,
-    )
-    defaults.update(params)
-    return cls(**defaults)
+@pytest.fixture(scope="module")
+def tiny_defaults():
+    # One held-out part, not the folds `cv="auto"` picks for so few rows: the front and the
+    # refit's choice are the same either way (tests/sklearn/test_cross_validation.py).
+    return dict(max_trials=3, epochs=1, units=[8, 16, 64], learning_rate=0.01, strategy="evolution")
 
 
 @pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    idx = np.random.default_rng(0).permutation(len(y))[:160]
-    return X[idx], y[idx]
-
-
-@pytest.fixture(scope="module")
-def fitted(cancer):
+def fitted(cancer, tiny):
     X, y = cancer
     # 30 features -> 64 units -> 2 classes is about 2,100 parameters; 16 units about 530.
     return (
@@ -98,7 +79,7 @@ def test_pareto_front_lists_feasible_non_dominated_trials(fitted):
     assert clf.predict(X).shape == y.shape
 
 
-def test_refit_picks_by_objective_name_or_callable(cancer):
+def test_refit_picks_by_objective_name_or_callable(cancer, tiny):
     X, y = cancer
     by_size = tiny(NASClassifier, objectives=("accuracy", "params"), refit="params").fit(X, y)
     front = by_size.pareto_front_
@@ -118,7 +99,7 @@ def test_refit_picks_by_objective_name_or_callable(cancer):
         tiny(NASClassifier, objectives=("accuracy", "params"), refit=lambda f: 99).fit(X, y)
 
 
-def test_latency_objective_and_a_regressor(cancer):
+def test_latency_objective_and_a_regressor(cancer, tiny):
     X, y = load_diabetes(return_X_y=True)
     reg = tiny(
         NASRegressor, max_trials=2, objectives=("r2", "latency"), max_latency_ms=1e4, refit=False
@@ -127,7 +108,7 @@ def test_latency_objective_and_a_regressor(cancer):
     assert reg.predict(X[:5]).shape == (5,)
 
 
-def test_single_objective_estimators_keep_their_attributes(cancer):
+def test_single_objective_estimators_keep_their_attributes(cancer, tiny):
     X, y = cancer
     clf = tiny(NASClassifier, max_trials=2).fit(X, y)
     assert not hasattr(clf, "pareto_front_")
@@ -163,7 +144,7 @@ def test_new_parameters_clone_and_pickle(fitted):
         ),
     ],
 )
-def test_bad_objectives_get_one_clear_error(cancer, params, message):
+def test_bad_objectives_get_one_clear_error(cancer, params, message, tiny):
     X, y = cancer
     with pytest.raises(ValueError, match=message):
         tiny(NASClassifier, **params).fit(X, y)

@@ -1,24 +1,21 @@
 """`sample_weight` in `fit` (training and validation score) and `score`, alone and
 through scikit-learn's model selection; targets of different scales in regression."""
 
-import os
+import autokeras as ak
+import numpy as np
+import pytest
+import sklearn
+from sklearn.datasets import load_wine
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import autokeras as ak  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import sklearn  # noqa: E402
-from sklearn.datasets import load_wine  # noqa: E402
-from sklearn.metrics import accuracy_score, r2_score  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from tables import tiny_estimator  # noqa: E402
-
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
+from nasplug import NASRegressor
 
 
-def tiny(cls=NASClassifier, **params):
-    return tiny_estimator(cls, **{"epochs": 10, "callbacks": [], **params})
+@pytest.fixture(scope="module")
+def tiny_defaults():
+    # Trained to the end (no early stopping), long enough for the weights to show.
+    return dict(epochs=10, callbacks=[])
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +23,7 @@ def wine():
     return load_wine(return_X_y=True)
 
 
-def test_a_class_of_zero_weight_is_not_learned(wine):
+def test_a_class_of_zero_weight_is_not_learned(wine, tiny):
     X, y = wine
     weights = np.where(y == 2, 0.0, 1.0)
     plain = tiny().fit(X, y)
@@ -39,7 +36,7 @@ def test_a_class_of_zero_weight_is_not_learned(wine):
     assert weighted.predict_proba(X)[:, 2].mean() < 0.1 < plain.predict_proba(X)[:, 2].mean()
 
 
-def test_score_and_best_score_are_weighted(wine):
+def test_score_and_best_score_are_weighted(wine, tiny):
     X, y = wine
     rng = np.random.default_rng(0)
     val = rng.random(len(y)) < 0.3
@@ -58,7 +55,7 @@ def test_score_and_best_score_are_weighted(wine):
     assert clf.score(X[val], y[val], sample_weight=heavy) < clf.score(X[val], y[val])
 
 
-def test_weights_pick_the_rows_a_regressor_fits():
+def test_weights_pick_the_rows_a_regressor_fits(tiny):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 1))
     first = np.arange(200) < 100
@@ -71,7 +68,7 @@ def test_weights_pick_the_rows_a_regressor_fits():
     assert slope["first"] > 1.5 and slope["second"] < -1.5
 
 
-def test_weights_through_model_selection(wine):
+def test_weights_through_model_selection(wine, tiny):
     X, y = wine
     idx = np.random.default_rng(1).permutation(len(y))[:120]
     X, y = X[idx], y[idx]
@@ -93,7 +90,7 @@ def test_weights_through_model_selection(wine):
             )
 
 
-def test_bad_weights_one_clear_error(wine, tmp_path):
+def test_bad_weights_one_clear_error(wine, tmp_path, tiny):
     X, y = wine
     run = tmp_path / "run"
     cases = [
@@ -116,7 +113,7 @@ def test_bad_weights_one_clear_error(wine, tmp_path):
 
 
 @pytest.mark.slow
-def test_targets_of_different_scales_are_all_learned():
+def test_targets_of_different_scales_are_all_learned(tiny):
     """Each target of a multi-output regression is learned, whatever its scale.
 
     The loss is computed on standardised targets: in y's units, the MSE of a target of

@@ -15,11 +15,11 @@ import time
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.datasets import load_wine
 
 from nasplug.sklearn import resume
+from tests.support import HOLDING, REPO
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 NASPLUG = [sys.executable, "-c", "import sys; from nasplug.cli import main; sys.exit(main())"]
 # A search's project inside an output directory of `nasplug search`.
 PROJECT = os.path.join("search", resume.PROJECT_NAME)
@@ -29,8 +29,7 @@ def _env():
     env = dict(os.environ)
     # The command line's own default is under test, not the one the test run exports.
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    root = os.path.dirname(HERE)
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
@@ -135,9 +134,7 @@ def test_nasplug_search_interrupted_by_ctrl_c_resumes_as_if_never_stopped(tmp_pa
     straight = _start(NASPLUG + args + ["--output", "straight"], tmp_path)
     marker = tmp_path / "held"
     held = _start(
-        [sys.executable, os.path.join(HERE, "holding.py"), "1", str(marker), "nasplug"]
-        + args
-        + ["--output", "resumed"],
+        [sys.executable, HOLDING, "1", str(marker), "nasplug"] + args + ["--output", "resumed"],
         tmp_path,
     )
     status, out, err = _interrupt_when_held(held, marker)
@@ -205,7 +202,7 @@ def test_fit_interrupted_by_ctrl_c_resumes_as_if_never_stopped(tmp_path):
     held = _start(
         [
             sys.executable,
-            os.path.join(HERE, "holding.py"),
+            HOLDING,
             "1",
             str(marker),
             "search.py",
@@ -277,12 +274,6 @@ def _classifier(directory, **params):
     )
     defaults.update(params)
     return NASClassifier(**defaults)
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    return X[:120], y[:120]
 
 
 def _snapshot(directory):

@@ -5,9 +5,6 @@ networks for one epoch.
 """
 
 import json
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import keras_tuner

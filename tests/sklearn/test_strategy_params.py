@@ -3,25 +3,20 @@
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_wine
+from sklearn.model_selection import GridSearchCV
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_wine  # noqa: E402
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-
-from nasplug import NASClassifier  # noqa: E402
-from nasplug.cli import main  # noqa: E402
-from nasplug.screening import Screening  # noqa: E402
-from tests.test_estimators import tiny  # noqa: E402
+from nasplug import NASClassifier
+from nasplug.cli import main
+from nasplug.screening import Screening
 
 
 @pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    idx = np.random.default_rng(0).permutation(len(y))[:120]
-    return X[idx], y[idx]
+def tiny_defaults():
+    # Two widths, so that the strategies have a choice to make.
+    return dict(units=[8, 16], epochs=2)
 
 
 def saved_oracle(directory):
@@ -66,7 +61,7 @@ def test_strategy_params_follow_scikit_learn_parameter_rules():
     ],
 )
 def test_bad_strategy_params_are_one_clear_error_before_any_training(
-    strategy, params, message, cancer, tmp_path
+    strategy, params, message, cancer, tmp_path, tiny
 ):
     X, y = cancer
     clf = tiny(NASClassifier, strategy=strategy, strategy_params=params, directory=str(tmp_path))
@@ -75,7 +70,7 @@ def test_bad_strategy_params_are_one_clear_error_before_any_training(
     assert not os.path.exists(tmp_path / "nasplug_estimator")
 
 
-def test_strategy_params_reach_the_strategy(cancer, tmp_path):
+def test_strategy_params_reach_the_strategy(cancer, tmp_path, tiny):
     X, y = cancer
     tiny(
         NASClassifier,
@@ -89,7 +84,7 @@ def test_strategy_params_reach_the_strategy(cancer, tmp_path):
     assert (state["population_size"], state["sample_size"]) == (4, 2)
 
 
-def test_grid_search_over_a_strategy_argument(cancer):
+def test_grid_search_over_a_strategy_argument(cancer, tiny):
     X, y = cancer
     grid = GridSearchCV(
         tiny(NASClassifier, epochs=1),

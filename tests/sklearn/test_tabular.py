@@ -5,34 +5,32 @@ level, booleans, a pandas category, text labels) through the estimator, a `Pipel
 `cross_val_score` and pickle, and the encoding's own pieces without training.
 """
 
-import os
 import pickle
 import warnings
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import keras_tuner
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
-import keras  # noqa: E402
-import keras_tuner  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.compose import ColumnTransformer  # noqa: E402
-from sklearn.model_selection import cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import FunctionTransformer  # noqa: E402
-from tables import (  # noqa: E402
+from nasplug import NASRegressor
+from nasplug.sklearn import tabular
+from nasplug.sklearn.tabular import UnseenCategoryWarning
+from tests.support.tables import (
     RARE_CITY,
     customer_table,
-    tiny_estimator,  # noqa: E402
 )
 
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
-from nasplug.sklearn import tabular  # noqa: E402
-from nasplug.sklearn.tabular import UnseenCategoryWarning  # noqa: E402
 
-
-def tiny(cls=NASClassifier, **params):
-    return tiny_estimator(cls, **{"epochs": 8, **params})
+@pytest.fixture(scope="module")
+def tiny_defaults():
+    # Long enough to learn the table's rule from its encoded columns.
+    return dict(epochs=8)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +39,7 @@ def customers():
 
 
 @pytest.fixture(scope="module")
-def fitted(customers):
+def fitted(customers, tiny):
     X, y = customers
     return tiny().fit(X.iloc[:200], y[:200])
 
@@ -127,7 +125,7 @@ def test_pickle_round_trip_on_a_table(fitted):
         np.testing.assert_array_equal(restored.predict_proba(rows), expected)
 
 
-def test_pipeline_and_cross_val_score(customers):
+def test_pipeline_and_cross_val_score(customers, tiny):
     X, y = customers
     # A step before the search that keeps the table a DataFrame (categories and all).
     logs = ColumnTransformer(
@@ -142,7 +140,7 @@ def test_pipeline_and_cross_val_score(customers):
     assert scores.shape == (2,) and (scores > 0.6).all()
 
 
-def test_object_arrays_and_explicit_categorical_features(customers):
+def test_object_arrays_and_explicit_categorical_features(customers, tiny):
     X, y = customers
     array = X.astype(object).to_numpy()
     array[3, 1] = None  # a gap as Python's None

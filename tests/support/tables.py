@@ -45,28 +45,6 @@ def customer_table(n=240, seed=0):
     return X, y
 
 
-def tiny_estimator(cls, epochs=3, **params):
-    """An estimator that searches one small dense network for one trial, seeded.
-
-    Its trials are scored on one held-out part (`cv=None`), whatever the data's size:
-    `tests/test_cross_validation.py` tests cross-validated trials.
-    """
-    import autokeras as ak
-
-    defaults = dict(
-        max_trials=1,
-        epochs=epochs,
-        search_space=ak.DenseBlock(
-            num_layers=1, num_units=16, dropout=0.0, use_batchnorm=False, name="dense"
-        ),
-        learning_rate=0.02,
-        random_state=0,
-        cv=None,
-    )
-    defaults.update(params)
-    return cls(**defaults)
-
-
 # The columns of a single-objective search's `search_results_`, in order.
 SEARCH_RESULT_COLUMNS = [
     "trial",

@@ -1,6 +1,6 @@
 """A table as people have it: NASClassifier against scikit-learn and AutoKeras on raw columns.
 
-The data is the generated customer table of the tests (`tests/tables.py`): numbers with
+The data is the generated customer table of the tests (`tests/support/tables.py`): numbers with
 gaps, a text column with a rare level, booleans, a pandas category, text labels. Each
 seed draws a new table of `--rows` rows and a stratified 75/25 split. In the same run:
 
@@ -29,13 +29,11 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3]))  # the checkout
 from benchmarks import common  # noqa: E402
 
-# The generated customer table of the tests (`tests/tables.py`).
-sys.path.insert(0, str(common.ROOT / "tests"))
-
 
 def split(seed, rows):
     from sklearn.model_selection import train_test_split
-    from tables import customer_table
+
+    from tests.support.tables import customer_table
 
     X, y = customer_table(rows, seed=seed)
     return train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
