@@ -44,6 +44,7 @@ def test_spent_budget_stops_the_running_trial_and_starts_no_other(strategy, tmp_
     assert len(trial.metrics.get_history("val_loss")) == 1  # stopped in its first epoch of 50
 
 
+@pytest.mark.slow
 def test_unspent_budget_changes_nothing(tmp_path):
     x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
     oracle = make_oracle("evolution", objective="val_loss", max_trials=3, seed=1)

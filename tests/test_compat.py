@@ -57,6 +57,7 @@ def build_model(hp):
     return model
 
 
+@pytest.mark.slow
 def test_kerastuner_tuner_traces_each_trial_once(state_built, traces, digits, tmp_path):
     x, y = digits
     tuner = nasplug.EvolutionSearch(
@@ -67,6 +68,7 @@ def test_kerastuner_tuner_traces_each_trial_once(state_built, traces, digits, tm
     assert len(traces) == (2 if state_built else 4)
 
 
+@pytest.mark.slow
 def test_estimator_traces_each_network_once(state_built, traces, digits, tiny):
     x, y = digits
     # 192 training rows, 6 steps an epoch: 3 epochs run in graph mode (above EAGER_STEPS).
@@ -76,6 +78,7 @@ def test_estimator_traces_each_network_once(state_built, traces, digits, tiny):
     assert np.mean(clf.predict(x) == y) > 0.3
 
 
+@pytest.mark.slow
 def test_autokeras_tuner_traces_each_network_once(state_built, traces, digits, tmp_path):
     import autokeras as ak
 

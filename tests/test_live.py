@@ -55,6 +55,7 @@ def dense_classifier(directory, **params):
     return NASClassifier(**defaults)
 
 
+@pytest.mark.slow
 def test_dense_block_reports_only_the_widths_of_its_layers(tmp_path, cancer):
     clf = dense_classifier(tmp_path).fit(*cancer)
     assert clf.best_params_["dense/num_layers"] == 1
@@ -85,6 +86,7 @@ def test_dense_block_reports_only_the_widths_of_its_layers(tmp_path, cancer):
     )
 
 
+@pytest.mark.slow
 def test_a_resumed_search_reports_what_an_uninterrupted_one_does(tmp_path, cancer):
     X, y = cancer
     dense_classifier(tmp_path / "resumed").fit(X, y)
@@ -111,6 +113,7 @@ def _build_with_unconditional_widths(hp):
     return model
 
 
+@pytest.mark.slow
 def test_keras_tuner_search_records_live_values_and_the_report_reads_them(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 4)).astype("float32")
@@ -251,6 +254,7 @@ def _figures(page):
     return [(h, base64.b64decode(p), c) for h, p, c in re.findall(pattern, page)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["cell", "chain"])
 def test_report_draws_the_searched_cell_or_chain_of_a_real_search(kind, tmp_path):
     rng = np.random.default_rng(0)

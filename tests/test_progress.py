@@ -68,6 +68,7 @@ def test_plain_lines_one_per_trial_with_best_so_far(tmp_path, capsys):
     assert "Search: Running Trial" not in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_interactive_line_redraws_in_place_and_shows_epochs(tmp_path):
     x, y = _data()
     tuner = _tuner(tmp_path, max_trials=2, strategy="reinforce")
@@ -111,6 +112,7 @@ def test_time_budget_stops_training_and_starts_no_new_trial(tmp_path):
     assert epochs_run == 1  # stopped in its first epoch, of 50 asked
 
 
+@pytest.mark.slow
 def test_verbose_zero_prints_nothing_and_state_reloads_in_keras_tuner(tmp_path):
     x, y = _data()
     tuner = _tuner(tmp_path, max_trials=2, name="quiet")

@@ -115,6 +115,7 @@ def search(directory, digits, callbacks, overwrite=True):
     return tuner
 
 
+@pytest.mark.slow
 def test_kerastuner_tuner_continues_the_best_network_from_its_weights(digits, tmp_path):
     tuner = search(tmp_path, digits, [TrainingRecorder()])
     trials = [tuner.oracle.trials[i] for i in tuner.oracle.start_order]
@@ -148,6 +149,7 @@ class StopAtRun(keras.callbacks.Callback):
             raise kt.errors.FatalError("stopped for the test")
 
 
+@pytest.mark.slow
 def test_a_resumed_screened_search_with_training_makes_the_same_decisions(digits, tmp_path):
     straight = search(tmp_path / "straight", digits, [])
     StopAtRun.started = 0
@@ -184,6 +186,7 @@ def small_space():
     )
 
 
+@pytest.mark.slow
 def test_estimator_screens_and_refits_the_network_trained_fully():
     X, y = load_breast_cancer(return_X_y=True)
     idx = np.random.default_rng(0).permutation(len(y))[:120]

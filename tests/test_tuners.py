@@ -39,6 +39,7 @@ def build_model(hp):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("search_class", TUNERS, ids=lambda c: c.__name__)
 def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(
     search_class, digits, tmp_path
@@ -70,6 +71,7 @@ def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(
     )
 
 
+@pytest.mark.slow
 def test_oracle_with_a_plain_tuner_and_a_custom_run_trial(digits, tmp_path):
     x_train, _, y_train, _ = digits
 
@@ -94,6 +96,7 @@ def test_oracle_with_a_plain_tuner_and_a_custom_run_trial(digits, tmp_path):
     assert best.score == min(t.score for t in tuner.oracle.trials.values())
 
 
+@pytest.mark.slow
 def test_search_resumes_with_overwrite_false(digits, tmp_path):
     x_train, _, y_train, _ = digits
     x_small, y_small = x_train[:300], y_train[:300]

@@ -24,6 +24,8 @@ from autokeras.tuners import greedy, task_specific
 
 import nasplug.autokeras as nak
 
+pytestmark = pytest.mark.slow
+
 TITANIC_COLUMNS = [
     "survived",
     "sex",

@@ -8,7 +8,11 @@ import json
 import os
 import sys
 
+import pytest
+
 from nasplug.distributed import LocalCluster
+
+pytestmark = pytest.mark.slow
 
 
 def main(directory):

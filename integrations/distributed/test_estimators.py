@@ -19,6 +19,8 @@ import pytest
 
 from nasplug.distributed import ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_TUNER_ID, LocalCluster
 
+pytestmark = pytest.mark.slow
+
 MAX_TRIALS = 3
 LATE, PROMPT = "tuner0", "tuner1"
 # KerasTuner's chief checks once a second whether it may stop serving; the late worker

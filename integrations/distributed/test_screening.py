@@ -11,8 +11,11 @@ import os
 import sys
 
 import numpy as np
+import pytest
 
 from nasplug.distributed import ENV_TUNER_ID, LocalCluster
+
+pytestmark = pytest.mark.slow
 
 
 def make_data():

@@ -269,6 +269,7 @@ def uninterrupted_values(directory, strategy, max_trials, pareto=False):
     return values_of(read_search(directory)[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
     max_trials = 6
@@ -296,6 +297,7 @@ def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
     assert values_of(trials) == uninterrupted_values(tmp_path / "reference", strategy, max_trials)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["evolution", "qlearning"])
 def test_worker_killed_mid_trial_search_completes(tmp_path, strategy):
     max_trials = 5
@@ -323,6 +325,7 @@ def test_worker_killed_mid_trial_search_completes(tmp_path, strategy):
     assert values_of(trials) == uninterrupted_values(tmp_path / "reference", strategy, max_trials)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["reinforce", "predictor"])
 def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strategy):
     command = [sys.executable, EXAMPLE, "--strategy", strategy, "--directory", str(tmp_path)]
@@ -352,6 +355,7 @@ def test_chief_and_two_workers_train_real_models_to_max_trials(tmp_path, strateg
     assert len(configurations) == 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["qlearning", "predictor"])
 def test_failed_trials_are_recorded_and_consecutive_failures_stop_the_search(tmp_path, strategy):
     # Trial 1 fails alone; 3, 4 and 5 fail in a row, which stops the search at the third.
@@ -390,6 +394,7 @@ def test_failed_trials_are_recorded_and_consecutive_failures_stop_the_search(tmp
         assert f"invalid architecture: trial {trial_id} cannot be built" in worker_output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_corrupted_oracle_state_is_one_clear_error_naming_the_file(tmp_path, strategy):
     build_tuner(strategy, str(tmp_path), 2).search(verbose=0)
@@ -403,6 +408,7 @@ def test_corrupted_oracle_state_is_one_clear_error_naming_the_file(tmp_path, str
     assert fname.read_text() == text[: len(text) // 2]
 
 
+@pytest.mark.slow
 def test_chief_with_a_corrupted_state_stops_the_cluster_with_the_error(tmp_path, monkeypatch):
     # KerasTuner resumes from the state only where it finds the tuner file of the same ID.
     with monkeypatch.context() as patch:
@@ -447,6 +453,7 @@ def test_print_commands_for_other_hosts(tmp_path, capsys):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv, error",
     [
@@ -467,6 +474,7 @@ def test_bad_launcher_arguments_are_one_clear_error(tmp_path, capsys, argv, erro
     assert error in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["evolution", "reinforce"])
 def test_pareto_search_with_a_constraint_survives_a_chief_restart_exactly(tmp_path, strategy):
     max_trials = 7

@@ -15,9 +15,12 @@ are repeated; the weights are used (tests/sklearn/test_tabular.py checks what th
 """
 
 import autokeras as ak
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nasplug import NASClassifier, NASRegressor
+
+pytestmark = pytest.mark.slow
 
 
 class SmallDenseBlock(ak.DenseBlock):

@@ -18,6 +18,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 import nasplug.autokeras as nak
 from nasplug import oracles
+from tests.support import slow_except
 
 TUNERS = list(nak.TUNERS.values())
 
@@ -133,6 +134,7 @@ def test_fix_head_shapes_is_idempotent_and_undone_by_unfix(autokeras_globals):
     assert graph_module.Graph.set_io_shapes is autokeras_own
 
 
+@pytest.mark.slow
 def test_autokeras_own_task_tuner_crashes_without_fix_and_works_after_enable(
     tmp_path, autokeras_globals
 ):
@@ -155,7 +157,11 @@ def test_autokeras_own_task_tuner_crashes_without_fix_and_works_after_enable(
 # Registration of the strategy names.
 
 
-@pytest.mark.parametrize("tuner_class", TUNERS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "tuner_class",
+    slow_except(TUNERS, {"EvolutionTuner"}, name=lambda c: c.__name__),
+    ids=lambda c: c.__name__,
+)
 def test_enable_makes_strategy_names_work_on_every_task_and_automodel(
     tuner_class, tmp_path, autokeras_globals
 ):
@@ -198,6 +204,7 @@ def test_enable_refuses_to_replace_a_tuner_autokeras_already_names(autokeras_glo
     assert auto_model.TUNER_CLASSES["reinforce"] is auto_model.TUNER_CLASSES["greedy"]
 
 
+@pytest.mark.slow
 def test_importing_registers_nothing_and_patches_nothing():
     # A fresh interpreter: in this one another test may have called enable().
     code = (
@@ -243,7 +250,11 @@ def test_starting_points_match_the_kinds_of_blocks_and_follow_their_names(tmp_pa
     assert task_specific.STRUCTURED_DATA_CLASSIFIER[0]["optimizer"] == "adam"
 
 
-@pytest.mark.parametrize("tuner_class", TUNERS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "tuner_class",
+    slow_except(TUNERS, {"EvolutionTuner"}, name=lambda c: c.__name__),
+    ids=lambda c: c.__name__,
+)
 def test_initial_hps_none_list_and_bad_values(tuner_class, tmp_path):
     def make(**kwargs):
         return tuner_class(
@@ -293,6 +304,7 @@ REAL_SEARCHES = [("structured_classifier", tuner) for tuner in TUNERS] + [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "task_name, tuner_class",
     REAL_SEARCHES,
@@ -367,6 +379,7 @@ class _Interrupted(BaseException):
 
 # Two tuners: every oracle's saved state is resumed exactly in tests/oracles/test_strategies.py;
 # this is AutoKeras's path to it.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "tuner_class", [nak.TUNERS["evolution"], nak.TUNERS["reinforce"]], ids=lambda c: c.__name__
 )
@@ -422,6 +435,7 @@ def test_reload_with_overwrite_false_resumes_an_interrupted_search(tuner_class, 
 # Pareto mode: accuracy against size, with a size limit.
 
 
+@pytest.mark.slow
 def test_pareto_mode_measures_size_keeps_the_front_and_exports_a_front_member(tmp_path):
     limit = 3000
     x, y = structured_classification()

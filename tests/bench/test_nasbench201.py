@@ -167,6 +167,7 @@ def test_load_table_rejects_missing_and_unreadable_files(tmp_path):
         nb.load_table(garbage)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(REAL_TABLE is None, reason="shared NAS-Bench-201 table absent")
 def test_real_cifar10_table():
     table = nb.load_table(REAL_TABLE)
@@ -233,6 +234,7 @@ def test_run_search_reports_the_best_by_search_cell(table, strategy):
     assert [r["arch"] for r in again["history"]] == [r["arch"] for r in history]
 
 
+@pytest.mark.slow
 def test_run_search_with_keras_tuner_bayesian(table):
     # One random point, then the Gaussian process proposes (seconds per proposal).
     result = benchmark.run_search(
@@ -252,6 +254,7 @@ def test_greedy_gets_random_initial_cells_and_leaves_them(table):
     assert sum(v != best_values[k] for k, v in after[0].items()) >= 1
 
 
+@pytest.mark.slow
 def test_searching_beats_random_on_the_synthetic_table(table):
     # The synthetic signal rewards convolutions on every edge, which evolution exploits.
     seeds = benchmark.run_seeds(0, 6)
@@ -495,6 +498,7 @@ def test_cli_parses_oracle_arguments_and_run_caps(table_path, tmp_path):
     assert code == 2
 
 
+@pytest.mark.slow
 def test_example_runs_in_two_processes_like_in_one(table_path, tmp_path, monkeypatch, capsys):
     out = tmp_path / "example.json"
     monkeypatch.setattr(

@@ -25,7 +25,7 @@ from nasplug.blocks import (
 )
 from nasplug.oracles import EvolutionOracle
 from nasplug.space import SearchSpace
-from tests.support import shared_data
+from tests.support import shared_data, slow_except
 
 TABLE = shared_data("nasbench201", "cifar10.csv.gz")
 needs_table = pytest.mark.skipif(TABLE is None, reason="shared NAS-Bench-201 table absent")
@@ -148,7 +148,10 @@ BLOCKS = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(BLOCKS))
+# Cells and layer chains take a few seconds each; the other blocks keep the rule fast.
+@pytest.mark.parametrize(
+    "kind", slow_except(sorted(BLOCKS), {"mlp", "dense", "conv_1d", "conv_2d"})
+)
 def test_trials_hold_only_live_values(kind, tmp_path):
     make, shape, count = BLOCKS[kind]
     block = make()
@@ -293,6 +296,7 @@ def _unreachable_parameters(block, values):
     return count
 
 
+@pytest.mark.slow
 @needs_table
 def test_nasbench201_parameter_counts_match_the_table():
     table = pd.read_csv(TABLE)

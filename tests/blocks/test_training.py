@@ -20,6 +20,8 @@ from nasplug.blocks import CellBlock, LayerChainBlock, MLPBlock
 from nasplug.space import SearchSpace
 from tests.support import shared_data
 
+pytestmark = pytest.mark.slow
+
 UCR = shared_data("ucr")
 EDGES = [f"cell/{name}" for name in nasbench201.HP_NAMES]
 

@@ -78,6 +78,7 @@ def wine_search(tmp_path_factory):
     return csv, out, int(status), printed
 
 
+@pytest.mark.slow
 def test_search_saves_model_metadata_and_report(wine_search):
     _, out, status, printed = wine_search
     assert status == 0, printed
@@ -107,6 +108,7 @@ def test_search_saves_model_metadata_and_report(wine_search):
     assert "Controller preferences" in html and "Saved model model.keras" in html
 
 
+@pytest.mark.slow
 def test_predict_applies_the_saved_model(wine_search, tmp_path, capsys):
     wine_csv, out, status, _ = wine_search
     assert status == 0
@@ -155,6 +157,7 @@ def test_predict_applies_the_saved_model(wine_search, tmp_path, capsys):
     assert "lacks the feature column(s) 'proline', 'cellar'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_regression_with_a_time_budget(tmp_path, capsys):
     data = load_diabetes(as_frame=True).frame.iloc[:120]
     data.to_csv(tmp_path / "diabetes.csv", index=False)
@@ -284,6 +287,7 @@ def test_infer_task():
     assert cli_search.infer_task(pd.Series(range(100))) == "regression"
 
 
+@pytest.mark.slow
 def test_demo_runs_a_real_search_on_digits(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--max-trials", "1", "--epochs", "1", "--output", str(out)]) == 0
@@ -297,6 +301,7 @@ def test_demo_runs_a_real_search_on_digits(tmp_path, capsys):
     assert "Best architecture" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_search_for_a_pareto_front_with_a_size_limit(tmp_path, capsys):
     frame = load_wine(as_frame=True).frame
     frame.to_csv(tmp_path / "wine.csv", index=False)

@@ -10,6 +10,8 @@ from autokeras import auto_model
 
 from tests.support import REPO
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = os.path.join(REPO, "examples")
 
 

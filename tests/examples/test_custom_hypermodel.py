@@ -5,7 +5,11 @@ import importlib.util
 import json
 import os
 
+import pytest
+
 from tests.support import REPO
+
+pytestmark = pytest.mark.slow
 
 EXAMPLE = os.path.join(REPO, "examples", "custom_hypermodel.py")
 

@@ -3,7 +3,11 @@
 import os
 import runpy
 
+import pytest
+
 from tests.support import REPO
+
+pytestmark = pytest.mark.slow
 
 EXAMPLE = os.path.join(REPO, "examples", "sklearn_pipeline.py")
 

@@ -166,6 +166,7 @@ def _distance_from_uniform(oracle):
     return max(max(a.values()) - min(a.values()) for a in oracle.q_values.values() if len(a) > 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", [ReinforceOracle, QLearningOracle])
 def test_noise_leaves_the_policy_near_uniform_and_a_signal_moves_it(cls, tmp_path):
     def mean_distance(objective_of_rng):

@@ -95,6 +95,7 @@ def test_pareto_front_is_the_non_dominated_completed_trials(cls, tmp_path):
     assert oracle.get_best_trials(1)[0].trial_id == front[0].trial_id
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["evolution", "predictor"])
 def test_pareto_selection_finds_more_of_the_front_than_random_search(strategy, tmp_path):
     ours, random = [], []

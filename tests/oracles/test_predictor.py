@@ -205,6 +205,7 @@ def test_rejects_bad_arguments(kwargs, message):
         _oracle(**kwargs)
 
 
+@pytest.mark.slow
 def test_tuner_searches_a_real_keras_model(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")

@@ -67,6 +67,7 @@ def test_registry_reads_arguments_from_the_oracle(toy):
         make_oracle("nope")
 
 
+@pytest.mark.slow
 def test_a_registered_strategy_gets_a_kerastuner_tuner_that_searches(toy, tmp_path):
     search_class = nasplug.tuners.tuner_class("toy")
     assert search_class.__name__ == "ToySearch"
@@ -100,6 +101,7 @@ def test_a_registered_strategy_gets_a_kerastuner_tuner_that_searches(toy, tmp_pa
     assert load_search(str(tmp_path / "toy"))[0].strategy == "toy"
 
 
+@pytest.mark.slow
 def test_a_registered_strategy_reaches_the_estimator(toy):
     import autokeras as ak
 
@@ -128,6 +130,7 @@ def test_a_registered_strategy_reaches_the_command_line_choices(toy, capsys):
     assert "invalid choice: 'missing'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_registered_strategy_reaches_autokeras(toy, tmp_path):
     import autokeras as ak
 

@@ -197,6 +197,7 @@ def test_space_that_grows_during_the_search(cls, tmp_path):
     assert len({key(v) for v in seen}) == 12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["evolution", "reinforce", "qlearning", "predictor"])
 def test_learning_strategies_beat_random_search_on_average(strategy, tmp_path):
     """Seeded statistical check: mean best-found over 10 seeds at 40 trials."""

@@ -90,6 +90,7 @@ def page(searches, tmp_path_factory):
     return report.write_report(root, output=tmp_path_factory.mktemp("page") / "report.html")
 
 
+@pytest.mark.slow
 def test_reads_every_project_with_its_trials_and_objective(searches):
     root, tuners = searches
     projects = {p.name: p for p in report.load_search(root)}
@@ -106,6 +107,7 @@ def test_reads_every_project_with_its_trials_and_objective(searches):
         assert project.best()["score"] == pytest.approx(oracle.get_best_trials(1)[0].score)
 
 
+@pytest.mark.slow
 def test_model_sizes_come_from_the_checkpoints(searches):
     root, tuners = searches
     project = next(p for p in report.load_search(root) if p.name == "random")
@@ -115,6 +117,7 @@ def test_model_sizes_come_from_the_checkpoints(searches):
         assert trial["params"] == _build(hp).count_params()
 
 
+@pytest.mark.slow
 def test_reinforce_replay_ends_at_the_saved_policy(searches):
     root, tuners = searches
     project = next(p for p in report.load_search(root) if p.name == "reinforce")
@@ -145,6 +148,7 @@ def _hp(oracle, name):
     return next(hp for hp in oracle.space.decisions if hp.name == name)
 
 
+@pytest.mark.slow
 def test_qlearning_preferences_are_read_from_the_q_table(searches):
     root, tuners = searches
     project = next(p for p in report.load_search(root) if p.name == "qlearning")
@@ -182,6 +186,7 @@ def test_pareto_front():
     assert report.pareto_front([(10, 1.0), (20, 0.5)], "min") == [0, 1]
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_with_every_section(searches, page):
     _, tuners = searches
     text = open(page, encoding="utf-8").read()
@@ -210,6 +215,7 @@ def test_html_is_self_contained_with_every_section(searches, page):
     assert f"= <b>{best:.4g}</b>" in text
 
 
+@pytest.mark.slow
 def test_command_writes_the_report_and_errors_are_one_line(searches, tmp_path, capsys):
     root, _ = searches
     single = root / "random"
@@ -235,6 +241,7 @@ CHROMIUM = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"
 )
@@ -312,6 +319,7 @@ def test_minimised_objective_failures_and_importance_on_a_synthetic_search(tmp_p
     assert "No model sizes found" in text
 
 
+@pytest.mark.slow
 def test_reads_an_autokeras_project(tmp_path):
     """AutoKeras's layout: a project per task, its best model saved inside."""
     import autokeras as ak
@@ -364,6 +372,7 @@ def test_predictor_is_labelled_as_itself_with_no_controller_panel(tmp_path):
     assert "Controller preferences" not in text and "How the choices moved" not in text
 
 
+@pytest.mark.slow
 def test_controller_panels_follow_the_saved_state_not_its_strategy_name(searches, tmp_path):
     """A REINFORCE state that does not name its strategy (as saved before names were) still
     gets the policy's panels and an exact replay."""

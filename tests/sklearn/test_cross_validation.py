@@ -58,6 +58,7 @@ class RowRecorder:
         return float(np.mean(X[:, 0]))
 
 
+@pytest.mark.slow
 def test_cross_validated_trial_is_scored_on_every_sample_once(iris, tiny):
     X, y = iris
     # Column 0 numbers the rows, so the scorer sees which rows it scores.
@@ -80,6 +81,7 @@ def test_cross_validated_trial_is_scored_on_every_sample_once(iris, tiny):
     assert estimator.predict(X[:5]).shape == (5,)
 
 
+@pytest.mark.slow
 def test_each_fold_is_scored_with_its_rows_sample_weights(iris, tiny):
     X, y = iris
     X = np.column_stack([np.arange(len(y), dtype=float), X])
@@ -93,6 +95,7 @@ def test_each_fold_is_scored_with_its_rows_sample_weights(iris, tiny):
         np.testing.assert_allclose(ratio, ratio[0])
 
 
+@pytest.mark.slow
 def test_auto_cross_validates_small_data_only(iris, tiny):
     X, y = iris
     small = tiny(NASClassifier, epochs=1, cv="auto").fit(X, y)
@@ -106,6 +109,7 @@ def test_auto_cross_validates_small_data_only(iris, tiny):
     assert holdout.search_results_[0]["score_std"] is None
 
 
+@pytest.mark.slow
 def test_cross_validated_trials_train_one_network_per_fold(iris, monkeypatch, tiny):
     from nasplug.sklearn import tuner
 
@@ -129,6 +133,7 @@ def test_cross_validated_trials_train_one_network_per_fold(iris, monkeypatch, ti
     assert len({seed for seed, _ in trained}) == len(trained)
 
 
+@pytest.mark.slow
 def test_regressor_cross_validates(iris, tiny):
     X, _ = iris
     estimator = tiny(NASRegressor, epochs=2, cv=4).fit(X[:, 1:], X[:, 0])
@@ -161,6 +166,7 @@ def test_bad_cv_is_one_clear_error_before_training(iris, tmp_path, params, messa
     assert not directory.exists()
 
 
+@pytest.mark.slow
 def test_auto_holds_out_where_folds_cannot_serve(iris, tiny):
     X, y = iris
     # refit=False keeps a network the search trained: one held-out part, no error.
@@ -169,6 +175,7 @@ def test_auto_holds_out_where_folds_cannot_serve(iris, tiny):
     assert isinstance(kept.best_model_, keras.Model)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "params, n_samples, refit_epochs",
     [

@@ -34,6 +34,7 @@ def member(clf, i):
     return alone
 
 
+@pytest.mark.slow
 def test_ensemble_averages_its_members_and_the_first_is_the_single_refit(ensemble, cancer, tiny):
     X, y = cancer
     members = [member(ensemble, i).predict_proba(X) for i in range(3)]
@@ -47,12 +48,14 @@ def test_ensemble_averages_its_members_and_the_first_is_the_single_refit(ensembl
     assert ensemble.best_model_.count_params() == 3 * single.best_model_.count_params()
 
 
+@pytest.mark.slow
 def test_ensemble_survives_pickle(ensemble, cancer):
     X, _ = cancer
     restored = pickle.loads(pickle.dumps(ensemble))
     np.testing.assert_array_equal(restored.predict_proba(X), ensemble.predict_proba(X))
 
 
+@pytest.mark.slow
 def test_regressor_averages_in_the_targets_units(tiny):
     X, y = load_diabetes(return_X_y=True)
     X, y = X[:120], y[:120]
@@ -87,6 +90,7 @@ def test_bad_ensemble_size_fails_before_any_training(params, message, cancer, ti
     assert not hasattr(clf, "search_results_")
 
 
+@pytest.mark.slow
 def test_table_with_categories_keeps_its_raw_column_inputs(tiny):
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)
@@ -101,6 +105,7 @@ def test_table_with_categories_keeps_its_raw_column_inputs(tiny):
     np.testing.assert_array_equal(restored.predict_proba(frame), clf.predict_proba(frame))
 
 
+@pytest.mark.slow
 def test_auto_averages_five_networks_only_when_trials_were_cross_validated(cancer, tiny):
     X, y = cancer
     folds = tiny(NASClassifier, cv=2, epochs=1).fit(X, y)
@@ -138,6 +143,7 @@ def _two_families(X):
     return build
 
 
+@pytest.mark.slow
 def test_auto_mixes_two_families_that_cross_validation_cannot_tell_apart(cancer):
     X, y = cancer
     clf = NASClassifier(

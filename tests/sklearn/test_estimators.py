@@ -55,6 +55,7 @@ def fitted(cancer, tiny):
 # ---------------------------------------------------------------- the host's tools
 
 
+@pytest.mark.slow
 def test_pipeline_with_scaler_and_string_labels(cancer, tiny):
     X, y = cancer
     labels = np.where(y == 1, "benign", "malignant")
@@ -69,6 +70,7 @@ def test_pipeline_with_scaler_and_string_labels(cancer, tiny):
     assert len(nas.search_results_) == 2
 
 
+@pytest.mark.slow
 def test_grid_search_over_strategy(cancer, tiny):
     X, y = cancer
     grid = GridSearchCV(tiny(NASClassifier, epochs=1), {"strategy": ["evolution", "random"]}, cv=2)
@@ -78,6 +80,7 @@ def test_grid_search_over_strategy(cancer, tiny):
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
 
 
+@pytest.mark.slow
 def test_cross_val_score_regressor(tiny):
     X, y = load_diabetes(return_X_y=True)
     scores = cross_val_score(tiny(NASRegressor, epochs=3), X[:150], y[:150], cv=2)
@@ -85,6 +88,7 @@ def test_cross_val_score_regressor(tiny):
     assert np.all(np.isfinite(scores))
 
 
+@pytest.mark.slow
 def test_pandas_dataframe_sets_feature_names(tiny):
     data = load_wine(as_frame=True)
     X, y = data.data, data.target
@@ -96,6 +100,7 @@ def test_pandas_dataframe_sets_feature_names(tiny):
         clf.predict(X.rename(columns=lambda c: c + "_renamed").iloc[:5])
 
 
+@pytest.mark.slow
 def test_digits_as_images_use_a_convolutional_space():
     digits = load_digits()
     images, target = digits.images[:200], digits.target[:200]
@@ -120,6 +125,7 @@ def test_digits_as_images_use_a_convolutional_space():
         clf.predict(digits.images[:5, :, :7])
 
 
+@pytest.mark.slow
 def test_text_input_uses_token_space():
     texts = np.array(
         [
@@ -173,6 +179,7 @@ def test_search_results_one_record_per_trial(fitted):
     assert {k: v for k, v in best.items() if not k.startswith("tuner/")} == clf.best_params_
 
 
+@pytest.mark.slow
 def test_best_score_is_the_scorer_on_validation_data(cancer, tiny):
     X, y = cancer
     X_train, y_train, X_val, y_val = X[:100], y[:100], X[100:], y[100:]
@@ -183,6 +190,7 @@ def test_best_score_is_the_scorer_on_validation_data(cancer, tiny):
     assert clf.best_score_ == pytest.approx(f1_score(y_val, clf.predict(X_val), average="macro"))
 
 
+@pytest.mark.slow
 def test_predict_proba_columns_follow_classes_for_booleans(cancer, tiny):
     X, y = cancer
     labels = y.astype(bool)
@@ -194,6 +202,7 @@ def test_predict_proba_columns_follow_classes_for_booleans(cancer, tiny):
     assert proba[labels, 1].mean() > proba[~labels, 1].mean()
 
 
+@pytest.mark.slow
 def test_multiclass_integer_labels_not_starting_at_zero(tiny):
     X, y = load_wine(return_X_y=True)
     y = y * 10 + 5
@@ -203,6 +212,7 @@ def test_multiclass_integer_labels_not_starting_at_zero(tiny):
     assert clf.predict_proba(X).shape == (len(y), 3)
 
 
+@pytest.mark.slow
 def test_regressor_two_dimensional_targets(tiny):
     X, y = load_diabetes(return_X_y=True)
     Y = np.c_[y, -2 * y][:150]
@@ -216,6 +226,7 @@ def test_regressor_two_dimensional_targets(tiny):
     assert single.predict(X[:3]).shape == (3, 1)
 
 
+@pytest.mark.slow
 def test_user_keras_tuner_hypermodel(cancer):
     X, y = cancer
 
@@ -266,6 +277,7 @@ def test_clone_and_params(fitted):
     assert copy.strategy == "reinforce" and copy.epochs == 7
 
 
+@pytest.mark.slow
 def test_same_random_state_same_model_and_global_state_untouched(cancer, tiny):
     X, y = cancer[0][:80], cancer[1][:80]
     state = np.random.get_state()[1].copy()
@@ -278,6 +290,7 @@ def test_same_random_state_same_model_and_global_state_untouched(cancer, tiny):
 # ---------------------------------------------------------------- strategies, budget
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "strategy", ["reinforce", "qlearning", "predictor", "bayesian", "hyperband", "greedy"]
 )
@@ -289,6 +302,7 @@ def test_every_strategy_runs(strategy, cancer, tiny):
     assert 0 <= clf.best_score_ <= 1
 
 
+@pytest.mark.slow
 def test_max_model_size_fails_large_trials(cancer, tiny):
     X, y = cancer
     # 30 features -> 16 units -> 2 classes is over 500 parameters; 8 units is not.
@@ -304,6 +318,7 @@ def test_max_model_size_fails_large_trials(cancer, tiny):
         tiny(NASClassifier, max_model_size=10).fit(X, y)
 
 
+@pytest.mark.slow
 def test_directory_temporary_unless_given(cancer, tmp_path, monkeypatch, tiny):
     X, y = cancer[0][:80], cancer[1][:80]
     scratch = tmp_path / "scratch"
@@ -372,6 +387,7 @@ def test_predict_errors(fitted, tiny):
         tiny(NASClassifier).fit(X, np.linspace(0, 1, len(X)))
 
 
+@pytest.mark.slow
 def test_diverged_training_fails_the_trial():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
@@ -392,6 +408,7 @@ def test_diverged_training_fails_the_trial():
         reg.fit(X, y)
 
 
+@pytest.mark.slow
 def test_time_budget_stops_the_search_after_the_running_trial(cancer, tiny):
     X, y = cancer[0][:80], cancer[1][:80]
     clf = tiny(NASClassifier, max_trials=3, epochs=50, time_budget=0.01).fit(X, y)

@@ -109,6 +109,7 @@ def test_directory_that_is_a_file(cancer_frame, tmp_path, tiny):
     assert taken.read_text() == "kept\n"
 
 
+@pytest.mark.slow
 def test_large_values_within_float32_train_as_usual(cancer_frame, tiny):
     X, y = cancer_frame
     # Up to 4e33: float32 holds them (their variance would not: the scaling keeps the

@@ -48,6 +48,7 @@ def fitted(cancer, tiny):
     )
 
 
+@pytest.mark.slow
 def test_pareto_front_lists_feasible_non_dominated_trials(fitted):
     clf, X, y = fitted
     front = pd.DataFrame(clf.pareto_front_)
@@ -79,6 +80,7 @@ def test_pareto_front_lists_feasible_non_dominated_trials(fitted):
     assert clf.predict(X).shape == y.shape
 
 
+@pytest.mark.slow
 def test_refit_picks_by_objective_name_or_callable(cancer, tiny):
     X, y = cancer
     by_size = tiny(NASClassifier, objectives=("accuracy", "params"), refit="params").fit(X, y)
@@ -99,6 +101,7 @@ def test_refit_picks_by_objective_name_or_callable(cancer, tiny):
         tiny(NASClassifier, objectives=("accuracy", "params"), refit=lambda f: 99).fit(X, y)
 
 
+@pytest.mark.slow
 def test_latency_objective_and_a_regressor(cancer, tiny):
     X, y = load_diabetes(return_X_y=True)
     reg = tiny(
@@ -108,6 +111,7 @@ def test_latency_objective_and_a_regressor(cancer, tiny):
     assert reg.predict(X[:5]).shape == (5,)
 
 
+@pytest.mark.slow
 def test_single_objective_estimators_keep_their_attributes(cancer, tiny):
     X, y = cancer
     clf = tiny(NASClassifier, max_trials=2).fit(X, y)
@@ -116,6 +120,7 @@ def test_single_objective_estimators_keep_their_attributes(cancer, tiny):
     assert clf.best_score_ == max(r["score"] for r in clf.search_results_)
 
 
+@pytest.mark.slow
 def test_new_parameters_clone_and_pickle(fitted):
     clf, X, _ = fitted
     params = clone(clf).get_params()

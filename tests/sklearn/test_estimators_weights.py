@@ -23,6 +23,7 @@ def wine():
     return load_wine(return_X_y=True)
 
 
+@pytest.mark.slow
 def test_a_class_of_zero_weight_is_not_learned(wine, tiny):
     X, y = wine
     weights = np.where(y == 2, 0.0, 1.0)
@@ -36,6 +37,7 @@ def test_a_class_of_zero_weight_is_not_learned(wine, tiny):
     assert weighted.predict_proba(X)[:, 2].mean() < 0.1 < plain.predict_proba(X)[:, 2].mean()
 
 
+@pytest.mark.slow
 def test_score_and_best_score_are_weighted(wine, tiny):
     X, y = wine
     rng = np.random.default_rng(0)
@@ -55,6 +57,7 @@ def test_score_and_best_score_are_weighted(wine, tiny):
     assert clf.score(X[val], y[val], sample_weight=heavy) < clf.score(X[val], y[val])
 
 
+@pytest.mark.slow
 def test_weights_pick_the_rows_a_regressor_fits(tiny):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 1))
@@ -68,6 +71,7 @@ def test_weights_pick_the_rows_a_regressor_fits(tiny):
     assert slope["first"] > 1.5 and slope["second"] < -1.5
 
 
+@pytest.mark.slow
 def test_weights_through_model_selection(wine, tiny):
     X, y = wine
     idx = np.random.default_rng(1).permutation(len(y))[:120]

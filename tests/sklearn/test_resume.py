@@ -287,6 +287,7 @@ def _snapshot(directory):
     return files
 
 
+@pytest.mark.slow
 def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(tmp_path, cancer):
     X, y = cancer
     _classifier(tmp_path, max_trials=1).fit(X, y)
@@ -333,6 +334,7 @@ def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(tm
         assert json.load(f)["strategy"] == "reinforce"
 
 
+@pytest.mark.slow
 def test_changed_search_from_the_command_line_is_one_line(tmp_path, capsys):
     from nasplug.cli import main
 
@@ -364,6 +366,7 @@ def test_changed_search_from_the_command_line_is_one_line(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_random_state_none_resumes_with_the_saved_seed(tmp_path, cancer):
     X, y = cancer
     first = _classifier(tmp_path / "a", random_state=None, max_trials=1).fit(X, y)
@@ -381,6 +384,7 @@ def test_random_state_none_resumes_with_the_saved_seed(tmp_path, cancer):
     np.testing.assert_allclose(resumed.predict_proba(X), straight.predict_proba(X), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_an_interrupted_fit_raises_a_keyboard_interrupt_saying_how_to_resume(tmp_path, cancer):
     """In-process, with a callback striking during the second trial (refit=False)."""
     import keras
@@ -425,6 +429,7 @@ def test_an_interrupted_fit_raises_a_keyboard_interrupt_saying_how_to_resume(tmp
         _classifier(None, max_trials=3, callbacks=[ctrl_c]).fit(X, y)
 
 
+@pytest.mark.slow
 def test_a_search_without_a_record_is_not_resumed(tmp_path, cancer):
     X, y = cancer
     _classifier(tmp_path, max_trials=1).fit(X, y)

@@ -314,6 +314,7 @@ def test_signals_are_searched_over_one_dimensional_families(tmp_path):
     assert set(clf.predict(X[30:])) <= {0, 1}
 
 
+@pytest.mark.slow
 def test_two_dimensional_x_as_one_channel_signals(tmp_path):
     X, y = signals(n=24, steps=16)
     clf = NASRegressor(
@@ -340,6 +341,7 @@ def test_default_epochs_give_small_sets_enough_optimizer_steps():
         assert MIN_STEPS <= steps < MIN_STEPS + -(-n // 32) or epochs_for(n, 32) == MIN_EPOCHS
 
 
+@pytest.mark.slow
 def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
     X, y = signals(n=24, steps=16)
     clf = NASClassifier(
@@ -371,6 +373,7 @@ def test_signal_search_starts_from_a_convolutional_network_then_the_mlp():
     assert spaces.starting_points(spaces.SEQUENCE)[0] not in tried
 
 
+@pytest.mark.slow
 def test_starting_points_of_each_kind():
     assert spaces.starting_points(spaces.IMAGE) == []
     assert spaces.starting_points(spaces.TEXT) == [{spaces.FAMILY: "conv", "learning_rate": 1e-3}]

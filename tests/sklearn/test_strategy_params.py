@@ -70,6 +70,7 @@ def test_bad_strategy_params_are_one_clear_error_before_any_training(
     assert not os.path.exists(tmp_path / "nasplug_estimator")
 
 
+@pytest.mark.slow
 def test_strategy_params_reach_the_strategy(cancer, tmp_path, tiny):
     X, y = cancer
     tiny(
@@ -84,6 +85,7 @@ def test_strategy_params_reach_the_strategy(cancer, tmp_path, tiny):
     assert (state["population_size"], state["sample_size"]) == (4, 2)
 
 
+@pytest.mark.slow
 def test_grid_search_over_a_strategy_argument(cancer, tiny):
     X, y = cancer
     grid = GridSearchCV(
@@ -96,6 +98,7 @@ def test_grid_search_over_a_strategy_argument(cancer, tiny):
     assert len(grid.cv_results_["mean_test_score"]) == 2
 
 
+@pytest.mark.slow
 def test_the_cli_passes_strategy_arguments_and_refuses_unknown_ones(tmp_path, capsys):
     frame = load_wine(as_frame=True).frame.sample(90, random_state=0)
     csv = tmp_path / "wine.csv"

@@ -60,6 +60,7 @@ def new_rows():
 # ---------------------------------------------------------------- the estimator
 
 
+@pytest.mark.slow
 def test_a_raw_table_is_learned(customers, fitted):
     X, y = customers
     clf = fitted
@@ -76,6 +77,7 @@ def test_a_raw_table_is_learned(customers, fitted):
     assert table.numeric_missing == [True, False, False]
 
 
+@pytest.mark.slow
 def test_best_model_takes_raw_rows(customers, fitted, tmp_path):
     X, _ = customers
     rows = X.iloc[200:]
@@ -97,6 +99,7 @@ def test_best_model_takes_raw_rows(customers, fitted, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_unseen_categories_warn_and_share_the_rare_levels_category(fitted):
     with pytest.warns(UnseenCategoryWarning) as caught:
         proba = fitted.predict_proba(new_rows())
@@ -116,6 +119,7 @@ def test_unseen_categories_warn_and_share_the_rare_levels_category(fitted):
         fitted.predict(new_rows().iloc[[2, 3]].assign(income=1.0))
 
 
+@pytest.mark.slow
 def test_pickle_round_trip_on_a_table(fitted):
     rows = new_rows()
     with pytest.warns(UnseenCategoryWarning):
@@ -125,6 +129,7 @@ def test_pickle_round_trip_on_a_table(fitted):
         np.testing.assert_array_equal(restored.predict_proba(rows), expected)
 
 
+@pytest.mark.slow
 def test_pipeline_and_cross_val_score(customers, tiny):
     X, y = customers
     # A step before the search that keeps the table a DataFrame (categories and all).
@@ -140,6 +145,7 @@ def test_pipeline_and_cross_val_score(customers, tiny):
     assert scores.shape == (2,) and (scores > 0.6).all()
 
 
+@pytest.mark.slow
 def test_object_arrays_and_explicit_categorical_features(customers, tiny):
     X, y = customers
     array = X.astype(object).to_numpy()

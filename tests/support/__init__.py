@@ -40,3 +40,14 @@ def settle_environment():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(name, threads)
+
+
+def slow_except(values, fast, name=str):
+    """Values for `pytest.mark.parametrize`, each marked slow unless its name is in `fast`.
+
+    For a test whose cases all check one rule: a few cases keep the rule in the fast tier,
+    the rest run with the slow tests.
+    """
+    import pytest
+
+    return [v if name(v) in fast else pytest.param(v, marks=pytest.mark.slow) for v in values]
