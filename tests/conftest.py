@@ -1,25 +1,25 @@
 """What every test shares: the process's settings, the breast-cancer rows, tiny estimators.
 
-The settings are made when pytest loads this file, before any test module imports
-TensorFlow (see `tests.support.settle_environment`).
+The settings are made when pytest loads this file, before NumPy, TensorFlow or any test
+module is imported (see `tests.support.settle_environment`).
 """
+
+from tests.support import settle_environment
+
+settle_environment()
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from tests.support import settle_environment
-
-settle_environment()
-
 
 @pytest.fixture(scope="session")
 def cancer():
     """160 rows of scikit-learn's breast-cancer data in a seeded random order, `(X, y)`.
 
-    Shuffled because the data set's first rows lean malignant; 160 rows train a tiny
-    network in well under a second an epoch and hold enough of each class to score it.
+    Shuffled because the data set's first rows are nearly all malignant; 160 rows hold
+    enough of each class to train and score a tiny network on.
     """
     X, y = load_breast_cancer(return_X_y=True)
     rows = np.random.default_rng(0).permutation(len(y))[:160]

@@ -30,14 +30,18 @@ def settle_environment():
     Each xdist worker is one process training its own tiny networks, and TensorFlow sizes
     both of its op pools (within an op, between ops) and OpenMP's to every core. With
     `-n 2` on two cores that is four busy pools for two cores, and the workers slow each
-    other down. Each pool here gets the cores divided by the workers (one thread on two
-    cores with `-n 2`). Child processes (the command line, distributed workers) inherit
-    the settings; a value already in the environment is left as it is.
+    other down. In a worker each pool gets the cores divided by the workers (one thread
+    on two cores with `-n 2`); a run without workers keeps TensorFlow's default. Child
+    processes (the command line, distributed workers) inherit the settings; a value
+    already in the environment is left as it is.
     """
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = str(max(1, (cores or 1) // max(1, workers)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # xdist sets this in its workers only: the process that starts them trains nothing.
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers is None:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = str(max(1, (cores or 1) // max(1, int(workers))))
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(name, threads)
 
