@@ -243,37 +243,13 @@ def test_fit_interrupted_by_ctrl_c_resumes_as_if_never_stopped(tmp_path):
 # ------------------------------------------------------------------ in one process
 
 
-def _small_block(units=(8, 16)):
-    import autokeras as ak
-    from keras_tuner.engine import hyperparameters
-
-    return ak.DenseBlock(
-        num_layers=1,
-        num_units=hyperparameters.Choice("num_units", list(units)),
-        dropout=0.0,
-        use_batchnorm=False,
-        name="dense",
-    )
-
-
-def _classifier(directory, **params):
-    from nasplug import NASClassifier
-
-    # One network per trial, scored on the held-out part: 120 rows would otherwise be
-    # cross-validated (three networks a trial) and refit as five, which these tests of
-    # what is saved and resumed do not need (the Ctrl-C script above resumes a
-    # cross-validated search).
-    defaults = dict(
-        cv=None,
-        max_trials=2,
-        epochs=1,
-        search_space=_small_block(),
-        learning_rate=0.01,
-        random_state=0,
-        directory=None if directory is None else str(directory),
-    )
-    defaults.update(params)
-    return NASClassifier(**defaults)
+@pytest.fixture(scope="module")
+def tiny_defaults():
+    # Scored on one held-out part (`tiny`'s cv=None): the rows would otherwise be
+    # cross-validated (three networks a trial) and refit as five, which these tests of what
+    # is saved and resumed do not need (the Ctrl-C script above resumes a cross-validated
+    # search).
+    return dict(units=[8, 16], max_trials=2, epochs=1, learning_rate=0.01)
 
 
 def _snapshot(directory):
@@ -288,13 +264,15 @@ def _snapshot(directory):
 
 
 @pytest.mark.slow
-def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(tmp_path, cancer):
+def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(
+    tmp_path, cancer, tiny
+):
     X, y = cancer
-    _classifier(tmp_path, max_trials=1).fit(X, y)
+    tiny(directory=str(tmp_path), max_trials=1).fit(X, y)
     before = _snapshot(tmp_path)
     changed = [
         (dict(strategy="reinforce"), (X, y), ["the strategy was 'predictor', now 'reinforce'"]),
-        (dict(), (X[:100], y[:100]), ["the shape of X was (120, 30), now (100, 30)"]),
+        (dict(), (X[:100], y[:100]), [f"the shape of X was {X.shape}, now (100, 30)"]),
         (dict(), (X * 2, y), ["X has other values (same shape)"]),
         (
             dict(),
@@ -302,7 +280,7 @@ def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(tm
             ["the classes of y were [0, 1], now ['no', 'yes']"],
         ),
         (
-            dict(epochs=2, search_space=_small_block((8, 32))),
+            dict(epochs=2, units=[8, 32]),
             (X, y),
             ["epochs was 1, now 2", "the search space differs (changed: dense/units_0)"],
         ),
@@ -313,7 +291,7 @@ def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(tm
         ),
     ]
     for params, (X_new, y_new), phrases in changed:
-        estimator = _classifier(tmp_path, max_trials=3, **params)
+        estimator = tiny(directory=str(tmp_path), max_trials=3, **params)
         with pytest.raises(resume.SearchChangedError) as caught:
             estimator.fit(X_new, y_new)
         message = str(caught.value)
@@ -326,9 +304,11 @@ def test_a_changed_search_is_an_error_naming_what_changed_before_any_training(tm
         assert not hasattr(estimator, "best_model_")
 
     # The same search with a larger budget continues it; overwrite=True starts over.
-    longer = _classifier(tmp_path, max_trials=2).fit(X, y)
+    longer = tiny(directory=str(tmp_path), max_trials=2).fit(X, y)
     assert [r["trial"] for r in longer.search_results_] == [1, 2]
-    other = _classifier(tmp_path, max_trials=1, strategy="reinforce", overwrite=True).fit(X, y)
+    other = tiny(directory=str(tmp_path), max_trials=1, strategy="reinforce", overwrite=True).fit(
+        X, y
+    )
     assert len(other.search_results_) == 1
     with open(tmp_path / resume.PROJECT_NAME / "oracle.json") as f:
         assert json.load(f)["strategy"] == "reinforce"
@@ -367,13 +347,13 @@ def test_changed_search_from_the_command_line_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_random_state_none_resumes_with_the_saved_seed(tmp_path, cancer):
+def test_random_state_none_resumes_with_the_saved_seed(tmp_path, cancer, tiny):
     X, y = cancer
-    first = _classifier(tmp_path / "a", random_state=None, max_trials=1).fit(X, y)
+    first = tiny(directory=str(tmp_path / "a"), random_state=None, max_trials=1).fit(X, y)
     with open(tmp_path / "a" / resume.PROJECT_NAME / resume.RECORD_FILE) as f:
         seed = json.load(f)["seed"]
-    resumed = _classifier(tmp_path / "a", random_state=None, max_trials=2).fit(X, y)
-    straight = _classifier(tmp_path / "b", random_state=seed, max_trials=2).fit(X, y)
+    resumed = tiny(directory=str(tmp_path / "a"), random_state=None, max_trials=2).fit(X, y)
+    straight = tiny(directory=str(tmp_path / "b"), random_state=seed, max_trials=2).fit(X, y)
     assert resumed.search_results_[0]["score"] == first.search_results_[0]["score"]
     for got, want in zip(resumed.search_results_, straight.search_results_):
         assert (got["trial_id"], got["hyperparameters"]) == (
@@ -385,7 +365,9 @@ def test_random_state_none_resumes_with_the_saved_seed(tmp_path, cancer):
 
 
 @pytest.mark.slow
-def test_an_interrupted_fit_raises_a_keyboard_interrupt_saying_how_to_resume(tmp_path, cancer):
+def test_an_interrupted_fit_raises_a_keyboard_interrupt_saying_how_to_resume(
+    tmp_path, cancer, tiny
+):
     """In-process, with a callback striking during the second trial (refit=False)."""
     import keras
 
@@ -403,7 +385,9 @@ def test_an_interrupted_fit_raises_a_keyboard_interrupt_saying_how_to_resume(tmp
     X, y = cancer
     ctrl_c = CtrlC()
     ctrl_c.strike = True
-    estimator = _classifier(tmp_path / "kept", max_trials=3, callbacks=[ctrl_c], refit=False)
+    estimator = tiny(
+        directory=str(tmp_path / "kept"), max_trials=3, callbacks=[ctrl_c], refit=False
+    )
     with pytest.raises(KeyboardInterrupt) as caught:
         estimator.fit(X, y)
     assert isinstance(caught.value, resume.SearchInterrupted)
@@ -412,8 +396,8 @@ def test_an_interrupted_fit_raises_a_keyboard_interrupt_saying_how_to_resume(tmp
 
     ctrl_c.strike = False
     resumed = estimator.fit(X, y)
-    straight = _classifier(
-        tmp_path / "straight", max_trials=3, callbacks=[ctrl_c], refit=False
+    straight = tiny(
+        directory=str(tmp_path / "straight"), max_trials=3, callbacks=[ctrl_c], refit=False
     ).fit(X, y)
     assert [r["hyperparameters"] for r in resumed.search_results_] == [
         r["hyperparameters"] for r in straight.search_results_
@@ -426,19 +410,22 @@ def test_an_interrupted_fit_raises_a_keyboard_interrupt_saying_how_to_resume(tmp
     # Without a directory there is nothing to resume, and the message says so.
     ctrl_c.strike, CtrlC.trainings = True, 0
     with pytest.raises(resume.SearchInterrupted, match="give a directory to be able to resume"):
-        _classifier(None, max_trials=3, callbacks=[ctrl_c]).fit(X, y)
+        tiny(max_trials=3, callbacks=[ctrl_c]).fit(X, y)
 
 
 @pytest.mark.slow
-def test_a_search_without_a_record_is_not_resumed(tmp_path, cancer):
+def test_a_search_without_a_record_is_not_resumed(tmp_path, cancer, tiny):
     X, y = cancer
-    _classifier(tmp_path, max_trials=1).fit(X, y)
+    tiny(directory=str(tmp_path), max_trials=1).fit(X, y)
     os.remove(tmp_path / resume.PROJECT_NAME / resume.RECORD_FILE)
     with pytest.raises(ValueError, match="begun without nasplug's record"):
-        _classifier(tmp_path, max_trials=2).fit(X, y)
+        tiny(directory=str(tmp_path), max_trials=2).fit(X, y)
     (tmp_path / resume.PROJECT_NAME / resume.RECORD_FILE).write_text("{")
     with pytest.raises(ValueError, match="is corrupted"):
-        _classifier(tmp_path, max_trials=2).fit(X, y)
-    assert len(_classifier(tmp_path, max_trials=1, overwrite=True).fit(X, y).search_results_) == 1
+        tiny(directory=str(tmp_path), max_trials=2).fit(X, y)
+    assert (
+        len(tiny(directory=str(tmp_path), max_trials=1, overwrite=True).fit(X, y).search_results_)
+        == 1
+    )
     with pytest.raises(ValueError, match="overwrite must be True or False"):
-        _classifier(tmp_path, overwrite="yes").fit(X, y)
+        tiny(directory=str(tmp_path), overwrite="yes").fit(X, y)
