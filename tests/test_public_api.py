@@ -8,7 +8,7 @@
   error messages) names resolves as a reader would reach it: `import nasplug`, then
   nasplug's own public names as attributes, deeper modules by importing them.
 
-`tests/fresh_imports.py` answers the import questions, each in a process that has
+`tests/support/fresh_imports.py` answers the import questions, each in a process that has
 loaded no nasplug module.
 """
 
@@ -265,11 +265,11 @@ def expected_failure(dotted):
 @pytest.fixture(scope="module")
 def fresh():
     if not hasattr(os, "fork"):
-        pytest.skip("tests/fresh_imports.py forks a child per question")
+        pytest.skip("tests/support/fresh_imports.py forks a child per question")
     modules = {module: PROPOSED_ALL.get(module) for module in MODULES}
     request = json.dumps({"modules": modules, "names": sorted(DOCUMENTED)})
     result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tests", "fresh_imports.py")],
+        [sys.executable, os.path.join(ROOT, "tests", "support", "fresh_imports.py")],
         input=request,
         capture_output=True,
         text=True,

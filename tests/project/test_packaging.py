@@ -5,10 +5,10 @@ import re
 
 import pytest
 
+from tests.support import REPO
+
 # Python 3.11's; on 3.10 these checks are left to CI.
 tomllib = pytest.importorskip("tomllib")
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def project():

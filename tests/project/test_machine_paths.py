@@ -7,7 +7,8 @@ script that holds `/home/someone/...` works only where it was written.
 import os
 import re
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.support import REPO
+
 FOLDERS = ("nasplug", "examples", "benchmarks", "docs")
 # Absolute paths under the folders where machines keep users' and projects' files.
 MACHINE_PATH = re.compile(

@@ -6,19 +6,22 @@ pool to every core. This runs the same pytest selection both ways, alternating s
 shared machine's load falls on both alike, and prints each run's seconds and the ratio of
 the medians.
 
-    python benchmarks/suite_threads.py --rounds 3 -- -n 2 -m "not slow" tests/sklearn
+    python benchmarks/perf/suite_threads.py --rounds 3 -- -n 2 -m "not slow" tests/sklearn
 
 Everything after `--` goes to pytest.
 """
 
 import argparse
 import os
+import pathlib
 import statistics
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))  # the checkout
+from benchmarks import common  # noqa: E402
+
 # TensorFlow reads 0 as "choose for me" (every core); OpenMP has no such value.
 DEFAULTS = {
     "TF_NUM_INTRAOP_THREADS": "0",
@@ -37,7 +40,7 @@ def run(pytest_args, sized):
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
-        cwd=ROOT,
+        cwd=common.ROOT,
         env=env,
         capture_output=True,
         text=True,
@@ -52,6 +55,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args(argv)
+    print(common.header())
     times = {True: [], False: []}
     for round_ in range(args.rounds):
         # Alternate which goes first, so neither always meets the other's leftovers.

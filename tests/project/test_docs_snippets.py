@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.support import REPO
+
 SNIPPET = re.compile(r"^```python\n(.*?)^```", flags=re.MULTILINE | re.DOTALL)
 # Code fences that look like Python but would not be run.
 UNRUN = re.compile(r"^```(?:py|python3|pycon)\s*$", flags=re.MULTILINE)

@@ -1,6 +1,7 @@
 """Saved tabular models keep loading, and predicting the same, across code changes.
 
-The files under `tests/fixtures/` were written by `tests/fixtures/make_tabular_models.py`
+The files under `tests/sklearn/fixtures/` were written by
+`tests/sklearn/fixtures/make_tabular_models.py`
 with an earlier layout of the code; each test loads one with today's code.
 """
 
