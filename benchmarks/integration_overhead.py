@@ -1,7 +1,7 @@
 """Per-trial overhead of the Ray and Optuna integrations against KerasTuner, side by side.
 
 Every search runs the same strategy on the synthetic cell objective of the oracle tests
-(tests/synthetic.py), which costs nothing to evaluate, so the time per trial is the
+(tests/support/synthetic.py), which costs nothing to evaluate, so the time per trial is the
 machinery's alone:
 
 - KerasTuner: the oracle driven as a KerasTuner tuner drives it (`create_trial`,
@@ -27,13 +27,13 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 import keras_tuner as kt  # noqa: E402
-import synthetic  # noqa: E402
-from synthetic import OPS, cell_score, cell_space, drive  # noqa: E402
 
 from nasplug.oracles import make_oracle  # noqa: E402
+from tests.support import synthetic  # noqa: E402
+from tests.support.synthetic import OPS, cell_score, cell_space, drive  # noqa: E402
 
 
 def define_by_run(trial):

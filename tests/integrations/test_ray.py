@@ -3,7 +3,7 @@
 Ray's own loop calls `suggest`, `on_trial_result` and `on_trial_complete`; these tests
 call them the same way, so that every strategy is checked against KerasTuner in seconds.
 The searcher under a real `tune.Tuner` on a local cluster is in
-integrations/test_ray_tune.py.
+integrations/ray/test_tune.py.
 """
 
 import json
@@ -12,7 +12,8 @@ import pickle
 import keras_tuner as kt
 import numpy as np
 import pytest
-from synthetic import cell_score, cell_space, drive
+
+from tests.support.synthetic import cell_score, cell_space, drive
 
 pytest.importorskip("ray.tune")
 from ray import tune

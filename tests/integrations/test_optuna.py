@@ -1,12 +1,13 @@
 """`NASSampler`, the Optuna sampler, on real Optuna studies (in memory and SQLite).
 
-Several processes sharing one SQLite study are in integrations/test_optuna_storage.py.
+Several processes sharing one SQLite study are in integrations/optuna/test_storage.py.
 """
 
 import keras_tuner as kt
 import numpy as np
 import pytest
-from synthetic import OPS, cell_score, cell_space, drive
+
+from tests.support.synthetic import OPS, cell_score, cell_space, drive
 
 optuna = pytest.importorskip("optuna")
 

@@ -6,12 +6,12 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import pytest
-from synthetic import cell_score, cell_space, drive, hashed_proxy, informative_proxy
 
 import nasplug
 from nasplug import proxies
 from nasplug.oracles import EvolutionOracle, ProxyOracle, QLearningOracle, registry
 from nasplug.space import SearchSpace
+from tests.support.synthetic import cell_score, cell_space, drive, hashed_proxy, informative_proxy
 
 MAX = kt.Objective("score", "max")
 

@@ -1,7 +1,7 @@
 """Several processes sharing one Optuna study in a SQLite storage, each with a NASSampler.
 
 The processes run this module as a script: a study of the synthetic cell objective
-(tests/synthetic.py) whose trials take a moment, so that trials of the two processes run
+(tests/support/synthetic.py) whose trials take a moment, so that trials of the two processes run
 at the same time. Every wait is bounded.
 """
 
@@ -15,9 +15,10 @@ import time
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, "tests"))
+# Run as a script too (the processes it starts): `tests.support` from the checkout.
+sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir))
 
-from synthetic import OPS, cell_score  # noqa: E402
+from tests.support.synthetic import OPS, cell_score  # noqa: E402
 
 optuna = pytest.importorskip("optuna")
 from optuna.trial import TrialState  # noqa: E402

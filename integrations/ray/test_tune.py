@@ -1,9 +1,9 @@
 """NASSearch under a real `ray.tune.Tuner` on a local Ray instance started by the test.
 
-Trials score the synthetic cell objective (tests/synthetic.py). Its module and this one
+Trials score the synthetic cell objective (tests/support/synthetic.py). Its module and this one
 are pickled by value, so Ray's worker processes import neither (nor Keras): a trial costs
 Ray's own scheduling only. The two-node cluster with a node removed mid-search is in
-integrations/test_ray_cluster.py.
+integrations/ray/test_cluster.py.
 """
 
 import json
@@ -16,11 +16,13 @@ import time
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, "tests"))
+# Run as a script too (the processes it starts): `tests.support` from the checkout.
+sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir))
 
 import keras_tuner as kt  # noqa: E402
-import synthetic  # noqa: E402
-from synthetic import cell_score, cell_space, drive  # noqa: E402
+
+from tests.support import synthetic  # noqa: E402
+from tests.support.synthetic import cell_score, cell_space, drive  # noqa: E402
 
 ray = pytest.importorskip("ray")
 from ray import tune  # noqa: E402

@@ -13,10 +13,11 @@ import time
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, "tests"))
+# Run as a script too (the processes it starts): `tests.support` from the checkout.
+sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir))
 
-import synthetic  # noqa: E402
-from synthetic import cell_score  # noqa: E402
+from tests.support import synthetic  # noqa: E402
+from tests.support.synthetic import cell_score  # noqa: E402
 
 ray = pytest.importorskip("ray")
 from ray import tune  # noqa: E402
