@@ -52,6 +52,13 @@ def ensemble_size(text):
     return _int_at_least(text, 1, "auto or a positive number of networks")
 
 
+def epoch_count(text):
+    """Argument type of `--epochs`: "auto" (None: the estimators' default) or a positive int."""
+    if text == "auto":
+        return None
+    return _int_at_least(text, 1, "auto or a positive integer")
+
+
 def fraction(text):
     """Argument type: a number in [0, 1)."""
     try:
@@ -178,19 +185,34 @@ def strategy_params(strategy, pairs):
     return params
 
 
-def add_budget(parser, max_trials, epochs, time_budget=False):
-    """`--max-trials N`, `--epochs N` and, with `time_budget`, `--time-budget SECONDS`."""
+# What `--epochs auto` means; the numbers are `nasplug.sklearn`'s MIN_EPOCHS and MIN_STEPS,
+# written out because help must not load Keras (a test holds the two together).
+AUTO_EPOCHS_HELP = (
+    "auto: as the Python estimators' epochs=None, enough for 500 optimizer steps on the "
+    "training rows and at least 20 epochs (early stopping may end a trial sooner)"
+)
+
+
+def add_budget(parser, max_trials, epochs, time_budget=False, why=""):
+    """`--max-trials N`, `--epochs auto|N` and, with `time_budget`, `--time-budget SECONDS`.
+
+    Args:
+        epochs: The default: None for "auto" (the estimators' own default), else a number
+            of epochs, which `why` explains in the help.
+    """
     parser.add_argument(
         "--max-trials",
         type=positive_int,
         default=max_trials,
         help=f"architectures to try (default: {max_trials})",
     )
+    default = "auto" if epochs is None else f"{epochs}{why}"
     parser.add_argument(
         "--epochs",
-        type=positive_int,
+        type=epoch_count,
         default=epochs,
-        help=f"maximum epochs per trial (default: {epochs})",
+        metavar="auto|N",
+        help=f"maximum epochs per trial (default: {default}; {AUTO_EPOCHS_HELP})",
     )
     if time_budget:
         parser.add_argument(
@@ -219,6 +241,16 @@ def check_output_directory(path):
         parent = os.path.dirname(parent)
     if parent and not os.path.isdir(parent):
         raise CommandError(f"--output {path} cannot be created: {parent} is a file.")
+
+
+def check_output_file(path, flag):
+    """Raises `CommandError` when the file `path` (given as `flag`) cannot be written:
+    it is a directory, or its folder does not exist. Called before any work."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CommandError(f"{flag} {path} is a directory; give the path of the file to write.")
+    if not os.path.isdir(folder):
+        raise CommandError(f"{flag} {path}: no such directory {folder}.")
 
 
 def add_seed(parser, what="seed of the search"):

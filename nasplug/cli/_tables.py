@@ -13,6 +13,8 @@ from nasplug.cli._args import CommandError
 
 # Version of the `model.json` layout `search` writes: 2 since the model takes raw columns.
 METADATA_FORMAT = 2
+# Rows named in an error about bad values; the count of the others follows.
+_ROWS_SHOWN = 3
 
 
 def read_csv(path):
@@ -32,6 +34,58 @@ def read_csv(path):
     return frame
 
 
+def check_numbers(frame, path):
+    """Refuses numeric columns with values a float32 network cannot hold, in any row.
+
+    Run on the whole table before it is split or anything is trained, so that a bad
+    value in the rows held out for testing stops the command as one in the training rows
+    does. Only pandas and NumPy: the check costs nothing beside loading TensorFlow.
+
+    Args:
+        frame: The DataFrame read from `path`.
+        path: The file, for the message.
+
+    Raises:
+        CommandError: Naming the first such column, its value and the data rows (1 for
+            the row after the header) that hold one.
+    """
+    import numpy as np
+
+    largest = float(np.finfo(np.float32).max)
+    for name in frame.columns:
+        column = frame[name]
+        if not is_numeric(column):
+            continue
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(np.abs(values) > largest)
+        if not bad.size:
+            continue
+        rows = ", ".join(str(i + 1) for i in bad[:_ROWS_SHOWN])
+        more = f" and {bad.size - _ROWS_SHOWN} more" if bad.size > _ROWS_SHOWN else ""
+        value = values[bad[0]]
+        what = (
+            f"an infinite value ({value:g})"
+            if np.isinf(value)
+            else f"{value:g}, beyond float32's range (about 3.4e38)"
+        )
+        raise CommandError(
+            f"{path}: column {str(name)!r} holds {what} in data row(s) {rows}{more}; "
+            "networks compute in float32. Replace or drop these values (an empty cell is a "
+            "missing value)."
+        )
+
+
+def check_columns(frame, names, path):
+    """Raises `CommandError` when `frame` lacks some of the columns `names`."""
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise CommandError(
+            f"{path} lacks the feature column(s) {', '.join(map(repr, missing))} the model "
+            "was trained on."
+        )
+
+
 def feature_rows(frame, table, path):
     """The rows of `frame` as the saved model's encoding reads them.
 
@@ -43,12 +97,7 @@ def feature_rows(frame, table, path):
     Returns:
         Rows in the form `table.raw_input` takes; errors name the file and the columns.
     """
-    missing = [c for c in table.names if c not in frame.columns]
-    if missing:
-        raise CommandError(
-            f"{path} lacks the feature column(s) {', '.join(map(repr, missing))} the model "
-            "was trained on."
-        )
+    check_columns(frame, table.names, path)
     try:
         return table.rows(frame[table.names], what=path)
     except ValueError as error:

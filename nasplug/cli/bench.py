@@ -10,6 +10,7 @@ arguments are read.
 """
 
 import json
+import os
 import sys
 
 from nasplug.cli import _args, _quiet
@@ -91,6 +92,12 @@ def run(args):
         strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     runs_for = None if args.runs_for is None else _parse_runs_for(args.runs_for)
     oracle_kwargs = _oracle_kwargs(args.oracle_arg)
+    # Before hours of runs: the table, and where their results go.
+    if not os.path.isfile(args.table):
+        raise CommandError(f"NAS-Bench-201 table not found: {args.table!r} (--table).")
+    for flag, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            _args.check_output_file(path, flag)
 
     _quiet.import_tensorflow()
     from nasplug.bench import benchmark

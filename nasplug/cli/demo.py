@@ -18,7 +18,7 @@ from nasplug.cli import _args, _quiet
 def add_arguments(parser):
     _args.add_strategy(parser)
     _args.add_strategy_arguments(parser)
-    _args.add_budget(parser, max_trials=8, epochs=10)
+    _args.add_budget(parser, max_trials=8, epochs=10, why=", short for a demo of a minute or two")
     _args.add_output(
         parser, os.path.join("nasplug_runs", "demo"), "where the model, search and report go"
     )

@@ -16,11 +16,17 @@ def add_arguments(parser):
 
 
 def run(args):
-    from nasplug.report import write_report
+    from nasplug.report import load_search, write_report
 
-    if os.path.exists(args.directory):
-        # The report replays controllers with KerasTuner, which loads TensorFlow.
-        _quiet.import_tensorflow()
+    # The folder and the model file before TensorFlow loads: a typo costs nothing.
+    if args.model is not None and not os.path.isfile(args.model):
+        raise CommandError(f"--model {args.model}: no such file.")
+    try:
+        load_search(args.directory)
+    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
+        raise CommandError(error) from None
+    # The report replays controllers with KerasTuner, which loads TensorFlow.
+    _quiet.import_tensorflow()
     try:
         path = write_report(args.directory, output=args.output, title=args.title, model=args.model)
     except (FileNotFoundError, NotADirectoryError, ValueError) as error:

@@ -38,7 +38,7 @@ def add_arguments(parser):
     )
     _args.add_strategy(parser)
     _args.add_strategy_arguments(parser)
-    _args.add_budget(parser, max_trials=10, epochs=20, time_budget=True)
+    _args.add_budget(parser, max_trials=10, epochs=None, time_budget=True)
     _args.add_output(parser, os.path.join("nasplug_runs", "search"), "output directory")
     parser.add_argument(
         "--test-size",
@@ -117,9 +117,7 @@ def run(args):
         # before any training; its message names the column.
         raise CommandError(f"{args.data}: {_tables.first_line(error)}") from None
 
-    os.makedirs(args.output, exist_ok=True)
     model_path = os.path.join(args.output, "model.keras")
-    estimator.best_model_.save(model_path)
     classes = None
     if task == "classification":
         classes = _convert.plain(list(estimator.classes_))
@@ -137,6 +135,9 @@ def run(args):
         "strategy": args.strategy,
         "best_params": estimator.best_params_,
         "validation_score": estimator.best_score_,
+        # What the score of a trial (and `validation_score`) is, for the report.
+        "validation": score_description(estimator, task),
+        "epochs": estimator.epochs_,
         "ensemble_size": estimator.ensemble_size_,
         "ensemble": [
             {"trial_id": e["trial_id"], "networks": e["networks"]} for e in estimator.ensemble_
@@ -148,9 +149,12 @@ def run(args):
     test_line = ""
     if x_test is not None:
         score = float(estimator.score(x_test, y_test))
-        metadata["test_score"] = score
-        metric = "accuracy" if task == "classification" else "R²"
+        metric = _metric_name(task)
+        metadata.update(test_score=score, test_metric=metric, test_rows=len(y_test))
         test_line = f"{metric} {score:.4f} on {len(y_test)} held-out rows"
+    # Written once everything they hold is known, so that a failure leaves neither.
+    os.makedirs(args.output, exist_ok=True)
+    estimator.best_model_.save(model_path)
     with open(_tables.metadata_path(model_path), "w") as f:
         json.dump(metadata, f, indent=2)
 
@@ -167,7 +171,7 @@ def run(args):
     print(f"Best architecture (trial {best_trial_number(estimator)}):")
     for name, value in estimator.best_params_.items():
         print(f"  {name} = {value}")
-    print(f"Validation score: {estimator.best_score_:.4f}")
+    print(f"Validation score: {estimator.best_score_:.4f} ({metadata['validation']})")
     if hasattr(estimator, "pareto_front_"):
         names = list(estimator.pareto_front_[0])[2:]
         print(f"Pareto front ({', '.join(names)}); kept: trial {estimator.best_trial_id_}")
@@ -224,6 +228,28 @@ def fit_resuming(estimator, x, y, how_to_resume):
         raise KeyboardInterrupt(stop.describe(how_to_resume, subject="interrupted")) from None
 
 
+def score_description(estimator, task):
+    """What a fitted estimator's trial scores are, in words: "3-fold cross-validated
+    accuracy", "R² on a held-out fifth of the training rows"."""
+    from nasplug.sklearn.estimators import AUTO_CV_FOLDS
+
+    objectives = getattr(estimator, "objectives", None)
+    metric = (
+        objectives[0] if objectives else getattr(estimator, "scoring", None) or _metric_name(task)
+    )
+    if any(r.get("score_std") is not None for r in estimator.search_results_):
+        folds = estimator.cv if isinstance(estimator.cv, int) else AUTO_CV_FOLDS
+        return f"{folds}-fold cross-validated {metric}"
+    if estimator.validation_data is not None:
+        return f"{metric} on the validation data"
+    return f"{metric} on a held-out {estimator.validation_split:.0%} of the training rows"
+
+
+def _metric_name(task):
+    # What the estimators' `score` (and their default scoring) computes.
+    return "accuracy" if task == "classification" else "R²"
+
+
 def best_trial_number(estimator):
     """The number of the estimator's best trial, as the progress line showed it."""
     return next(
@@ -268,6 +294,8 @@ def _read_training_data(args):
         raise CommandError(
             f"--task regression needs a numeric target; column {args.target!r} holds text."
         )
+    # Every row, the held-out ones included, before any is split off or trained on.
+    _tables.check_numbers(frame if task == "regression" else features, args.data)
     y = target.to_numpy()
     if task == "classification":
         y = _plain_labels(y)

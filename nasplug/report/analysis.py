@@ -384,9 +384,56 @@ def lineage(project):
     return {
         "children": children,
         "founders": founders,
-        "population": [i for i in state["population"] if i in by_id],
+        "population": [i for i in _final_population(project) if i in by_id],
         "recorded": recorded,
     }
+
+
+def _final_population(project):
+    """The evolution population once every ended trial is in it.
+
+    The oracle learns from a trial just before its next proposal, so the population it
+    saved leaves out the trials that ended after the last one (the search's last child
+    at least). They join as `EvolutionOracle.observe` has them join: each completed
+    trial in end order, a full population then losing its oldest member (in Pareto mode,
+    its worst-ranked one).
+    """
+    state = project.state
+    population = list(state["population"])
+    size, observed = state.get("population_size"), state.get("observed")
+    if not isinstance(size, int) or not isinstance(observed, int):
+        return population  # not saved by nasplug's oracle: as it is
+    scored = {t["trial_id"]: t for t in project.scored}
+    for trial_id in (state.get("end_order") or [])[observed:]:
+        if trial_id not in scored:
+            continue
+        population.append(trial_id)
+        if len(population) > size:
+            population.pop(_leaving(project, population, scored))
+    return population
+
+
+def _leaving(project, population, scored):
+    """Which member leaves a full population (see `EvolutionOracle._leaving`)."""
+    state = project.state
+    objectives = [(o["name"], o["direction"]) for o in state.get("objectives") or []]
+    if not state.get("pareto") or not objectives:
+        return 0
+    from nasplug.oracles import pareto as pareto_module
+
+    points, violations = [], []
+    for trial_id in population:
+        trial = scored.get(trial_id) or {}
+        metrics = trial.get("metrics_at_best_step") or {}
+        points.append(
+            [
+                (-1.0 if direction == "max" else 1.0) * float(metrics.get(name, math.nan))
+                for name, direction in objectives
+            ]
+        )
+        violations.append(float(metrics.get(pareto_module.VIOLATION, 0.0)))
+    keys = pareto_module.selection_keys(points, violations)
+    return max(range(len(population)), key=lambda i: keys[i])
 
 
 def _inferred_parents(trials, state, direction):

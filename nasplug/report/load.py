@@ -335,6 +335,26 @@ def models_of_projects(projects, directory, model=None):
     return owned, unowned
 
 
+def model_description(model_path):
+    """What `nasplug search` wrote about a saved model, in the `.json` file beside it.
+
+    Args:
+        model_path: The `.keras` file's path.
+
+    Returns:
+        The description (`task`, `validation`: what the search's score is, `test_score`,
+        `test_metric`, `test_rows`, `ensemble_size`, ...), or None when there is no
+        such file or it is not one.
+    """
+    path = os.path.splitext(os.fspath(model_path))[0] + ".json"
+    try:
+        with open(path, encoding="utf-8") as f:
+            found = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) and "task" in found and "table" in found else None
+
+
 def keras_archive_layers(path):
     """Reads a `.keras` archive's layers (and their sizes) without loading Keras.
 
@@ -342,7 +362,31 @@ def keras_archive_layers(path):
         path: The archive's path.
 
     Returns:
-        Rows (layer, type, settings, parameters), or None if the file is not readable.
+        Rows (layer, type, settings, parameters), or None if the file is not readable;
+        see `read_keras_archive` for how inputs and ensembles are shown.
+    """
+    archive = read_keras_archive(path)
+    return None if archive is None else archive["layers"]
+
+
+def read_keras_archive(path):
+    """A `.keras` archive's layers, parameter counts and ensembles, without loading Keras.
+
+    Nested models are listed layer by layer under their path ("ensemble/member_0/dense").
+    Models of one architecture side by side in a model (the networks an ensemble
+    averages) are listed once, the first of them, with how many there are; the model's
+    inputs are one row.
+
+    Args:
+        path: The archive's path.
+
+    Returns:
+        None if the file is not readable; else a dict: `layers` (rows: layer, type,
+        settings, parameters as text), `parameters` (the model's total, weights read
+        from the archive), `inputs` (how many inputs the model takes) and `ensembles`
+        (one dict per group of networks of one architecture shown once: `path` of the
+        container, `shown` (the name of the one listed), `members` (all their names),
+        `parameters` (one network's)).
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -358,47 +402,121 @@ def keras_archive_layers(path):
     if weights is not None:
         for name, _, count in weights_layers(io.BytesIO(weights)) or []:
             sizes[name] = count
-    # Keras stores a model's layers under their class name in snake case, numbered in
-    # order ("dense", "dense_1", ...), whatever name the layer was given.
-    seen = {}
+    found = {"layers": [], "inputs": 0, "ensembles": []}
+    inner = config.get("config", {}) if isinstance(config, dict) else {}
+    if isinstance(inner, dict) and inner.get("layers"):
+        total = _walk_container(inner["layers"], "", "", sizes, found)
+    else:
+        total = _layer_row(config, "", "", sizes, found)
+    found["parameters"] = total
+    if found["inputs"]:
+        found["layers"].insert(0, ("(inputs)", "InputLayer", f"{found['inputs']} input(s)", ""))
+    return found
 
-    def weights_key(class_name):
+
+def _walk_container(layers, prefix, weights_prefix, sizes, found):
+    """Lists a container's layers into `found`; returns their parameter count.
+
+    Keras stores a model's layers' weights under their class name in snake case,
+    numbered in order within each model ("dense", "dense_1", ...), whatever name the
+    layer was given; nested models' layers sit under "NAME/layers/".
+    """
+    seen = {}
+    keys = []
+    for layer in layers:
+        class_name = layer.get("class_name", "")
         snake = re.sub(r"(?<!^)(?=[A-Z][a-z])|(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
         n = seen.get(snake, 0)
         seen[snake] = n + 1
-        return snake if n == 0 else f"{snake}_{n}"
-
-    rows = []
-
-    def walk(layer_config, prefix):
-        inner = layer_config.get("config", {})
-        if not isinstance(inner, dict):
-            return
-        name = inner.get("name", "")
-        if inner.get("layers") and layer_config is not config:
-            for sub in inner["layers"]:
-                walk(sub, f"{prefix}{name}/")
-            return
-        if inner.get("layers"):
-            for sub in inner["layers"]:
-                walk(sub, prefix)
-            return
-        details = []
-        for key in ("units", "filters", "kernel_size", "rate", "activation", "pool_size"):
-            if inner.get(key) not in (None, "linear"):
-                details.append(f"{key}={inner[key]}")
-        count = sizes.get(weights_key(layer_config.get("class_name", ""))) if not prefix else None
-        rows.append(
-            (
-                f"{prefix}{name}",
-                layer_config.get("class_name", "?"),
-                ", ".join(details),
-                f"{count:,}" if count else "",
-            )
+        keys.append(f"{weights_prefix}{snake if n == 0 else f'{snake}_{n}'}")
+    # Nested models with the same layers (an ensemble's networks): listed once.
+    groups = {}
+    for layer, key in zip(layers, keys):
+        if _is_container(layer):
+            groups.setdefault(_architecture(layer), []).append((layer, key))
+    total = 0
+    for layer, key in zip(layers, keys):
+        name = layer.get("config", {}).get("name", "")
+        if not _is_container(layer):
+            total += _layer_row(layer, prefix, key, sizes, found)
+            continue
+        group = groups[_architecture(layer)]
+        if group[0][0] is not layer:
+            total += _container_size(key, sizes)
+            continue
+        size = _walk_container(
+            layer["config"]["layers"], f"{prefix}{name}/", f"{key}/layers/", sizes, found
         )
+        total += size
+        if len(group) > 1:
+            found["ensembles"].append(
+                {
+                    "path": prefix.rstrip("/"),
+                    "shown": name,
+                    "members": [m.get("config", {}).get("name", "") for m, _ in group],
+                    "parameters": size,
+                }
+            )
+    return total
 
-    walk(config, "")
-    return rows
+
+def _layer_row(layer, prefix, key, sizes, found):
+    inner = layer.get("config", {})
+    if not isinstance(inner, dict):
+        return 0
+    if layer.get("class_name") == "InputLayer":
+        # A nested model's inputs are the outputs of the layers before it.
+        found["inputs"] += not prefix
+        return 0
+    details = []
+    for setting in ("units", "filters", "kernel_size", "rate", "activation", "pool_size"):
+        if inner.get(setting) not in (None, "linear"):
+            details.append(f"{setting}={inner[setting]}")
+    count = _container_size(key, sizes)
+    found["layers"].append(
+        (
+            f"{prefix}{inner.get('name', '')}",
+            layer.get("class_name", "?"),
+            ", ".join(details),
+            f"{count:,}" if count else "",
+        )
+    )
+    return count
+
+
+def _container_size(key, sizes):
+    """Parameters stored under `key` (a layer, or a nested model), optimizers aside."""
+    return sum(
+        count
+        for name, count in sizes.items()
+        if (name == key or name.startswith(key + "/")) and "/optimizer" not in name[len(key) :]
+    )
+
+
+def _is_container(layer):
+    inner = layer.get("config")
+    return isinstance(inner, dict) and bool(inner.get("layers"))
+
+
+# Config keys that differ between copies of one architecture: names and the graph's
+# wiring by name, seeds, and the ids Keras gives shared objects when it saves them.
+_NOT_ARCHITECTURE = frozenset(
+    ("name", "inbound_nodes", "input_layers", "output_layers", "seed", "shared_object_id")
+)
+
+
+def _architecture(layer):
+    """What makes two nested models the same architecture: their layers' types and
+    settings, names aside."""
+
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in _NOT_ARCHITECTURE}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return json.dumps(strip(layer.get("config", {}).get("layers", [])), sort_keys=True)
 
 
 def _finite(value):

@@ -23,9 +23,10 @@ from nasplug.report.analysis import (
 )
 from nasplug.report.architecture import architecture_layouts
 from nasplug.report.load import (
-    keras_archive_layers,
     load_search,
+    model_description,
     models_of_projects,
+    read_keras_archive,
     weights_layers,
 )
 from nasplug.report.plots import (
@@ -65,7 +66,7 @@ def write_report(directory, output=None, title=None, model=None, chosen=None):
     directory = os.fspath(directory)
     output = os.fspath(output) if output is not None else os.path.join(directory, "report.html")
     title = title or f"Search report: {os.path.basename(os.path.abspath(directory))}"
-    sections = [_summary_section(projects)]
+    sections = [_summary_section(projects), _model_section(model)]
     if any(p.scored for p in projects):
         sections.append(
             _figure_section(
@@ -129,6 +130,34 @@ def _summary_section(projects):
             "(its architecture is in its project's section below).</p>"
         )
     return out
+
+
+def _model_section(model):
+    """What the search's score is and how the saved model did, from what `nasplug search`
+    wrote beside the model (nothing without it)."""
+    described = model_description(model) if model is not None else None
+    if not described:
+        return ""
+    facts = []
+    if described.get("validation"):
+        facts.append(f"Each trial's score is its {html.escape(str(described['validation']))}.")
+    if described.get("test_score") is not None:
+        metric = html.escape(str(described.get("test_metric") or "score"))
+        rows = described.get("test_rows")
+        facts.append(
+            f"The saved model's test {metric}: <b>{_fmt(float(described['test_score']))}</b>"
+            + (f" on {int(rows)} rows held out from the search." if rows else ".")
+        )
+    size = described.get("ensemble_size")
+    if isinstance(size, int) and size > 1:
+        facts.append(
+            f"The saved model averages the outputs of {size} networks retrained on all the "
+            "training rows from different seeds."
+        )
+    if not facts:
+        return ""
+    name = html.escape(os.path.basename(model))
+    return f"<h2>The model</h2><p>{name}: " + " ".join(facts) + "</p>"
 
 
 def _overall_best(projects):
@@ -302,11 +331,25 @@ def _best_architecture(project, models, level, chosen=None):
 def _model_tables(paths, level):
     out = []
     for path in paths:
-        layers = keras_archive_layers(path)
-        if layers:
-            out.append(f"<{level}>Saved model {html.escape(os.path.basename(path))}</{level}>")
-            out.append(f"<p class=note>{html.escape(os.path.abspath(path))}</p>")
-            out.append(_table(["layer", "type", "settings", "parameters"], layers))
+        archive = read_keras_archive(path)
+        if not archive or not archive["layers"]:
+            continue
+        out.append(f"<{level}>Saved model {html.escape(os.path.basename(path))}</{level}>")
+        facts = [f"{archive['parameters']:,} parameters"] if archive["parameters"] else []
+        for group in archive["ensembles"]:
+            where = f" in {group['path']}" if group["path"] else ""
+            facts.append(
+                f"it averages the outputs of {len(group['members'])} networks of one "
+                f"architecture{where} ({', '.join(group['members'])}), each with "
+                f"{group['parameters']:,} parameters: the layers of {group['shown']} are "
+                "listed, the others' are the same"
+            )
+        note = "; ".join(facts)
+        out.append(
+            f"<p class=note>{html.escape(os.path.abspath(path))}"
+            + (f"<br>{html.escape(note[:1].upper() + note[1:])}.</p>" if note else "</p>")
+        )
+        out.append(_table(["layer", "type", "settings", "parameters"], archive["layers"]))
     return out
 
 

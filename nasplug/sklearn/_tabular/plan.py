@@ -37,9 +37,14 @@ class TableEncoding:
     Build it with `from_data`; save it with `get_config` (plain JSON values) and restore
     it with `from_config`.
 
+    Attributes:
+        input_keys: Key of each column in the raw rows' input, which is also the name
+            of its Keras input: the column name, with "/" (which Keras names may not
+            hold) as "_", made unique. Keras warns whenever a model's input dict has a
+            key other than its input's name, so the two are one.
+
     Args:
-        names: Key of each column in the raw rows' input (column names, or "x0",
-            "x1", ...).
+        names: The columns' names (column names, or "x0", "x1", ...).
         categorical: Whether each column is categorical.
         mean, scale: Per numeric column, the mean and standard deviation of its
             training values (NaN left out); a constant column has scale 1.
@@ -70,6 +75,7 @@ class TableEncoding:
         self.levels = [list(map(str, v)) for v in levels]
         self.rare = [list(map(str, v)) for v in rare]
         self.categorical_missing = [bool(v) for v in categorical_missing]
+        self.input_keys = _input_keys(self.names)
         self._lookups = None
 
     @classmethod
@@ -159,19 +165,34 @@ class TableEncoding:
         """What the saved model takes, for rows in the form of `from_data`'s X.
 
         Returns:
-            Numeric mode: a float32 matrix. Otherwise a dict, column name -> an array of
-            shape (n, 1): float32 for numeric columns, text for categorical ones.
+            Numeric mode: a float32 matrix. Otherwise a dict, a column's key
+            (`input_keys`) -> an array of shape (n, 1): float32 for numeric columns,
+            text for categorical ones.
         """
         if not self.mixed:
             return np.asarray(X, dtype=np.float32)
         return {
-            name: (
+            key: (
                 _text_column(X[:, j])
                 if is_category
                 else np.asarray(X[:, j], dtype=np.float32).reshape(-1, 1)
             )
-            for j, (name, is_category) in enumerate(zip(self.names, self.categorical))
+            for j, (key, is_category) in enumerate(zip(self.input_keys, self.categorical))
         }
+
+    def use_keys_of(self, model):
+        """Keys `raw_input` by the column names when `model` takes them so.
+
+        Models saved before `input_keys` existed take a dict keyed by the column names
+        (Keras warns when it loads one whose names hold "/"); this encoding then feeds
+        them the keys they know.
+
+        Args:
+            model: A loaded raw rows' model.
+        """
+        keys = getattr(model, "input", None)
+        if isinstance(keys, dict) and set(keys) == set(self.names):
+            self.input_keys = list(self.names)
 
     def unseen(self, X):
         """What the model did not see in training, in messages naming the columns.
@@ -283,16 +304,17 @@ class TableEncoding:
             network: A model built on `build_network_inputs` (mixed tables only).
 
         Returns:
-            (inputs: dict column name -> Keras input, the network's output on them).
+            (inputs: dict column key (`input_keys`) -> Keras input of that name, the
+            network's output on them).
         """
+        # `raw_input` keys its dict as the model built here (see `use_keys_of`).
+        self.input_keys = keys = _input_keys(self.names)
         inputs = {
-            name: keras.Input(
-                shape=(1,), dtype="string" if is_category else "float32", name=_input_name(name)
-            )
-            for name, is_category in zip(self.names, self.categorical)
+            key: keras.Input(shape=(1,), dtype="string" if is_category else "float32", name=key)
+            for key, is_category in zip(keys, self.categorical)
         }
         network_inputs = {}
-        numeric = [inputs[self.names[j]] for j in self._numeric()]
+        numeric = [inputs[keys[j]] for j in self._numeric()]
         if numeric:
             network_inputs["numbers"] = (
                 numeric[0]
@@ -300,7 +322,7 @@ class TableEncoding:
                 else keras.layers.Concatenate(name="raw_numbers")(numeric)
             )
         codes = [
-            lookup(inputs[self.names[j]])
+            lookup(inputs[keys[j]])
             for lookup, j in zip(self._lookup_layers(fresh=True), self._categories())
         ]
         network_inputs["categories"] = (
@@ -311,12 +333,13 @@ class TableEncoding:
     def _lookup_layers(self, fresh=False):
         """One `StringLookup` per categorical column: text -> level index."""
         if fresh or self._lookups is None:
+            keys = _input_keys(self.names)
             lookups = [
                 keras.layers.StringLookup(
                     vocabulary=vocabulary,
                     mask_token="",
                     num_oov_indices=1,
-                    name=f"lookup_{_input_name(self.names[j])}",
+                    name=f"lookup_{keys[j]}",
                 )
                 for vocabulary, j in zip(self._vocabularies(), self._categories())
             ]
@@ -354,15 +377,29 @@ class TableEncoding:
         # Keras layers are rebuilt from the levels on first use.
         return dict(self.__dict__, _lookups=None)
 
+    def __setstate__(self, state):
+        # Pickled before `input_keys`: the estimator's model takes the column names.
+        state.setdefault("input_keys", list(state["names"]))
+        self.__dict__.update(state)
+
 
 def _text_column(values):
     """Category texts as the (n, 1) string array the lookup layers take."""
     return np.asarray(values, dtype=str).reshape(-1, 1)
 
 
-def _input_name(name):
-    # Keras names may not contain "/".
-    return str(name).replace("/", "_")
+def _input_keys(names):
+    """A legal, unique Keras name per column: "/" (refused by Keras) becomes "_"."""
+    keys, taken = [], set()
+    for name in names:
+        key = base = str(name).replace("/", "_")
+        number = 1
+        while key in taken:
+            number += 1
+            key = f"{base}_{number}"
+        keys.append(key)
+        taken.add(key)
+    return keys
 
 
 def _caller_level():
