@@ -264,9 +264,10 @@ def infer_task(target):
     if not _tables.is_numeric(target):
         return "classification"
     values = target.dropna()
-    integral = pd.api.types.is_integer_dtype(values) or bool(
-        np.all(np.equal(np.mod(values.to_numpy(dtype=np.float64), 1), 0))
-    )
+    with np.errstate(invalid="ignore"):  # infinities: not integral, and refused later
+        integral = pd.api.types.is_integer_dtype(values) or bool(
+            np.all(np.equal(np.mod(values.to_numpy(dtype=np.float64), 1), 0))
+        )
     if integral and values.nunique() <= _MAX_INTEGER_CLASSES:
         return "classification"
     return "regression"

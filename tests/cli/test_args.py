@@ -137,3 +137,69 @@ def test_argument_types(kind, text, expected):
             kind(text)
     else:
         assert kind(text) == expected
+
+
+def test_bad_input_is_told_before_tensorflow_loads(tmp_path):
+    """Cheap checks before expensive loads: a missing CSV, a bad value in any row, a
+    missing column or output folder is one line, and Keras is never imported."""
+    (tmp_path / "inf.csv").write_text("a,b,t\n1,2,x\n3,inf,y\n5,6,x\n")
+    (tmp_path / "model.keras").write_bytes(b"never loaded")
+    table = {"names": ["a", "b"], "categorical": [False, False], "mean": [0, 0], "scale": [1, 1]}
+    (tmp_path / "model.json").write_text(
+        json.dumps({"format": 2, "task": "regression", "table": table})
+    )
+    (tmp_path / "short.csv").write_text("a\n1\n")
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    model, missing = str(tmp_path / "model.keras"), str(tmp_path / "missing.csv")
+    cases = [
+        (["search", str(tmp_path / "inf.csv"), "--target", "t"], "column 'b' holds an infinite"),
+        (["predict", model, missing], "missing.csv: no such file"),
+        (["predict", model, str(tmp_path / "short.csv")], "lacks the feature column(s) 'b'"),
+        (
+            ["predict", model, str(tmp_path / "x.csv"), "-o", str(tmp_path / "no" / "p.csv")],
+            "-o " + str(tmp_path / "no" / "p.csv") + ": no such directory",
+        ),
+        (["report", str(tmp_path), "--model", missing], "--model " + missing + ": no such file"),
+        (["bench", "nasbench201", "--table", missing], "NAS-Bench-201 table not found"),
+        (
+            ["bench", "nasbench201", "--table", model, "--json", str(tmp_path / "no" / "r.json")],
+            "--json " + str(tmp_path / "no" / "r.json") + ": no such directory",
+        ),
+    ]
+    for argv, _ in cases:
+        if argv[0] == "search":
+            argv += ["--output", str(tmp_path / "out")]
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps([argv for argv, _ in cases])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=tmp_path,
+    )
+    probe = json.loads(done.stdout)
+    assert probe["loaded"] == []
+    for (argv, message), (_, status, err) in zip(cases, probe["results"]):
+        assert status == 2, (argv, err)
+        assert message in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_epochs_default_to_the_estimators_own():
+    from nasplug.sklearn.tuner import MIN_EPOCHS, MIN_STEPS
+
+    parser = argparse.ArgumentParser()
+    _args.add_budget(parser, max_trials=10, epochs=None)
+    assert parser.parse_args([]).epochs is None  # the estimators' epochs=None
+    assert parser.parse_args(["--epochs", "auto"]).epochs is None
+    assert parser.parse_args(["--epochs", "7"]).epochs == 7
+    with pytest.raises(argparse.ArgumentTypeError, match="expected auto or a positive integer"):
+        _args.epoch_count("0")
+    # The help says what auto means with the estimators' own numbers.
+    assert f"{MIN_STEPS} optimizer steps" in _args.AUTO_EPOCHS_HELP
+    assert f"at least {MIN_EPOCHS} epochs" in _args.AUTO_EPOCHS_HELP
+    from nasplug.cli import search
+
+    search_parser = argparse.ArgumentParser()
+    search.add_arguments(search_parser)
+    assert search_parser.parse_args(["d.csv", "--target", "t"]).epochs is None

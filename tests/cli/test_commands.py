@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -70,9 +71,11 @@ def wine_search(tmp_path_factory):
                 "2",
             ]
             buffer = io.StringIO()
-            with contextlib.redirect_stdout(buffer):
+            with contextlib.redirect_stdout(buffer), warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
                 status = main(argv)
             (root / "stdout.txt").write_text(f"{status}\n{buffer.getvalue()}")
+            (root / "warnings.txt").write_text("\n".join(str(w.message) for w in seen))
         fcntl.flock(lock, fcntl.LOCK_UN)
     status, printed = (root / "stdout.txt").read_text().split("\n", 1)
     return csv, out, int(status), printed
@@ -106,6 +109,27 @@ def test_search_saves_model_metadata_and_report(wine_search):
     assert (out / "model.keras").stat().st_size > 0
     html = (out / "report.html").read_text()
     assert "Controller preferences" in html and "Saved model model.keras" in html
+    # What the score is, the test score and the ensemble, on the page and in model.json.
+    assert metadata["validation"] == "accuracy on a held-out 20% of the training rows"
+    assert f"({metadata['validation']})" in printed
+    assert f"Each trial's score is its {metadata['validation']}" in html
+    assert f"test accuracy: <b>{metadata['test_score']:.4g}</b> on 36 rows" in html
+    assert "averages the outputs of 2 networks" in html
+
+
+def test_a_column_name_with_a_slash_gets_no_warning(wine_search):
+    """Wine's 'od280/od315_of_diluted_wines': "/" is no Keras name, and a model input
+    keyed otherwise than its name made Keras warn in every trial and on every load."""
+    wine_csv, out, status, _ = wine_search
+    assert status == 0
+    assert "od280/od315_of_diluted_wines" in pd.read_csv(wine_csv).columns
+    logged = (out.parent / "warnings.txt").read_text()
+    assert "as a dict" not in logged, logged
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        model, _ = cli_predict.load_model(str(out / "model.keras"))
+    assert not [w for w in seen if "as a dict" in str(w.message)]
+    assert "od280_od315_of_diluted_wines" in model.input
 
 
 @pytest.mark.slow
@@ -116,19 +140,11 @@ def test_predict_applies_the_saved_model(wine_search, tmp_path, capsys):
     features = frame.drop(columns=["target"])
     features.to_csv(tmp_path / "new.csv", index=False)
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "predict",
-                str(out / "model.keras"),
-                str(tmp_path / "new.csv"),
-                "-o",
-                str(tmp_path / "pred.csv"),
-                "--proba",
-            ]
-        )
-        == 0
-    )
+    argv = ["predict", str(out / "model.keras"), str(tmp_path / "new.csv")]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert main(argv + ["-o", str(tmp_path / "pred.csv"), "--proba"]) == 0
+    assert not [w for w in seen if "as a dict" in str(w.message)]
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert list(pred.columns) == ["target", "proba_barbera", "proba_barolo", "proba_grignolino"]
     assert len(pred) == len(frame)
@@ -365,3 +381,94 @@ def test_version_prints_the_one_version(capsys):
     assert capsys.readouterr().out.strip() == f"nasplug {nasplug.__version__}"
     # The installed metadata is read from nasplug/__init__.py, not written twice.
     assert metadata.version("nasplug") == nasplug.__version__
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("alcohol", np.inf, "column 'alcohol' holds an infinite value (inf) in data row(s)"),
+        (
+            "hue",
+            -1e39,
+            "column 'hue' holds -1e+39, beyond float32's range (about 3.4e38) in data row(s)",
+        ),
+    ],
+)
+def test_a_bad_value_in_the_test_rows_stops_the_search_before_training(
+    column, value, message, tmp_path, capsys
+):
+    """Only the rows held out for the test score hold it: the search used to run whole,
+    then end on a traceback with model.keras written and no model.json or report."""
+    from nasplug.sklearn.data import holdout
+
+    frame = load_wine(as_frame=True).frame
+    _, test_rows = holdout(len(frame), 0.2, 0, frame["target"].to_numpy())
+    frame.loc[int(test_rows[3]), column] = value
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["search", str(tmp_path / "wine.csv"), "--target", "target", "--output", str(out)]
+    assert main(argv + ["--max-trials", "1", "--epochs", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("nasplug search: error: ") and captured.err.count("\n") == 1
+    assert f"{message} {int(test_rows[3]) + 1};" in captured.err, captured.err
+    assert "Searching" not in captured.out and not out.exists()
+
+
+def test_an_infinite_regression_target_is_one_line(tmp_path, capsys):
+    frame = load_diabetes(as_frame=True).frame.iloc[:40]
+    frame.loc[7, "target"] = -np.inf
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    argv = ["search", str(tmp_path / "d.csv"), "--target", "target"]
+    assert main(argv + ["--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "column 'target' holds an infinite value (-inf) in data row(s) 8;" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_models_keyed_by_column_names_still_predict(tmp_path, capsys):
+    """Before inputs were keyed by their Keras names, a saved model took the column names
+    ("a/b"); `nasplug predict` feeds it those, whichever order Keras sorts them in."""
+    import keras
+    import keras_tuner
+
+    from nasplug.sklearn.prediction import model_output
+    from nasplug.sklearn.tabular import TableEncoding, to_columns
+
+    rng = np.random.default_rng(0)
+    # Sorted by name "a/b" comes before "a0"; by Keras name "a0" before "a_b".
+    frame = pd.DataFrame(
+        {
+            "a/b": rng.normal(size=60),
+            "a0": rng.normal(10, 3, size=60),
+            "colour": rng.choice(["red", "blue"], 60),
+        }
+    )
+    categorical = [False, False, True]
+    names = list(frame.columns)
+    table = TableEncoding.from_data(to_columns(frame, categorical, names), names, categorical)
+    inputs, x = table.build_network_inputs(keras_tuner.HyperParameters())
+    network = keras.Model(inputs, keras.layers.Dense(1, name="out")(x))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        keyed, outputs = table.raw_rows_model(network)
+        model = keras.Model(keyed, outputs)
+    assert not [w for w in seen if "as a dict" in str(w.message)]
+    assert sorted(model.input) == ["a0", "a_b", "colour"]
+    rows = table.rows(frame)
+    expected = model_output(model, table.raw_input(rows))[:, 0]
+
+    # The model as it was saved before: the same Keras inputs, keyed by column name.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras's "inputs as a dict" warning, as then
+        old = keras.Model({name: keyed[key] for name, key in zip(names, table.input_keys)}, outputs)
+    old.save(tmp_path / "model.keras")
+    metadata = {"format": 2, "task": "regression", "target": "y", "table": table.get_config()}
+    (tmp_path / "model.json").write_text(json.dumps(metadata))
+    frame.to_csv(tmp_path / "x.csv", index=False)
+    capsys.readouterr()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert main(["predict", str(tmp_path / "model.keras"), str(tmp_path / "x.csv")]) == 0
+    assert not [w for w in seen if "inputs" in str(w.message)], [str(w.message) for w in seen]
+    predicted = pd.read_csv(io.StringIO(capsys.readouterr().out))["y"].to_numpy()
+    np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-5)

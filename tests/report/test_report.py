@@ -426,3 +426,121 @@ def test_a_constrained_pareto_search_reports_its_first_objective_and_the_kept_ne
     # Shown as its project's best architecture (numbered as the progress line numbers it).
     assert f"(folder trial_{kept})" in text
     assert f"★ {kept}" in text
+
+
+def test_an_ensemble_lists_one_network_with_its_parameters(tmp_path):
+    """A model averaging networks of one architecture: their layers once, with sizes."""
+    import json
+
+    inputs = keras.Input((4,), name="x")
+    inner = keras.Input((4,), name="features")
+    members = []
+    for i in range(3):
+        member_in = keras.Input((4,), name="rows")
+        hidden = keras.layers.Dense(8, activation="relu", name="hidden")(member_in)
+        members.append(
+            keras.Model(member_in, keras.layers.Dense(2, name="out")(hidden), name=f"member_{i}")
+        )
+    averaged = keras.layers.Average(name="average")([m(inner) for m in members])
+    ensemble = keras.Model(inner, averaged, name="ensemble")
+    model = keras.Model(inputs, ensemble(keras.layers.Rescaling(2.0, name="scale")(inputs)))
+    path = tmp_path / "model.keras"
+    model.save(path)
+
+    archive = report.load.read_keras_archive(path)
+    assert archive["parameters"] == model.count_params() == 3 * (4 * 8 + 8 + 8 * 2 + 2)
+    assert archive["inputs"] == 1
+    [group] = archive["ensembles"]
+    assert group["members"] == ["member_0", "member_1", "member_2"]
+    assert group["shown"] == "member_0" and group["parameters"] == 58
+    rows = {name: (kind, count) for name, kind, _, count in archive["layers"]}
+    assert rows["ensemble/member_0/hidden"] == ("Dense", "40")
+    assert rows["ensemble/member_0/out"] == ("Dense", "18")
+    assert not any("member_1" in name or "member_2" in name for name in rows)
+
+    # `nasplug search` writes beside its model what the scores are.
+    described = {
+        "format": 2,
+        "task": "classification",
+        "table": {},
+        "validation": "3-fold cross-validated accuracy",
+        "test_score": 0.875,
+        "test_metric": "accuracy",
+        "test_rows": 36,
+        "ensemble_size": 3,
+    }
+    (tmp_path / "model.json").write_text(json.dumps(described))
+    search = tmp_path / "search"
+    oracle = make_oracle(
+        "random",
+        objective=keras_tuner.Objective("score", "max"),
+        max_trials=2,
+        seed=0,
+        hyperparameters=_cell_space(),
+    )
+    _drive(oracle, search)
+    text = open(report.write_report(search, model=path), encoding="utf-8").read()
+    assert "Each trial's score is its 3-fold cross-validated accuracy." in text
+    assert "test accuracy: <b>0.875</b> on 36 rows held out from the search" in text
+    assert "averages the outputs of 3 networks retrained" in text
+    assert "it averages the outputs of 3 networks of one architecture in ensemble" in text
+    assert text.count("<td>ensemble/member_0/hidden</td><td>Dense</td>") == 1
+    assert "member_1/hidden" not in text
+
+
+def _cell_space():
+    from synthetic import cell_space
+
+    return cell_space()
+
+
+def _drive(oracle, directory, n_trials=None, score=None):
+    from synthetic import cell_score, drive
+
+    drive(oracle, score or cell_score, n_trials or oracle.max_trials, directory)
+
+
+def test_the_final_population_holds_the_last_child(tmp_path):
+    """The oracle learns a trial before its next proposal: its saved population lacks
+    the trials that ended after the last one; the report adds them as evolution would."""
+    oracle = make_oracle(
+        "evolution",
+        objective=keras_tuner.Objective("score", "max"),
+        max_trials=9,
+        seed=0,
+        hyperparameters=_cell_space(),
+        population_size=3,
+        sample_size=2,
+    )
+    _drive(oracle, tmp_path)
+    [project] = report.load_search(tmp_path)
+    ended = [i for i in project.state["end_order"] if i in {t["trial_id"] for t in project.scored}]
+    assert ended[-1] not in project.state["population"]
+    family = report.lineage(project)
+    # Aging: the population is the latest `population_size` completed trials.
+    assert family["population"] == ended[-3:]
+    assert ended[-1] in [c["child"]["trial_id"] for c in family["children"]]
+
+
+def test_a_pareto_population_loses_its_worst_ranked_member(tmp_path):
+    from synthetic import cell_score
+
+    def metrics(values):
+        return {"score": cell_score(values), "params": float(values["width"] * values["depth"])}
+
+    oracle = make_oracle(
+        "evolution",
+        objective=[keras_tuner.Objective("score", "max"), "params"],
+        pareto=True,
+        max_trials=12,
+        seed=1,
+        hyperparameters=_cell_space(),
+        population_size=4,
+        sample_size=2,
+    )
+    _drive(oracle, tmp_path, score=metrics)
+    [project] = report.load_search(tmp_path)
+    # What the oracle itself holds once it has learned every ended trial.
+    oracle._observe_finished()
+    assert report.lineage(project)["population"] == oracle.population
+    assert project.state["population"] != oracle.population
