@@ -172,6 +172,10 @@ def strategy_params(strategy, pairs):
     """
     if not pairs:
         return None
+    # Strategies' classes load KerasTuner, and so TensorFlow: without its log lines.
+    from nasplug.cli import _quiet
+
+    _quiet.import_tensorflow()
     from nasplug.oracles import registry
 
     params = dict(pairs)

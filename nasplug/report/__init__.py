@@ -11,11 +11,15 @@ with PNG plots embedded, so it can be mailed or attached to an issue:
 - score against model size (parameters) with the Pareto front marked;
 - which decisions mattered: each hyperparameter's share of the score's variance, from a
   random forest fitted on the trial table (a fANOVA-style main-effect analysis);
+- for a model saved by `nasplug search` (its `model.json` beside it): what a trial's
+  score is (e.g. 3-fold cross-validated accuracy), the model's test score, and how many
+  networks it averages;
 - for each project (a section of its own when there are several): its best
-  architecture, its hyperparameters and layers beside the models saved with it, and what
+  architecture, its hyperparameters and layers beside the models saved with it (one
+  network of an ensemble, with each layer's parameters), and what
   its strategy learned: how the REINFORCE policy moved trial after trial, the Q-learning
-  agent's values, or evolution's lineage (which parent begat which child, and how the
-  score moved).
+  agent's values, or evolution's lineage (which parent begat which child, how the
+  score moved, and the population when the search ended, its last child included).
 
 Trials are numbered as the progress line numbers them (1 for the first trial started).
 
