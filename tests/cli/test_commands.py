@@ -117,6 +117,7 @@ def test_search_saves_model_metadata_and_report(wine_search):
     assert "averages the outputs of 2 networks" in html
 
 
+@pytest.mark.slow
 def test_a_column_name_with_a_slash_gets_no_warning(wine_search):
     """Wine's 'od280/od315_of_diluted_wines': "/" is no Keras name, and a model input
     keyed otherwise than its name made Keras warn in every trial and on every load."""

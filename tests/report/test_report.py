@@ -489,13 +489,13 @@ def test_an_ensemble_lists_one_network_with_its_parameters(tmp_path):
 
 
 def _cell_space():
-    from synthetic import cell_space
+    from tests.support.synthetic import cell_space
 
     return cell_space()
 
 
 def _drive(oracle, directory, n_trials=None, score=None):
-    from synthetic import cell_score, drive
+    from tests.support.synthetic import cell_score, drive
 
     drive(oracle, score or cell_score, n_trials or oracle.max_trials, directory)
 
@@ -523,7 +523,7 @@ def test_the_final_population_holds_the_last_child(tmp_path):
 
 
 def test_a_pareto_population_loses_its_worst_ranked_member(tmp_path):
-    from synthetic import cell_score
+    from tests.support.synthetic import cell_score
 
     def metrics(values):
         return {"score": cell_score(values), "params": float(values["width"] * values["depth"])}
