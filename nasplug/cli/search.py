@@ -230,7 +230,7 @@ def fit_resuming(estimator, x, y, how_to_resume):
 
 def score_description(estimator, task):
     """What a fitted estimator's trial scores are, in words: "3-fold cross-validated
-    accuracy", "R² on a held-out fifth of the training rows"."""
+    accuracy", "R² on a held-out 20% of the training rows"."""
     from nasplug.sklearn.estimators import AUTO_CV_FOLDS
 
     objectives = getattr(estimator, "objectives", None)
