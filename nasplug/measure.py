@@ -23,9 +23,9 @@ import time
 import keras
 import numpy as np
 
-__all__ = ["MEASURES", "MeasureCallback", "count_flops", "latency_ms", "measure"]
+from nasplug._names import MEASURES
 
-MEASURES = ("params", "flops", "latency_ms", "batch_latency_ms")
+__all__ = ["MEASURES", "MeasureCallback", "count_flops", "latency_ms", "measure"]
 
 
 def measure(model, names, batch_size=32, repeats=20, warmup=3):

@@ -163,6 +163,12 @@ def tuner_class(strategy):
         A `StrategyTuner` subclass.
     """
     record = registry.get(strategy)
+    if not record.autokeras:
+        raise ValueError(
+            f"Strategy {strategy!r} cannot run inside AutoKeras's tuners: it scores "
+            "candidate networks outside a trial, and AutoKeras builds them only inside "
+            "one. Use it through nasplug.tuners or the scikit-learn estimators."
+        )
     return tuners.class_for(
         record,
         StrategyTuner,
@@ -174,9 +180,10 @@ def tuner_class(strategy):
 
 
 def nasplug_tuners():
-    """Strategy name -> AutoKeras tuner class, for every registered nasplug strategy."""
+    """Strategy name -> AutoKeras tuner class, for every registered nasplug strategy
+    that can run inside AutoKeras."""
     return {
         strategy.name: tuner_class(strategy.name)
         for strategy in registry.strategies()
-        if strategy.is_nasplug
+        if strategy.is_nasplug and strategy.autokeras
     }

@@ -13,7 +13,7 @@ import math
 import keras_tuner
 import numpy as np
 
-from nasplug import _compat, _convert, measure
+from nasplug import _compat, _convert, _names
 from nasplug._validation import check_int, check_number, check_positive_int
 from nasplug.oracles import pareto as pareto_module
 from nasplug.oracles.pareto import VIOLATION
@@ -372,20 +372,20 @@ def check_constraints(max_params, max_latency_ms, constraints):
 
 def measured_metrics(objective, constraints, extra):
     """The measured metrics a search records: what its objectives and constraints read,
-    and `extra` (names of `nasplug.measure.MEASURES`)."""
+    and `extra` (names of `nasplug._names.MEASURES`)."""
     names = set(getattr(objective, "name_to_direction", {objective.name: None}))
     names.update(c.metric for c in constraints if isinstance(c, Limit))
     if extra is not None:
         if isinstance(extra, str) or not isinstance(extra, (list, tuple)):
             raise ValueError(f"measure must be a list of metric names, got {extra!r}.")
-        unknown = [name for name in extra if name not in measure.MEASURES]
+        unknown = [name for name in extra if name not in _names.MEASURES]
         if unknown:
             raise ValueError(
                 f"measure: unknown metric {unknown[0]!r}; nasplug measures "
-                f"{', '.join(measure.MEASURES)}."
+                f"{', '.join(_names.MEASURES)}."
             )
         names.update(extra)
-    return tuple(name for name in measure.MEASURES if name in names)
+    return tuple(name for name in _names.MEASURES if name in names)
 
 
 def pareto_objective(objective):
@@ -397,7 +397,7 @@ def pareto_objective(objective):
         )
     objectives = []
     for item in objective:
-        if isinstance(item, str) and item in measure.MEASURES:
+        if isinstance(item, str) and item in _names.MEASURES:
             item = keras_tuner.Objective(item, "min")
         if isinstance(item, str):
             direction = keras_tuner.engine.metrics_tracking.infer_metric_direction(item)

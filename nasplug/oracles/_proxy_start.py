@@ -9,7 +9,7 @@ import dataclasses
 import math
 
 from nasplug import _compat, _convert
-from nasplug.proxies import check_proxy_names
+from nasplug._names import check_proxy_names
 
 # A candidate the scorer declines (None) does not count; after this many draws per
 # wanted candidate (a small space runs out of untried ones) the ones scored are used.

@@ -1,8 +1,8 @@
 """Zero-cost proxy search: score many candidates untrained, train the best few."""
 
+from nasplug._names import check_proxy_names
 from nasplug.oracles import _proxy_start
 from nasplug.oracles.base import NASOracle, check_positive_int
-from nasplug.proxies import check_proxy_names
 
 
 class ProxyOracle(NASOracle):

@@ -86,6 +86,9 @@ class Strategy:
         published: Published results of the same algorithm on tabular benchmarks, as
             `(table name, algorithm in the paper, mean, std)` of the test accuracy,
             which `nasplug bench` prints beside its own.
+        autokeras: Whether the strategy runs inside AutoKeras's tuners. A strategy that
+            builds and scores candidates outside a trial (zero-cost proxies) cannot:
+            AutoKeras builds a network only inside a trial, behind its preprocessing.
     """
 
     name: str
@@ -101,6 +104,7 @@ class Strategy:
     global_numpy: bool = False
     ignores_objective: bool = False
     published: tuple = ()
+    autokeras: bool = True
 
     def oracle_class(self):
         """The oracle class, imported on first use."""
@@ -330,7 +334,7 @@ for _strategy in (
         "nasplug.oracles.proxy:ProxyOracle",
         "zero-cost proxy search: many candidates scored untrained, the best trained",
         tuner="ProxySearch",
-        autokeras_tuner="ProxyTuner",
+        autokeras=False,
         # A table holds no networks to score; its study looks scores up instead
         # (benchmarks/proxies_nasbench201.py).
         tabular_benchmark=False,

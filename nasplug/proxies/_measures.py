@@ -4,8 +4,10 @@ import keras
 import numpy as np
 
 from nasplug import measure
+from nasplug._names import PROXIES, check_proxy_names
 
-PROXIES = ("naswot", "jacob_cov", "synflow", "snip", "grad_norm", "params", "flops")
+__all__ = ["PROXIES", "check_proxy_names", "score"]
+
 # Proxies that differentiate the network, which nasplug does with TensorFlow.
 GRADIENT_PROXIES = ("jacob_cov", "synflow", "snip", "grad_norm")
 # Proxies that run the network on a batch of data (synflow runs it on ones).
@@ -14,19 +16,6 @@ BATCH_PROXIES = ("naswot", "jacob_cov", "snip", "grad_norm")
 LOSS_PROXIES = ("snip", "grad_norm")
 # jacob_cov's regulariser k (Mellor et al. 2020).
 _JACOB_K = 1e-5
-
-
-def check_proxy_names(names):
-    """The names as a tuple, or a ValueError naming the first unknown one."""
-    if isinstance(names, str):
-        names = (names,)
-    names = tuple(names)
-    for name in names:
-        if name not in PROXIES:
-            raise ValueError(f"Unknown proxy {name!r}; expected one of {', '.join(PROXIES)}.")
-    if not names:
-        raise ValueError(f"No proxy given; expected names among {', '.join(PROXIES)}.")
-    return names
 
 
 def score(model, x=None, y=None, proxies=PROXIES, loss=None):

@@ -480,3 +480,9 @@ def test_pareto_mode_measures_size_keeps_the_front_and_exports_a_front_member(tm
     assert best.trial_id in front
     # AutoKeras retrains the best trial's architecture for the exported model.
     assert clf.export_model().count_params() == points[best.trial_id][1]
+
+
+def test_a_strategy_that_scores_candidates_outside_trials_has_no_autokeras_tuner():
+    assert "proxy" not in nak.TUNERS
+    with pytest.raises(ValueError, match="cannot run inside AutoKeras"):
+        nak.tuner_class("proxy")

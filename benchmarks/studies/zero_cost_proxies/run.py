@@ -296,8 +296,8 @@ def analyse(args):
     frame = read_scores(args.scores)
     n = len(frame)
     print(
-        f"{n} of {nb.NUM_CELLS} cells scored ({args.scores}); batch of 64 crops of "
-        "scikit-learn's sample images"
+        f"{n} of {nb.NUM_CELLS} cells scored ({os.path.basename(args.scores)}); "
+        "batch of 64 crops of scikit-learn's sample images"
     )
     seconds = frame[["build_s", "pass_s", "synflow_s"]].mean()
     naswot_s = frame["naswot_s"].dropna()
