@@ -416,6 +416,45 @@ def build_training_state(model, data_batch):
         return
 
 
+@contextlib.contextmanager
+def custom_gradients_dropped():
+    """Drops the gradient functions that `tf.custom_gradient` registers inside the block.
+
+    Traced into a graph (a `tf.function`), each call of a `tf.custom_gradient` function
+    registers its gradient under a new name ("CustomGradient-<uid>") in TensorFlow's
+    process-wide gradient registry, `ops._gradient_registry`, and nothing ever removes it.
+    The registered function holds the call's tensors, and through them the whole traced
+    graph, its branches and captures. Keras's TensorFlow optimizers make such a call in
+    every training step they trace (`_all_reduce_sum_gradients`, through the default
+    strategy's `ReplicaContext.all_reduce`), so every network trained in a process kept
+    its training step's graph alive for good: a few megabytes a network, the growth of a
+    long search. A registered gradient is read only while a gradient through its graph
+    is being built, which for a training step happens while it is traced, inside the
+    block; so the names registered there are dropped when it ends. A no-op where the
+    registry is not where TensorFlow 2.21 keeps it, or on other backends.
+    """
+    registry = _gradient_registry()
+    before = set(registry) if registry is not None else None
+    try:
+        yield
+    finally:
+        if registry is not None:
+            for name in set(registry) - before:
+                if name.startswith("CustomGradient-"):
+                    registry.pop(name, None)
+
+
+def _gradient_registry():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return None
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    return registry if isinstance(registry, dict) else None
+
+
 def fit_data(args, kwargs):
     """What `build_training_state` takes from `fit`'s arguments, or None.
 

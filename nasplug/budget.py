@@ -94,32 +94,7 @@ class TimeBudget:
 
     def callback(self):
         """A Keras callback that stops the running trial once the budget is spent."""
-        return _callback_class()(self)
+        # Imported here: this module is read before any training, without Keras.
+        from nasplug import _training
 
-
-_CALLBACK = None
-
-
-def _callback_class():
-    # Built on first use so that importing this module does not import Keras.
-    global _CALLBACK
-    if _CALLBACK is None:
-        import keras
-
-        class StopOverBudget(keras.callbacks.Callback):
-            """Stops training at the end of the batch that spends the time budget."""
-
-            def __init__(self, budget):
-                super().__init__()
-                self.budget = budget
-
-            def __deepcopy__(self, memo):
-                # Tuners deep-copy callbacks for every trial; every copy keeps the one clock.
-                return type(self)(self.budget)
-
-            def on_train_batch_end(self, batch, logs=None):
-                if self.budget.spent:
-                    self.model.stop_training = True
-
-        _CALLBACK = StopOverBudget
-    return _CALLBACK
+        return _training.StopOverBudget(self)

@@ -152,7 +152,10 @@ class SearchProgress:
         It also stops the trial's training when the time budget runs out. Pass it in
         `callbacks=` of `tuner.search(...)`.
         """
-        return _epoch_callback_class()(self)
+        # Imported here: this module is read before any training, without Keras.
+        from nasplug import _training
+
+        return _training.EpochProgress(self)
 
     def attach(self, tuner_or_oracle):
         """Swaps this display into a tuner's (or oracle's) place of KerasTuner's display.
@@ -340,40 +343,6 @@ def attach(tuner_or_oracle, verbose=1, stream=None, time_budget=None, interactiv
         verbose=verbose, stream=stream, time_budget=time_budget, interactive=interactive
     )
     return display.attach(tuner_or_oracle)
-
-
-_EPOCH_CALLBACK = None
-
-
-def _epoch_callback_class():
-    # Built on first use so that importing this module does not import Keras.
-    global _EPOCH_CALLBACK
-    if _EPOCH_CALLBACK is None:
-        import keras
-
-        class EpochProgress(keras.callbacks.Callback):
-            """Reports epochs to a `SearchProgress` and stops training over budget."""
-
-            def __init__(self, display):
-                super().__init__()
-                self.display = display
-
-            def __deepcopy__(self, memo):
-                # Tuners deep-copy callbacks for every trial; every copy must report to
-                # the same display, not to a copy of it (and of its oracle).
-                return type(self)(self.display)
-
-            def on_train_batch_end(self, batch, logs=None):
-                if self.display.over_budget():
-                    self.model.stop_training = True
-
-            def on_epoch_end(self, epoch, logs=None):
-                self.display.on_epoch_end(epoch, self.params.get("epochs"))
-                if self.display.over_budget():
-                    self.model.stop_training = True
-
-        _EPOCH_CALLBACK = EpochProgress
-    return _EPOCH_CALLBACK
 
 
 def format_seconds(seconds):

@@ -13,6 +13,7 @@ optimizer's iterations carry on (`training_plan`, `ScreenedTuner`).
 import dataclasses
 import os
 
+from nasplug import _training
 from nasplug.oracles import make_oracle  # noqa: F401 (its old path)
 from nasplug.oracles.screening import (  # noqa: F401 (their old path)
     CONTINUES,
@@ -53,7 +54,7 @@ class TrainingPlan:
         """The Keras callbacks that carry the training over (a list, maybe empty)."""
         if not (self.load_from or self.save_to):
             return []
-        return [_callback_class()(self.load_from, self.save_to)]
+        return [_training.ContinueTraining(self.load_from, self.save_to)]
 
     def fit_kwargs(self, fit_kwargs):
         """`fit_kwargs` with this plan's epochs and callbacks."""
@@ -115,44 +116,3 @@ class ScreenedTuner:
             if plan is not None:
                 kwargs = plan.fit_kwargs(kwargs)
         return super().run_trial(trial, *args, **kwargs)
-
-
-_CALLBACK = None
-
-
-def _callback_class():
-    # Built on first use so that importing this module does not import Keras.
-    global _CALLBACK
-    if _CALLBACK is None:
-        import keras
-
-        class ContinueTraining(keras.callbacks.Callback):
-            """Loads the network a trial continues before training, saves it after."""
-
-            def __init__(self, load_from=None, save_to=None):
-                super().__init__()
-                self.load_from = load_from
-                self.save_to = save_to
-
-            def on_train_begin(self, logs=None):
-                if self.load_from is None:
-                    return
-                optimizer = self.model.optimizer
-                if optimizer is not None and not optimizer.built:
-                    # The weights file holds the optimizer's state too; an unbuilt
-                    # optimizer would skip it.
-                    optimizer.build(self.model.trainable_variables)
-                self.model.load_weights(self.load_from)
-
-            def on_train_end(self, logs=None):
-                if self.save_to is None:
-                    return
-                # Write-then-rename: a process killed mid-write leaves no half file for
-                # the worker continuing the network.
-                stem = self.save_to[: -len(".weights.h5")]
-                tmp = f"{stem}.{os.getpid()}.weights.h5"
-                self.model.save_weights(tmp)
-                os.replace(tmp, self.save_to)
-
-        _CALLBACK = ContinueTraining
-    return _CALLBACK

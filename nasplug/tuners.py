@@ -18,7 +18,7 @@ import textwrap
 
 import keras_tuner
 
-from nasplug import _compat, live, measure, proxies
+from nasplug import _compat, _training, live, measure, proxies
 from nasplug import screening as screening_module
 from nasplug.distributed import roles
 from nasplug.oracles import registry
@@ -40,6 +40,7 @@ class StrategySearch(
     live.RecordsLiveValues,
     proxies.ScoresCandidates,
     screening_module.ScreenedTuner,
+    _training.ReleasesTrials,
     _compat.ExploresEachScopeOnce,
     keras_tuner.Tuner,
 ):

@@ -7,7 +7,7 @@ argument docs are generated from its oracle's; only two defaults differ, as Auto
 own tuners have them: `objective="val_loss"` and `initial_hps="auto"`.
 """
 
-from nasplug import _compat, live, screening, tuners
+from nasplug import _compat, _training, live, screening, tuners
 from nasplug.autokeras.starting_points import starting_points
 from nasplug.distributed import roles
 from nasplug.oracles import registry
@@ -31,7 +31,9 @@ _KWARGS_DOC = (
 )
 
 
-class StrategyTuner(live.RecordsLiveValues, screening.ScreenedTuner, AutoTuner):
+class StrategyTuner(
+    live.RecordsLiveValues, screening.ScreenedTuner, _training.ReleasesTrials, AutoTuner
+):
     """An AutoKeras `AutoTuner` driven by the oracle of a registered nasplug strategy.
 
     A subclass sets `strategy`; its signature and argument docs are then generated.

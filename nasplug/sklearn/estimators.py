@@ -34,7 +34,7 @@ from sklearn.metrics import check_scoring
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 
-from nasplug import oracles, progress
+from nasplug import _training, oracles, progress
 from nasplug.budget import TimeBudget
 from nasplug.distributed import roles
 from nasplug.screening import Screening
@@ -47,7 +47,6 @@ from nasplug.sklearn.tuner import (
     OBJECTIVE,
     ScoringTuner,
     epochs_for,
-    train_network,
     warmup_epochs,
 )
 
@@ -915,19 +914,21 @@ class _NASEstimator(BaseEstimator):
         ]
         networks = []
         for member, trial in enumerate(members):
-            network, _, _ = train_network(
-                hypermodel,
-                trial.hyperparameters,
-                seed + member,
-                self._to_network_input(X),
-                y_model,
-                epochs=self._refit_epochs(trial, n_validation),
-                batch_size=self.batch_size,
-                callbacks=callbacks,
-                verbose=2 if self.verbose >= 2 else 0,
-                sample_weight=sample_weight,
+            trained = _training.train(
+                _training.Training(
+                    hypermodel,
+                    trial.hyperparameters,
+                    self._to_network_input(X),
+                    y_model,
+                    epochs=self._refit_epochs(trial, n_validation),
+                    batch_size=self.batch_size,
+                    seed=seed + member,
+                    callbacks=tuple(callbacks),
+                    verbose=2 if self.verbose >= 2 else 0,
+                    sample_weight=sample_weight,
+                )
             )
-            networks.append(network)
+            networks.append(trained.model)
         return search_spaces.average_networks(networks)
 
     def _ensemble_trials(self, found, best_trial):

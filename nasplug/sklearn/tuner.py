@@ -1,33 +1,34 @@
 """The KerasTuner tuner behind `NASClassifier` and `NASRegressor`.
 
-A trial builds a network, trains it and reports a scikit-learn score on the
-validation data. In one process the best network is kept in memory rather than
-checkpointed: the estimator needs one model, and writing every trial's weights to disk is
-overhead the search does not need. In a distributed search the process that trains a
-trial is a worker and the estimator that needs the model is the chief's, so every trial's
-weights are written to its trial directory (`keep_models=True`) for the chief to load.
+A trial builds a network, trains it (`nasplug._training`, the layer every network of
+nasplug trains through) and reports a scikit-learn score on the validation data. In one
+process the best network is kept in memory rather than checkpointed: the estimator needs
+one model, and writing every trial's weights to disk is overhead the search does not need.
+In a distributed search the process that trains a trial is a worker and the estimator that
+needs the model is the chief's, so every trial's weights are written to its trial
+directory (`keep_models=True`) for the chief to load.
 """
 
-import contextlib
-import copy
 import math
 import os
-import random
 import time
 
 import keras
 import keras_tuner
 import numpy as np
 
-from nasplug import _compat, live, measure, proxies, screening
+from nasplug import _compat, _training, live, measure, proxies, screening
+from nasplug._training import (  # noqa: F401 -- importable from here as before
+    EAGER_STEPS,
+    FOLD_SEED_STRIDE,
+    PIPELINE_MAX_BYTES,
+    Training,
+    seeded,
+    steps_per_epoch,
+)
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
-
-# Up to this many optimizer steps in one trial, eager execution beats tracing a
-# TensorFlow graph (about 1 s per network); beyond it, on a busy CPU, each eager step
-# costs several times a graph step.
-EAGER_STEPS = 10
 
 # A trial trains for at least this many epochs and this many optimizer steps, unless
 # the user sets `epochs`: on a few dozen samples 20 epochs are 20 to 40 steps, after
@@ -43,32 +44,12 @@ MIN_STEPS = 500
 # convolutional network's weights of epoch 1 or 5 (test accuracy 0.30 and 0.42; 0.83 after
 # its 250 epochs). On larger sets this is a few epochs.
 WARMUP_STEPS = 125
-# Apart by more than any search's trials, so that no fold's seed is another trial's.
-FOLD_SEED_STRIDE = 1_000_003
-
-
-@contextlib.contextmanager
-def seeded(seed):
-    """Seeds Keras (weights, dropout, shuffling) without disturbing the caller.
-
-    Keras draws from Python's, NumPy's and the backend's global generators; they are
-    seeded here from the estimator's own generator and Python's and NumPy's global
-    states are restored afterwards, so fitting an estimator leaves the user's global
-    random streams as they were.
-    """
-    python_state = random.getstate()
-    numpy_state = np.random.get_state()
-    keras.utils.set_random_seed(int(seed))
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
 
 
 class ScoringTuner(
     live.RecordsLiveValues,
     proxies.ScoresCandidates,
+    _training.ReleasesTrials,
     _compat.ExploresEachScopeOnce,
     keras_tuner.Tuner,
 ):
@@ -79,7 +60,8 @@ class ScoringTuner(
         hypermodel: A `keras_tuner.HyperModel` returning compiled models.
         score_model: Callable `(model) -> float`, the validation score of a model, or
             `(model) -> dict` of named validation scores, "score" among them.
-        seed: Integer seed; trial `i` trains with a seed derived from it.
+        seed: Integer seed; each trial trains with a seed derived from it and its id
+            (`nasplug._training.trial_seed`).
         max_model_size: Models with more parameters fail their trial.
         keep_models: Whether every trial's trained weights are saved in its trial
             directory, for `load_model` (a distributed search's chief needs them).
@@ -131,7 +113,41 @@ class ScoringTuner(
         # resumes too.
         self.save()
 
-    def run_trial(
+    def run_trial(self, trial, *fit_args, **fit_kwargs):
+        start = time.perf_counter()
+        training = self._training(trial, *fit_args, **fit_kwargs)
+        if self.folds is None:
+            model, history, fit_seconds = _training.train(training)
+            scores = self._scores(model, history)
+            useful_epochs = training.initial_epoch + _useful_epochs(history, training.callbacks)
+        else:
+            model, scores, useful_epochs, fit_seconds = self._cross_validate(training)
+        size = model.count_params()
+        score = scores[OBJECTIVE]
+        if self.keep_models:
+            self.save_model(trial.trial_id, model)
+        rank = (training.epochs if "tuner/epochs" in trial.hyperparameters.values else 0, score)
+        # A cross-validated trial's networks each saw part of the data: the estimator
+        # retrains the best architecture on all of it, and keeps none of them.
+        if self.folds is None and rank > self.best_rank:
+            self.best_rank, self.best_model, self.best_trial_id = rank, model, trial.trial_id
+        oracle = _compat.local_oracle(self.oracle)
+        measured = measure.measure(
+            model,
+            [name for name in getattr(oracle, "measures", ()) if name != "params"],
+            batch_size=getattr(oracle, "latency_batch_size", training.batch_size),
+        )
+        return {
+            **{name: float(value) for name, value in scores.items()},
+            **measured,
+            "epochs": float(useful_epochs),
+            "seconds": float(time.perf_counter() - start),
+            "fit_seconds": float(fit_seconds),
+            # Read by `nasplug.report` for its score-against-size plot.
+            "params": float(size),
+        }
+
+    def _training(
         self,
         trial,
         x,
@@ -144,50 +160,30 @@ class ScoringTuner(
         sample_weight=None,
         **kwargs,
     ):
-        start = time.perf_counter()
-        plan = self._plan(trial, epochs)
-        if self.folds is None:
-            model, history, fit_seconds = self._train(
-                trial,
-                plan,
-                x,
-                y,
-                validation_data,
-                batch_size,
-                callbacks,
-                fit_verbose,
-                sample_weight,
-            )
-            scores = self._scores(model, history)
-            useful_epochs = plan.initial_epoch + _useful_epochs(history, callbacks)
-        else:
-            model, scores, useful_epochs, fit_seconds = self._cross_validate(
-                trial, plan, x, y, batch_size, callbacks, fit_verbose, sample_weight
-            )
-        size = model.count_params()
-        score = scores[OBJECTIVE]
-        if self.keep_models:
-            self.save_model(trial.trial_id, model)
-        rank = (plan.epochs if "tuner/epochs" in trial.hyperparameters.values else 0, score)
-        # A cross-validated trial's networks each saw part of the data: the estimator
-        # retrains the best architecture on all of it, and keeps none of them.
-        if self.folds is None and rank > self.best_rank:
-            self.best_rank, self.best_model, self.best_trial_id = rank, model, trial.trial_id
-        oracle = _compat.local_oracle(self.oracle)
-        measured = measure.measure(
-            model,
-            [name for name in getattr(oracle, "measures", ()) if name != "params"],
-            batch_size=getattr(oracle, "latency_batch_size", batch_size),
+        """The `Training` of a trial's network, from the arguments given to `search`.
+
+        Screening and Hyperband decide each trial's epochs, and which network it
+        continues. Per-epoch validation only feeds callbacks (early stopping): without
+        callbacks there is none, and the score is computed once at the end.
+        """
+        plan = screening.training_plan(trial, self.get_trial_dir, self.full_epochs)
+        plan = plan if plan is not None else screening.TrainingPlan(epochs)
+        callbacks = tuple(callbacks or ())
+        return Training(
+            self.hypermodel,
+            trial.hyperparameters,
+            x,
+            y,
+            epochs=plan.epochs,
+            batch_size=batch_size,
+            seed=_training.trial_seed(self.seed, trial.trial_id),
+            initial_epoch=plan.initial_epoch,
+            validation_data=validation_data if callbacks else None,
+            sample_weight=sample_weight,
+            callbacks=callbacks + tuple(plan.callbacks()),
+            verbose=fit_verbose,
+            check=self._check_size,
         )
-        return {
-            **{name: float(value) for name, value in scores.items()},
-            **measured,
-            "epochs": float(useful_epochs),
-            "seconds": float(time.perf_counter() - start),
-            "fit_seconds": float(fit_seconds),
-            # Read by `nasplug.report` for its score-against-size plot.
-            "params": float(size),
-        }
 
     def _scores(self, model, history, *fold):
         """The named validation scores of a trained network; raises if it diverged."""
@@ -207,34 +203,34 @@ class ScoringTuner(
             )
         return scores
 
-    def _cross_validate(self, trial, plan, x, y, batch_size, callbacks, fit_verbose, weights):
-        """Trains and scores one network per fold.
+    def _cross_validate(self, training):
+        """Trains and scores one network per fold of `training`'s data.
 
         Returns:
             (the last fold's network, the mean of each score over the folds with
             "score_std" added, the mean of the folds' useful epochs rounded, the seconds
             spent in Keras's `fit`).
         """
+        x, y, weights = training.x, training.y, training.sample_weight
         fold_scores, epochs, fit_seconds = [], [], 0.0
         for number, (train_rows, validation_rows) in enumerate(self.folds):
-            validation = (_rows(x, validation_rows), y[validation_rows])
-            if weights is not None:
-                validation += (weights[validation_rows],)
-            model, history, seconds = self._train(
-                trial,
-                plan,
-                _rows(x, train_rows),
-                y[train_rows],
-                validation,
-                batch_size,
-                callbacks,
-                fit_verbose,
-                None if weights is None else weights[train_rows],
-                fold=number,
+            validation = None
+            if training.callbacks:
+                validation = (_rows(x, validation_rows), y[validation_rows])
+                if weights is not None:
+                    validation += (weights[validation_rows],)
+            model, history, seconds = _training.train(
+                training.replace(
+                    x=_rows(x, train_rows),
+                    y=y[train_rows],
+                    sample_weight=None if weights is None else weights[train_rows],
+                    validation_data=validation,
+                    seed=training.seed + FOLD_SEED_STRIDE * number,
+                )
             )
             fit_seconds += seconds
             fold_scores.append(self._scores(model, history, number))
-            epochs.append(_useful_epochs(history, callbacks))
+            epochs.append(_useful_epochs(history, training.callbacks))
         scores = {
             name: float(np.mean([scores[name] for scores in fold_scores]))
             for name in fold_scores[0]
@@ -242,18 +238,7 @@ class ScoringTuner(
         scores["score_std"] = float(np.std([scores[OBJECTIVE] for scores in fold_scores]))
         return model, scores, int(round(float(np.mean(epochs)))), fit_seconds
 
-    def trained_model(
-        self,
-        trial,
-        x,
-        y,
-        validation_data,
-        epochs=1,
-        batch_size=32,
-        callbacks=(),
-        fit_verbose=0,
-        sample_weight=None,
-    ):
+    def trained_model(self, trial, *fit_args, **fit_kwargs):
         """The network `trial` trained, given the arguments the search was given.
 
         The best network of this process's trials is kept in memory. A trial an earlier
@@ -262,55 +247,7 @@ class ScoringTuner(
         """
         if trial.trial_id == self.best_trial_id and self.best_model is not None:
             return self.best_model
-        model, _, _ = self._train(
-            trial,
-            self._plan(trial, epochs),
-            x,
-            y,
-            validation_data,
-            batch_size,
-            callbacks,
-            fit_verbose,
-            sample_weight,
-        )
-        return model
-
-    def _plan(self, trial, epochs):
-        # Screening and Hyperband decide each trial's epochs, and which network it continues.
-        plan = screening.training_plan(trial, self.get_trial_dir, self.full_epochs)
-        return plan if plan is not None else screening.TrainingPlan(epochs)
-
-    def _train(
-        self,
-        trial,
-        plan,
-        x,
-        y,
-        validation_data,
-        batch_size,
-        callbacks,
-        fit_verbose,
-        sample_weight,
-        fold=0,
-    ):
-        return train_network(
-            self.hypermodel,
-            trial.hyperparameters,
-            # Each fold's network starts from other weights, as separate trials would.
-            self.seed + _trial_number(trial.trial_id) + FOLD_SEED_STRIDE * fold,
-            x,
-            y,
-            epochs=plan.epochs,
-            initial_epoch=plan.initial_epoch,
-            batch_size=batch_size,
-            # Per-epoch validation only feeds callbacks (early stopping); the score is
-            # computed once at the end.
-            validation_data=validation_data if callbacks else None,
-            callbacks=list(callbacks) + plan.callbacks(),
-            verbose=fit_verbose,
-            check=self._check_size,
-            sample_weight=sample_weight,
-        )
+        return _training.train(self._training(trial, *fit_args, **fit_kwargs)).model
 
     def _check_size(self, model):
         size = model.count_params()
@@ -328,144 +265,35 @@ class ScoringTuner(
 
     def load_model(self, trial):
         """Returns the network `trial` trained, rebuilt and given its saved weights."""
-        keras.backend.clear_session(free_memory=False)
+        _training.release()
         model = self.hypermodel.build(trial.hyperparameters)
         if model.optimizer is not None:
             # The saved weights include the trained optimizer's state; an unbuilt one
-            # would skip it with a warning.
+            # would skip it.
             model.optimizer.build(model.trainable_variables)
         model.load_weights(self._weights_file(trial.trial_id))
         return model
 
 
-def train_network(
-    hypermodel,
-    hp,
-    seed,
-    x,
-    y,
-    epochs,
-    batch_size,
-    validation_data=None,
-    callbacks=(),
-    verbose=0,
-    check=None,
-    initial_epoch=0,
-    sample_weight=None,
-):
-    """Builds a network from hyperparameter values and trains it: a trial, or the refit.
+def train_network(hypermodel, hp, seed, x, y, epochs, batch_size, **options):
+    """Builds a network from hyperparameter values and trains it (see `nasplug._training`).
+
+    Kept for code written against it; `nasplug._training.train` takes a `Training`.
 
     Args:
         hypermodel: A `keras_tuner.HyperModel` returning compiled models.
         hp: The `keras_tuner.HyperParameters` to build.
         seed: Int seeding the weights, dropout and shuffling.
         x, y: Training data.
-        epochs, batch_size, initial_epoch: As `keras.Model.fit` takes them.
-        validation_data: Optional `(x, y)` or `(x, y, sample_weight)`, for the callbacks.
-        callbacks: Keras callbacks; each call trains with fresh copies.
-        verbose: Keras's `fit` verbosity.
-        check: Optional callable given the built model before training (raises to fail).
-        sample_weight: Optional weight of each training sample in the loss.
+        epochs, batch_size: As `keras.Model.fit` takes them.
+        **options: The other fields of `Training` (`validation_data`, `callbacks`,
+            `verbose`, `check`, `initial_epoch`, `sample_weight`).
 
     Returns:
         (model, history, seconds spent in Keras's `fit`).
     """
-    keras.backend.clear_session(free_memory=False)
-    with seeded(seed):
-        model = hypermodel.build(hp)
-        if not isinstance(model, keras.Model):
-            raise keras_tuner.errors.FatalTypeError(
-                f"The search space must build a keras.Model; got {type(model).__name__}."
-            )
-        if check is not None:
-            check(model)
-        steps = _steps_per_epoch(len(y), batch_size) * (epochs - initial_epoch)
-        model.run_eagerly = steps <= EAGER_STEPS
-        _compat.build_training_state(model, (x, y, sample_weight))
-        data = _fit_data(x, y, sample_weight, validation_data, batch_size)
-        fit_start = time.perf_counter()
-        history = model.fit(
-            **data,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            callbacks=copy.deepcopy(list(callbacks)),
-            verbose=verbose,
-        )
-    return model, history, time.perf_counter() - fit_start
-
-
-# Arrays up to this size train from one `tf.data` pipeline that runs through every epoch.
-PIPELINE_MAX_BYTES = 1 << 30
-
-
-def _fit_data(x, y, sample_weight, validation_data, batch_size):
-    """`model.fit`'s data arguments: one pipeline for all epochs where it can be.
-
-    Given arrays, Keras builds a new `tf.data` iterator for every epoch, and another
-    for every epoch's validation: tens of milliseconds each, which on the small sets
-    the estimators are made for is most of an epoch. On the TensorFlow backend, arrays
-    (numbers, up to `PIPELINE_MAX_BYTES`) become a pipeline that repeats, and Keras
-    keeps its iterator from epoch to epoch. The batches are Keras's own: its adapter,
-    seeded as the estimators seed it, draws one permutation and every epoch passes over
-    the samples in that order, in batches of `batch_size` with a smaller last one;
-    the pipeline draws the same permutation the same way, so a network trains exactly
-    as it would from the arrays. Validation is one pass in order. Anything else goes to
-    Keras as it is.
-    """
-    train = (x, y) if sample_weight is None else (x, y, sample_weight)
-    arrays = train + (tuple(validation_data) if validation_data is not None else ())
-    if not _pipeline_fits(arrays):
-        return dict(
-            x=x,
-            y=y,
-            sample_weight=sample_weight,
-            validation_data=validation_data,
-            batch_size=batch_size,
-            shuffle=True,
-        )
-    data = dict(
-        x=_repeating_batches(train, batch_size, shuffle=True),
-        steps_per_epoch=_steps_per_epoch(len(y), batch_size),
-        shuffle=False,  # the pipeline's order
-    )
-    if validation_data is not None:
-        data.update(
-            validation_data=_repeating_batches(tuple(validation_data), batch_size, shuffle=False),
-            validation_steps=_steps_per_epoch(len(validation_data[1]), batch_size),
-        )
-    return data
-
-
-def _pipeline_fits(arrays):
-    return (
-        keras.backend.backend() == "tensorflow"
-        and all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" and len(a) > 0 for a in arrays)
-        and sum(a.nbytes for a in arrays) <= PIPELINE_MAX_BYTES
-    )
-
-
-def _repeating_batches(arrays, batch_size, shuffle):
-    """Batches of `arrays`, repeated: every pass in one order (shuffled if `shuffle`)."""
-    import tensorflow as tf
-
-    # Floats in Keras's float type, as its adapter converts them.
-    tensors = tuple(
-        tf.convert_to_tensor(a.astype(keras.backend.floatx()) if a.dtype.kind == "f" else a)
-        for a in arrays
-    )
-    n = len(arrays[0])
-
-    def permutation(_):
-        # As Keras's array adapter draws it (`ArrayDataAdapter.get_tf_dataset`), cached:
-        # under a global seed Keras's is the same permutation every epoch.
-        indices = tf.range(n, dtype=tf.int64)
-        if shuffle:
-            indices = tf.random.shuffle(indices)
-        return indices
-
-    passes = tf.data.Dataset.range(1).map(permutation).cache().repeat()
-    batches = passes.flat_map(lambda i: tf.data.Dataset.from_tensor_slices(i).batch(batch_size))
-    return batches.map(lambda i: tuple(tf.gather(t, i) for t in tensors)).prefetch(tf.data.AUTOTUNE)
+    training = Training(hypermodel, hp, x, y, epochs=epochs, batch_size=batch_size, seed=seed)
+    return _training.train(training.replace(**options))
 
 
 def epochs_for(n_samples, batch_size):
@@ -479,7 +307,7 @@ def epochs_for(n_samples, batch_size):
         At least `MIN_EPOCHS`, and enough for `MIN_STEPS` optimizer steps (so at most
         `MIN_STEPS` epochs, for a set that fits in one batch).
     """
-    return int(max(MIN_EPOCHS, math.ceil(MIN_STEPS / _steps_per_epoch(n_samples, batch_size))))
+    return int(max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch(n_samples, batch_size))))
 
 
 def warmup_epochs(n_samples, batch_size, epochs):
@@ -493,11 +321,7 @@ def warmup_epochs(n_samples, batch_size, epochs):
     Returns:
         Enough epochs for `WARMUP_STEPS` optimizer steps, and at most half of `epochs`.
     """
-    return int(min(epochs // 2, math.ceil(WARMUP_STEPS / _steps_per_epoch(n_samples, batch_size))))
-
-
-def _steps_per_epoch(n_samples, batch_size):
-    return max(1, math.ceil(n_samples / batch_size))
+    return int(min(epochs // 2, math.ceil(WARMUP_STEPS / steps_per_epoch(n_samples, batch_size))))
 
 
 def _rows(x, rows):
@@ -507,13 +331,6 @@ def _rows(x, rows):
     if isinstance(x, (list, tuple)):
         return type(x)(value[rows] for value in x)
     return x[rows]
-
-
-def _trial_number(trial_id):
-    try:
-        return int(trial_id)
-    except ValueError:
-        return abs(hash(trial_id)) % 100_000
 
 
 def _useful_epochs(history, callbacks):

@@ -111,22 +111,24 @@ def test_auto_cross_validates_small_data_only(iris, tiny):
 
 @pytest.mark.slow
 def test_cross_validated_trials_train_one_network_per_fold(iris, monkeypatch, tiny):
-    from nasplug.sklearn import tuner
+    from nasplug import _training
 
     X, y = iris
     trained = []
-    original = tuner.train_network
+    original = _training.train
 
-    def counting(hypermodel, hp, seed, x, y, *args, **kwargs):
-        trained.append((seed, len(y)))
-        return original(hypermodel, hp, seed, x, y, *args, **kwargs)
+    def counting(training):
+        trained.append((training.seed, len(training.y)))
+        return original(training)
 
-    monkeypatch.setattr(tuner, "train_network", counting)
+    monkeypatch.setattr(_training, "train", counting)
     import autokeras as ak
 
     # Widths to choose from, so that there are two architectures to try.
     space = ak.DenseBlock(num_layers=1, dropout=0.0, use_batchnorm=False, name="dense")
-    tiny(NASClassifier, epochs=1, max_trials=2, search_space=space, cv="auto").fit(X, y)
+    estimator = tiny(NASClassifier, epochs=1, max_trials=2, search_space=space, cv="auto").fit(X, y)
+    # The refit's networks train last, on all the data.
+    trained = trained[: len(trained) - estimator.ensemble_size_]
     # Two trials of AUTO_CV_FOLDS folds, each on two thirds of the data, each its own seed.
     assert len(trained) == 2 * AUTO_CV_FOLDS
     assert {n for _, n in trained} == {len(y) * (AUTO_CV_FOLDS - 1) // AUTO_CV_FOLDS}
@@ -195,21 +197,27 @@ def test_auto_holds_out_where_folds_cannot_serve(iris, tiny):
 def test_refit_repeats_best_epochs_read_off_enough_validation_samples(
     iris, monkeypatch, params, n_samples, refit_epochs, tiny
 ):
-    from nasplug.sklearn import estimators, tuner
+    from nasplug import _training
+    from nasplug.sklearn import tuner
 
     X, y = iris
     rows = np.random.default_rng(0).integers(0, len(y), size=n_samples)
     # Every trial's network is best after its first epoch.
     monkeypatch.setattr(tuner, "_useful_epochs", lambda history, callbacks: 1)
-    refits = []
-    original = estimators.train_network
+    trainings = []
+    original = _training.train
 
-    def recording(*args, **kwargs):
-        refits.append(kwargs["epochs"])
-        return original(*args, **kwargs)
+    def recording(training):
+        trainings.append(training.epochs)
+        return original(training)
 
-    monkeypatch.setattr(estimators, "train_network", recording)
+    monkeypatch.setattr(_training, "train", recording)
     estimator = tiny(NASClassifier, epochs=3, **params).fit(X[rows], y[rows])
-    assert estimator.search_results_[0]["epochs"] == 1
-    # One refit per network of the ensemble (5 after cross-validated trials).
+    [trial] = estimator.search_results_
+    assert trial["epochs"] == 1
+    # The trial's networks (one per fold), then one refit per network of the ensemble
+    # (5 after cross-validated trials).
+    folds = 1 if trial["score_std"] is None else AUTO_CV_FOLDS
+    assert len(trainings) == folds + estimator.ensemble_size_
+    refits = trainings[folds:]
     assert refits == [3 if refit_epochs == "all" else 1] * estimator.ensemble_size_

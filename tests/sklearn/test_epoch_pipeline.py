@@ -1,10 +1,10 @@
-"""The estimators train from one `tf.data` pipeline through all epochs (tuner._fit_data)."""
+"""The estimators train from one `tf.data` pipeline through all epochs (`_training.fit_data`)."""
 
 import keras
 import numpy as np
 import pytest
 
-from nasplug.sklearn import tuner
+from nasplug import _training
 
 tensorflow_only = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="TensorFlow's tf.data"
@@ -21,8 +21,8 @@ def _epochs(dataset, steps, n_epochs):
 def test_every_epoch_is_one_pass_in_keras_batches():
     x = np.arange(10, dtype=np.float32)[:, None]
     y = np.arange(10) % 2
-    with tuner.seeded(7):
-        data = tuner._fit_data(x, y, None, (x[:5], y[:5]), batch_size=4)
+    with _training.seeded(7):
+        data = _training.fit_data(x, y, None, (x[:5], y[:5]), batch_size=4)
     assert data["steps_per_epoch"] == 3 and data["validation_steps"] == 2
 
     epochs = _epochs(data["x"], 3, 3)
@@ -41,7 +41,7 @@ def test_sample_weights_travel_with_their_samples():
     x = np.arange(6, dtype=np.float32)[:, None]
     y = np.arange(6)
     weight = np.arange(6) / 10
-    data = tuner._fit_data(x, y, weight, (x, y, weight), batch_size=4)
+    data = _training.fit_data(x, y, weight, (x, y, weight), batch_size=4)
     for dataset in (data["x"], data["validation_data"]):
         for xb, yb, wb in dataset.take(4):
             np.testing.assert_array_equal(np.asarray(xb).ravel(), np.asarray(yb))
@@ -52,11 +52,11 @@ def test_other_data_goes_to_keras_as_it_is(monkeypatch):
     # Strings (text the network vectorises itself) and data past the size limit.
     text = np.array(["a b", "c d", "e f"], dtype=object)
     y = np.array([0, 1, 0])
-    data = tuner._fit_data(text, y, None, None, batch_size=2)
+    data = _training.fit_data(text, y, None, None, batch_size=2)
     assert data["x"] is text and data["y"] is y and data["shuffle"] is True
     big = np.zeros((3, 4), dtype=np.float32)
-    monkeypatch.setattr(tuner, "PIPELINE_MAX_BYTES", big.nbytes + y.nbytes - 1)
-    assert tuner._fit_data(big, y, None, None, batch_size=2)["x"] is big
+    monkeypatch.setattr(_training, "PIPELINE_MAX_BYTES", big.nbytes + y.nbytes - 1)
+    assert _training.fit_data(big, y, None, None, batch_size=2)["x"] is big
 
 
 @tensorflow_only
@@ -80,12 +80,21 @@ def test_a_network_trains_from_the_pipeline_exactly_as_from_arrays(monkeypatch):
         return model
 
     hypermodel = type("HM", (), {"build": staticmethod(build)})()
-    monkeypatch.setattr(tuner, "EAGER_STEPS", 0)  # compiled, as a trial of any length
+    monkeypatch.setattr(_training, "EAGER_STEPS", 0)  # compiled, as a trial of any length
     runs = []
-    for limit in (tuner.PIPELINE_MAX_BYTES, -1):  # the pipeline, then Keras's arrays
-        monkeypatch.setattr(tuner, "PIPELINE_MAX_BYTES", limit)
-        model, history, _ = tuner.train_network(
-            hypermodel, None, 3, x, y, epochs=6, batch_size=8, validation_data=(x[:9], y[:9])
+    for limit in (_training.PIPELINE_MAX_BYTES, -1):  # the pipeline, then Keras's arrays
+        monkeypatch.setattr(_training, "PIPELINE_MAX_BYTES", limit)
+        model, history, _ = _training.train(
+            _training.Training(
+                hypermodel,
+                None,
+                x,
+                y,
+                epochs=6,
+                batch_size=8,
+                seed=3,
+                validation_data=(x[:9], y[:9]),
+            )
         )
         runs.append((model.get_weights(), history.history))
     (weights, history), (array_weights, array_history) = runs

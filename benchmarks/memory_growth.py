@@ -1,0 +1,230 @@
+"""Resident memory over a long search in one process, this checkout beside another.
+
+Runs two searches of many trials each in a fresh process, reading the process's resident
+memory (RSS) before every trial is created, that is after everything the previous trial
+left behind:
+
+- `estimator`: `NASClassifier(max_trials=N, epochs=2)` on scikit-learn's digits;
+- `tuner`: `nasplug.tuners.EvolutionSearch` with a plain hypermodel (a dense network of
+  searched depth, width and learning rate) on digits, `epochs=2`.
+
+For each it prints the memory after the first trial and after the last, the growth per
+trial after the first 10 (least-squares slope, MB a trial) and the mean trial time. With
+`--repo PATH` the same searches also run against the checkout at PATH (first on the
+worker's `sys.path`), side by side, so that before and after are measured in one run:
+
+    git worktree add /work/wt/memold f454556
+    python benchmarks/memory_growth.py --trials 200 --repo /work/wt/memold \
+        --out benchmarks/results/memory_growth.txt
+
+The worker (`--worker CASE`) writes one JSON line per trial; the parent summarizes them.
+Only public names are used, so the script runs against any checkout of nasplug; the
+reading point is KerasTuner's `BaseTuner.pre_create_trial` hook, wrapped in the worker.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+CASES = ("estimator", "tuner")
+SKIP = 10  # trials before the growth is fitted: caches fill, allocators settle
+
+
+# -- the worker: one search in this process ------------------------------------------------
+
+
+def _rss_mb():
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _record_trials(out):
+    """Writes RSS and time at every `pre_create_trial` (after the previous trial ended)."""
+    from keras_tuner.src.engine import base_tuner
+
+    original = base_tuner.BaseTuner.pre_create_trial
+    state = {"last": None, "count": 0}
+
+    def pre_create_trial(self):
+        now = time.perf_counter()
+        if state["last"] is not None:
+            state["count"] += 1
+            line = {"trial": state["count"], "rss_mb": _rss_mb(), "seconds": now - state["last"]}
+            out.write(json.dumps(line) + "\n")
+            out.flush()
+        state["last"] = time.perf_counter()
+        return original(self)
+
+    base_tuner.BaseTuner.pre_create_trial = pre_create_trial
+    return state
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    return (x / 16.0).astype("float32"), y
+
+
+def _build_model(hp):
+    import keras
+
+    model = keras.Sequential([keras.Input((64,))])
+    for i in range(hp.Int("layers", 1, 3)):
+        model.add(keras.layers.Dense(hp.Int(f"units_{i}", 8, 256, step=8), activation="relu"))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    model.compile(
+        keras.optimizers.Adam(hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def worker(case, trials, directory):
+    import nasplug
+
+    sys.stderr.write(f"nasplug from {os.path.dirname(nasplug.__file__)}\n")
+    x, y = _digits()
+    with open(os.path.join(directory, f"{case}.jsonl"), "w") as out:
+        _record_trials(out)
+        if case == "estimator":
+            from nasplug import NASClassifier
+
+            NASClassifier(max_trials=trials, epochs=2, random_state=0).fit(x, y)
+        else:
+            tuner = nasplug.tuners.EvolutionSearch(
+                _build_model,
+                objective="val_accuracy",
+                max_trials=trials,
+                seed=0,
+                directory=directory,
+                project_name="tuner",
+            )
+            tuner.search(x, y, validation_split=0.2, epochs=2, verbose=0)
+
+
+# -- the parent: workers side by side, and the summary -------------------------------------
+
+
+def _run_worker(repo, case, trials):
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix=f"memory-{case}-")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]))
+    env.setdefault("KERAS_BACKEND", "tensorflow")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    command = [sys.executable, os.path.abspath(__file__), "--worker", case]
+    command += ["--trials", str(trials), "--directory", directory]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    loaded = [line for line in result.stderr.splitlines() if line.startswith("nasplug from")]
+    if not loaded or not loaded[0].endswith(os.path.join(os.path.abspath(repo), "nasplug")):
+        raise RuntimeError(f"The worker did not load nasplug from {repo}:\n{result.stderr}")
+    if result.returncode != 0:
+        raise RuntimeError(f"The {case} worker failed:\n{result.stderr[-4000:]}")
+    with open(os.path.join(directory, f"{case}.jsonl")) as lines:
+        return [json.loads(line) for line in lines]
+
+
+def summarize(rows):
+    """First and last RSS (MB), growth per trial after `SKIP` (MB), mean trial seconds."""
+    import numpy as np
+
+    trials = np.array([r["trial"] for r in rows], dtype=float)
+    rss = np.array([r["rss_mb"] for r in rows])
+    seconds = np.array([r["seconds"] for r in rows])
+    later = trials > SKIP
+    slope = float(np.polyfit(trials[later], rss[later], 1)[0]) if later.sum() > 1 else float("nan")
+    return {
+        "trials": len(rows),
+        "rss_first_mb": float(rss[0]),
+        "rss_after_skip_mb": float(rss[min(SKIP, len(rss) - 1)]),
+        "rss_last_mb": float(rss[-1]),
+        "growth_mb_per_trial": slope,
+        "mean_trial_s": float(seconds.mean()),
+        "median_trial_s": float(np.median(seconds)),
+    }
+
+
+def _commit(repo):
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", repo, *args], capture_output=True, text=True
+        ).stdout.strip()
+
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--", "nasplug") else ""
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + dirty
+
+
+def _versions():
+    from importlib import metadata
+
+    names = ("keras", "tensorflow-cpu", "tensorflow", "keras-tuner", "autokeras", "scikit-learn")
+    found = [f"python {platform.python_version()}"]
+    for name in names + ("numpy",):
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(found)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--repo", help="another checkout of nasplug, measured beside this one")
+    parser.add_argument("--out", help="also write the report to this file")
+    parser.add_argument("--worker", choices=CASES, help=argparse.SUPPRESS)
+    parser.add_argument("--directory", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.trials, args.directory)
+        return
+
+    checkouts = [("this", REPO)] + ([("other", os.path.abspath(args.repo))] if args.repo else [])
+    lines = [
+        "$ python " + " ".join(sys.argv),
+        *(f"{label}: {path} at {_commit(path)}" for label, path in checkouts),
+        f"packages: {_versions()}",
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+    header = (
+        f"{'case':10} {'code':6} {'trials':>6} {'RSS 1st':>8} {'RSS last':>9} "
+        f"{'MB/trial':>9} {'mean s':>7} {'median s':>8}"
+    )
+    table = [header]
+    print(header, flush=True)
+    # Alternated case by case, so the two checkouts see the same load on a shared machine.
+    for case in args.cases:
+        for label, path in checkouts:
+            summary = summarize(_run_worker(path, case, args.trials))
+            row = (
+                f"{case:10} {label:6} {summary['trials']:>6} {summary['rss_first_mb']:>8.0f} "
+                f"{summary['rss_last_mb']:>9.0f} {summary['growth_mb_per_trial']:>9.3f} "
+                f"{summary['mean_trial_s']:>7.2f} {summary['median_trial_s']:>8.2f}"
+            )
+            table.append(row)
+            print(row, flush=True)
+    notes = [
+        "",
+        f"RSS in MB before each trial is created; MB/trial is the least-squares slope over "
+        f"trials {SKIP + 1} to the last; seconds are from one trial's creation to the next's.",
+    ]
+    print("\n".join(notes), flush=True)
+    if args.out:
+        with open(args.out, "w") as out:
+            out.write("\n".join(lines + table + notes) + "\n")
+
+
+if __name__ == "__main__":
+    main()
