@@ -9,9 +9,11 @@ left behind:
   searched depth, width and learning rate) on digits, `epochs=2`.
 
 For each it prints the memory after the first trial and after the last, the growth per
-trial after the first 10 (least-squares slope, MB a trial) and the mean trial time. With
-`--repo PATH` the same searches also run against the checkout at PATH (first on the
-worker's `sys.path`), side by side, so that before and after are measured in one run:
+trial after the first 10 (least-squares slope, MB a trial), and the mean time of a trial,
+wall and CPU (the process's, all its threads). With `--repo PATH` the same searches also
+run against the checkout at PATH (first on the worker's `sys.path`), at the same time as
+this checkout's so that both share whatever else the machine runs (`--one-at-a-time`
+runs them one after the other), and before and after are measured in one run:
 
     git worktree add /work/wt/memold f454556
     python benchmarks/memory_growth.py --trials 200 --repo /work/wt/memold \
@@ -53,13 +55,18 @@ def _record_trials(out):
     state = {"last": None, "count": 0}
 
     def pre_create_trial(self):
-        now = time.perf_counter()
+        now = (time.perf_counter(), time.process_time())
         if state["last"] is not None:
             state["count"] += 1
-            line = {"trial": state["count"], "rss_mb": _rss_mb(), "seconds": now - state["last"]}
+            line = {
+                "trial": state["count"],
+                "rss_mb": _rss_mb(),
+                "seconds": now[0] - state["last"][0],
+                "cpu_seconds": now[1] - state["last"][1],
+            }
             out.write(json.dumps(line) + "\n")
             out.flush()
-        state["last"] = time.perf_counter()
+        state["last"] = (time.perf_counter(), time.process_time())
         return original(self)
 
     base_tuner.BaseTuner.pre_create_trial = pre_create_trial
@@ -114,7 +121,8 @@ def worker(case, trials, directory):
 # -- the parent: workers side by side, and the summary -------------------------------------
 
 
-def _run_worker(repo, case, trials):
+def _start_worker(repo, case, trials):
+    """Starts a worker process on the checkout `repo`; returns (process, its directory)."""
     import tempfile
 
     directory = tempfile.mkdtemp(prefix=f"memory-{case}-")
@@ -123,12 +131,20 @@ def _run_worker(repo, case, trials):
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     command = [sys.executable, os.path.abspath(__file__), "--worker", case]
     command += ["--trials", str(trials), "--directory", directory]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    loaded = [line for line in result.stderr.splitlines() if line.startswith("nasplug from")]
+    with open(os.path.join(directory, "stderr.txt"), "w") as stderr:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    return process, directory
+
+
+def _rows(repo, case, process, directory):
+    process.wait()
+    with open(os.path.join(directory, "stderr.txt")) as stderr:
+        errors = stderr.read()
+    loaded = [line for line in errors.splitlines() if line.startswith("nasplug from")]
     if not loaded or not loaded[0].endswith(os.path.join(os.path.abspath(repo), "nasplug")):
-        raise RuntimeError(f"The worker did not load nasplug from {repo}:\n{result.stderr}")
-    if result.returncode != 0:
-        raise RuntimeError(f"The {case} worker failed:\n{result.stderr[-4000:]}")
+        raise RuntimeError(f"The worker did not load nasplug from {repo}:\n{errors[-4000:]}")
+    if process.returncode != 0:
+        raise RuntimeError(f"The {case} worker failed:\n{errors[-4000:]}")
     with open(os.path.join(directory, f"{case}.jsonl")) as lines:
         return [json.loads(line) for line in lines]
 
@@ -140,6 +156,7 @@ def summarize(rows):
     trials = np.array([r["trial"] for r in rows], dtype=float)
     rss = np.array([r["rss_mb"] for r in rows])
     seconds = np.array([r["seconds"] for r in rows])
+    cpu = np.array([r["cpu_seconds"] for r in rows])
     later = trials > SKIP
     slope = float(np.polyfit(trials[later], rss[later], 1)[0]) if later.sum() > 1 else float("nan")
     return {
@@ -150,6 +167,7 @@ def summarize(rows):
         "growth_mb_per_trial": slope,
         "mean_trial_s": float(seconds.mean()),
         "median_trial_s": float(np.median(seconds)),
+        "mean_trial_cpu_s": float(cpu.mean()),
     }
 
 
@@ -182,6 +200,9 @@ def main():
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument("--repo", help="another checkout of nasplug, measured beside this one")
     parser.add_argument("--out", help="also write the report to this file")
+    parser.add_argument(
+        "--one-at-a-time", action="store_true", help="run the checkouts one after the other"
+    )
     parser.add_argument("--worker", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--directory", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -200,25 +221,41 @@ def main():
     print("\n".join(lines), flush=True)
     header = (
         f"{'case':10} {'code':6} {'trials':>6} {'RSS 1st':>8} {'RSS last':>9} "
-        f"{'MB/trial':>9} {'mean s':>7} {'median s':>8}"
+        f"{'MB/trial':>9} {'mean s':>7} {'median s':>8} {'CPU s':>6}"
     )
     table = [header]
     print(header, flush=True)
-    # Alternated case by case, so the two checkouts see the same load on a shared machine.
     for case in args.cases:
+        # The checkouts' searches run at the same time, so that they share whatever else
+        # the machine runs; or one after the other with --one-at-a-time.
+        results = {}
+        running = []
         for label, path in checkouts:
-            summary = summarize(_run_worker(path, case, args.trials))
+            process, directory = _start_worker(path, case, args.trials)
+            if args.one_at_a_time:
+                results[label] = _rows(path, case, process, directory)
+            else:
+                running.append((label, path, process, directory))
+        for label, path, process, directory in running:
+            results[label] = _rows(path, case, process, directory)
+        for label, _ in checkouts:
+            summary = summarize(results[label])
             row = (
                 f"{case:10} {label:6} {summary['trials']:>6} {summary['rss_first_mb']:>8.0f} "
                 f"{summary['rss_last_mb']:>9.0f} {summary['growth_mb_per_trial']:>9.3f} "
-                f"{summary['mean_trial_s']:>7.2f} {summary['median_trial_s']:>8.2f}"
+                f"{summary['mean_trial_s']:>7.2f} {summary['median_trial_s']:>8.2f} "
+                f"{summary['mean_trial_cpu_s']:>6.2f}"
             )
             table.append(row)
             print(row, flush=True)
     notes = [
         "",
         f"RSS in MB before each trial is created; MB/trial is the least-squares slope over "
-        f"trials {SKIP + 1} to the last; seconds are from one trial's creation to the next's.",
+        f"trials {SKIP + 1} to the last; seconds (wall) and CPU s (the process's, all "
+        "threads) are from one trial's creation to the next's.",
+        "The checkouts ran one after the other."
+        if args.one_at_a_time
+        else "The checkouts ran at the same time, sharing the machine.",
     ]
     print("\n".join(notes), flush=True)
     if args.out:
