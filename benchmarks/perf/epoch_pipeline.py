@@ -2,7 +2,7 @@
 
 Given arrays, Keras's `fit` builds a new `tf.data` iterator for every epoch of training
 and every epoch of validation. `NASClassifier` trains from one repeating pipeline instead
-(`nasplug.sklearn.tuner._fit_data`). This script fits the same `NASClassifier` both ways,
+(`nasplug._training.fit_data`). This script fits the same `NASClassifier` both ways,
 alternating, in one process: the pipeline as shipped, and Keras's arrays (the pipeline
 turned off by setting `PIPELINE_MAX_BYTES` to -1). It prints the median seconds of each
 fit, their ratio, and each way's test accuracy (the pipeline gives Keras's own batches,
@@ -26,8 +26,7 @@ import numpy as np  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-from nasplug import NASClassifier  # noqa: E402
-from nasplug.sklearn import tuner  # noqa: E402
+from nasplug import NASClassifier, _training  # noqa: E402
 
 
 def cases(data):
@@ -41,15 +40,15 @@ def cases(data):
 
 
 def fit_seconds(arguments, x_train, x_test, y_train, y_test, pipeline):
-    default = tuner.PIPELINE_MAX_BYTES
-    tuner.PIPELINE_MAX_BYTES = default if pipeline else -1
+    default = _training.PIPELINE_MAX_BYTES
+    _training.PIPELINE_MAX_BYTES = default if pipeline else -1
     try:
         clf = NASClassifier(random_state=0, **arguments)
         start = time.perf_counter()
         clf.fit(x_train, y_train)
         return time.perf_counter() - start, clf.score(x_test, y_test)
     finally:
-        tuner.PIPELINE_MAX_BYTES = default
+        _training.PIPELINE_MAX_BYTES = default
 
 
 def main(argv=None):

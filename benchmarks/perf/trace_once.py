@@ -1,6 +1,6 @@
 """Seconds saved by building a network's training state before `fit` traces its step.
 
-Trains the same networks with `nasplug.sklearn.tuner.train_network` twice, side by side in
+Trains the same networks with `nasplug._training.train` twice, side by side in
 one process, alternating: once as Keras does by default on TensorFlow (the optimizer and
 metric variables are created while the first step is traced, so the step is traced twice)
 and once with the state built first (traced once). Prints the median seconds of each
@@ -26,8 +26,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))  # the checkout
 from benchmarks import common  # noqa: E402
-from nasplug import _compat  # noqa: E402
-from nasplug.sklearn import tuner as tuner_module  # noqa: E402
+from nasplug import _compat, _training  # noqa: E402
 
 
 class Networks:
@@ -73,7 +72,7 @@ def main():
             for mode in ("default", "built"):
                 _compat.build_training_state = real if mode == "built" else lambda *a, **k: None
                 start = time.perf_counter()
-                tuner_module.train_network(hypermodel, hp, 0, x, y, args.epochs, 32)
+                _training.train(_training.Training(hypermodel, hp, x, y, args.epochs, 32))
                 seconds[mode].append(time.perf_counter() - start)
         _compat.build_training_state = real
         default, built = (statistics.median(seconds[m]) for m in ("default", "built"))

@@ -38,8 +38,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3]))  # the checkout
 from benchmarks import common  # noqa: E402
 from benchmarks.studies.refit_small_sets.refit_ensemble import ARCHITECTURES  # noqa: E402
-from nasplug import NASClassifier  # noqa: E402
-from nasplug.sklearn import estimators as E  # noqa: E402
+from nasplug import NASClassifier, _training  # noqa: E402
 from nasplug.sklearn import tuner as T  # noqa: E402
 from nasplug.sklearn.hypermodels import end_to_end  # noqa: E402
 
@@ -92,7 +91,7 @@ d = {"X_train": X_train, "X_test": X_test, "y_train": y_train, "y_test": y_test}
 fcn = ARCHITECTURES["fcn"]
 
 FOLDS = []  # per fold: dict of histories and weight snapshots
-CALLS = []  # (hypermodel, hp, seed, x, y) of every train_network call
+CALLS = []  # (hypermodel, hp, seed, x, y) of every network trained
 
 
 class Recorder(keras.callbacks.Callback):
@@ -139,32 +138,28 @@ class Recorder(keras.callbacks.Callback):
         FOLDS.append(self.r)
 
 
-original = T.train_network
+original = _training.train
 clf = None
 
 
-def recording(
-    hypermodel, hp, seed_, x, y, epochs, batch_size, validation_data=None, callbacks=(), **kw
-):
-    CALLS.append((hypermodel, hp, seed_, x, y))
-    callbacks = list(callbacks)
-    if validation_data is not None:
-        n = len(y)
-        callbacks.append(
-            Recorder(
-                validation_data[0],
-                validation_data[1],
-                T.warmup_epochs(n, batch_size, epochs),
-                max(3, epochs // 5),
-            )
-        )
-    return original(
-        hypermodel, hp, seed_, x, y, epochs, batch_size, validation_data, callbacks, **kw
+def recording(training):
+    CALLS.append(
+        (training.hypermodel, training.hyperparameters, training.seed, training.x, training.y)
     )
+    if training.validation_data is not None:
+        n, epochs = len(training.y), training.epochs
+        recorder = Recorder(
+            training.validation_data[0],
+            training.validation_data[1],
+            T.warmup_epochs(n, training.batch_size, epochs),
+            max(3, epochs // 5),
+        )
+        training = training.replace(callbacks=tuple(training.callbacks) + (recorder,))
+    return original(training)
 
 
-T.train_network = recording
-E.train_network = recording
+# Every trial, fold and refit trains through this one function.
+_training.train = recording
 
 t0 = time.time()
 clf = NASClassifier(
@@ -196,7 +191,9 @@ def test_acc(net):
 
 def refit(epochs, callbacks=()):
     net, hist, _ = original(
-        hm, hp, rseed, xr, yr, epochs=int(epochs), batch_size=batch, callbacks=list(callbacks)
+        _training.Training(
+            hm, hp, xr, yr, int(epochs), batch, seed=rseed, callbacks=tuple(callbacks)
+        )
     )
     return test_acc(net), net
 

@@ -15,9 +15,9 @@ run against the checkout at PATH (first on the worker's `sys.path`), at the same
 this checkout's so that both share whatever else the machine runs (`--one-at-a-time`
 runs them one after the other), and before and after are measured in one run:
 
-    git worktree add /work/wt/memold f454556
-    python benchmarks/memory_growth.py --trials 200 --repo /work/wt/memold \
-        --out benchmarks/results/memory_growth.txt
+    git worktree add ../memold f454556
+    python benchmarks/perf/memory_growth.py --trials 200 --repo ../memold \
+        --out benchmarks/perf/results/memory_growth.txt
 
 The worker (`--worker CASE`) writes one JSON line per trial; the parent summarizes them.
 Only public names are used, so the script runs against any checkout of nasplug; the
@@ -27,13 +27,11 @@ reading point is KerasTuner's `BaseTuner.pre_create_trial` hook, wrapped in the 
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = ("estimator", "tuner")
 SKIP = 10  # trials before the growth is fitted: caches fill, allocators settle
 
@@ -177,21 +175,8 @@ def _commit(repo):
             ["git", "-C", repo, *args], capture_output=True, text=True
         ).stdout.strip()
 
-    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--", "nasplug") else ""
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + dirty
-
-
-def _versions():
-    from importlib import metadata
-
-    names = ("keras", "tensorflow-cpu", "tensorflow", "keras-tuner", "autokeras", "scikit-learn")
-    found = [f"python {platform.python_version()}"]
-    for name in names + ("numpy",):
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            pass
-    return ", ".join(found)
+    dirty = " (uncommitted changes)" if git("status", "--porcelain", "--", "nasplug") else ""
+    return (git("rev-parse", "HEAD") or "unknown") + dirty
 
 
 def main():
@@ -210,14 +195,14 @@ def main():
         worker(args.worker, args.trials, args.directory)
         return
 
+    # Here only: a worker imports nasplug from its own checkout.
+    sys.path.insert(0, REPO)
+    from benchmarks import common
+
     checkouts = [("this", REPO)] + ([("other", os.path.abspath(args.repo))] if args.repo else [])
-    lines = [
-        "$ python " + " ".join(sys.argv),
-        *(f"{label}: {path} at {_commit(path)}" for label, path in checkouts),
-        f"packages: {_versions()}",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs",
-        "",
-    ]
+    lines = [common.header()]
+    lines += [f"# {label}: {path} at {_commit(path)}" for label, path in checkouts]
+    lines.append("")
     print("\n".join(lines), flush=True)
     header = (
         f"{'case':10} {'code':6} {'trials':>6} {'RSS 1st':>8} {'RSS last':>9} "
@@ -253,10 +238,13 @@ def main():
         f"RSS in MB before each trial is created; MB/trial is the least-squares slope over "
         f"trials {SKIP + 1} to the last; seconds (wall) and CPU s (the process's, all "
         "threads) are from one trial's creation to the next's.",
-        "The checkouts ran one after the other."
-        if args.one_at_a_time
-        else "The checkouts ran at the same time, sharing the machine.",
     ]
+    if len(checkouts) > 1:
+        notes.append(
+            "The checkouts ran one after the other."
+            if args.one_at_a_time
+            else "The checkouts ran at the same time, sharing the machine."
+        )
     print("\n".join(notes), flush=True)
     if args.out:
         with open(args.out, "w") as out:
