@@ -91,7 +91,8 @@ def _trial_number(trial_id):
         return zlib.crc32(str(trial_id).encode("utf-8")) % _ID_SEEDS
 
 
-@dataclasses.dataclass(frozen=True)
+# Not compared: its fields hold arrays.
+@dataclasses.dataclass(frozen=True, eq=False)
 class Training:
     """Everything one network's training depends on.
 

@@ -115,7 +115,7 @@ class ScoringTuner(
 
     def run_trial(self, trial, *fit_args, **fit_kwargs):
         start = time.perf_counter()
-        training = self._training(trial, *fit_args, **fit_kwargs)
+        training = self._training_of(trial, *fit_args, **fit_kwargs)
         if self.folds is None:
             model, history, fit_seconds = _training.train(training)
             scores = self._scores(model, history)
@@ -147,7 +147,7 @@ class ScoringTuner(
             "params": float(size),
         }
 
-    def _training(
+    def _training_of(
         self,
         trial,
         x,
@@ -247,7 +247,7 @@ class ScoringTuner(
         """
         if trial.trial_id == self.best_trial_id and self.best_model is not None:
             return self.best_model
-        return _training.train(self._training(trial, *fit_args, **fit_kwargs)).model
+        return _training.train(self._training_of(trial, *fit_args, **fit_kwargs)).model
 
     def _check_size(self, model):
         size = model.count_params()
