@@ -201,7 +201,9 @@ def main():
 
     checkouts = [("this", REPO)] + ([("other", os.path.abspath(args.repo))] if args.repo else [])
     lines = [common.header()]
-    lines += [f"# {label}: {path} at {_commit(path)}" for label, path in checkouts]
+    lines += [
+        f"# {label}: {os.path.relpath(path, REPO)} at {_commit(path)}" for label, path in checkouts
+    ]
     lines.append("")
     print("\n".join(lines), flush=True)
     header = (
