@@ -8,6 +8,7 @@ speed; the tests watch files, they never sleep a fixed time.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from tests.support import HOLDING, REPO
 NASPLUG = [sys.executable, "-c", "import sys; from nasplug.cli import main; sys.exit(main())"]
 # A search's project inside an output directory of `nasplug search`.
 PROJECT = os.path.join("search", resume.PROJECT_NAME)
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 
 def _env():
@@ -429,3 +431,45 @@ def test_a_search_without_a_record_is_not_resumed(tmp_path, cancer, tiny):
     )
     with pytest.raises(ValueError, match="overwrite must be True or False"):
         tiny(directory=str(tmp_path), overwrite="yes").fit(X, y)
+
+
+def _saved_search_module():
+    """`tests/sklearn/fixtures/saved_search_data.py`, the saved search's data and estimator."""
+    import importlib.util
+
+    path = os.path.join(FIXTURES, "saved_search_data.py")
+    spec = importlib.util.spec_from_file_location("saved_search_data", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_a_search_saved_by_an_earlier_nasplug_resumes_where_it_stopped(tmp_path):
+    # Made with the estimators of before their split into modules (see
+    # tests/sklearn/fixtures/make_saved_search.py): its record, oracle state and trials must stay
+    # readable, and the search continue with the trial that code proposed next.
+    saved = _saved_search_module()
+    directory = tmp_path / "search"
+    shutil.copytree(os.path.join(FIXTURES, saved.DIRECTORY), directory)
+    saved_project = os.path.join(FIXTURES, saved.DIRECTORY, resume.PROJECT_NAME)
+    kept = {trial_id: score for trial_id, _, _, score in _trials(saved_project)}
+    with open(os.path.join(FIXTURES, saved.NEXT)) as f:
+        expected_next = json.load(f)["hyperparameters"]
+    X, y = saved.rows()
+    clf = saved.estimator(str(directory), max_trials=saved.MAX_TRIALS + 1).fit(X, y)
+    records = clf.search_results_
+    assert len(records) == saved.MAX_TRIALS + 1
+    # The saved trials are read back, not trained again: the same scores and seconds.
+    for record in records[: saved.MAX_TRIALS]:
+        assert record["score"] == kept[record["trial_id"]]
+        trial_file = os.path.join(saved_project, f"trial_{record['trial_id']}", "trial.json")
+        with open(trial_file) as f:
+            metrics = json.load(f)["metrics"]["metrics"]
+        assert record["seconds"] == metrics["seconds"]["observations"][0]["value"][0]
+    assert records[-1]["status"] == "COMPLETED"
+    assert records[-1]["recorded_hyperparameters"] == expected_next
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert list(clf.classes_) == list(range(10))
