@@ -1,7 +1,8 @@
-"""What the estimators do with the data before a search: recognise it, seed, split it.
+"""Recognising text, seeding, and cutting sample indices into parts and folds.
 
-The command line (`nasplug search`) uses the same split for its held-out test rows, so
-a table is cut the same way wherever it enters.
+The estimators cut their data with these (see `_fit_data`); the command line
+(`nasplug search`) uses the same split for its held-out test rows, so a table is cut the
+same way wherever it enters.
 """
 
 import math
@@ -103,3 +104,31 @@ def folds(n_samples, n_folds, seed, labels=None):
             splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
     index = np.arange(n_samples)
     return list(splitter.split(index, labels if labels is not None else index))
+
+
+def splitter_folds(splitter, n_samples, labels=None):
+    """The folds a scikit-learn splitter (`KFold`, `StratifiedKFold`, `ShuffleSplit`, ...) makes.
+
+    Args:
+        splitter: An object with `split(X, y)`, as `sklearn.model_selection`'s splitters.
+        n_samples: Int, how many samples there are.
+        labels: Optional array of class labels, one per sample (a stratified splitter
+            keeps their proportions).
+
+    Returns:
+        A list of pairs `(train_indices, validation_indices)`.
+
+    Raises:
+        ValueError: When the splitter cannot split these samples, or makes no fold.
+    """
+    index = np.arange(n_samples).reshape(-1, 1)
+    try:
+        found = [
+            (np.asarray(train, dtype=np.int64), np.asarray(validation, dtype=np.int64))
+            for train, validation in splitter.split(index, labels)
+        ]
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"it cannot split {n_samples} samples: {error}") from None
+    if not found or any(len(train) == 0 or len(validation) == 0 for train, validation in found):
+        raise ValueError("it makes a fold with no sample to train on or none to score.")
+    return found

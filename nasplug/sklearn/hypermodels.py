@@ -18,14 +18,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug.sklearn.spaces import (  # noqa: F401 (the kinds are read from here too)
-    IMAGE,
-    SEQUENCE,
-    TABULAR,
-    TEXT,
-    BlockSequence,
-    default_space,
-)
+from nasplug.sklearn.spaces import SEQUENCE, TABULAR, TEXT, BlockSequence, default_space
 from nasplug.sklearn.tabular import TableEncoding
 
 # A text's token sequence is cut to this length: long enough for sentences and short
@@ -115,6 +108,20 @@ class InputSpec:
             )
         tokens = self._vectorizer(np.asarray(texts, dtype=object).tolist())
         return keras.ops.convert_to_numpy(tokens).astype(np.int32)
+
+    def model_input(self, X):
+        """What the model an estimator keeps (`end_to_end`) takes for checked rows X."""
+        if self.kind == TEXT:
+            return self.vectorize(X)
+        if self.kind == TABULAR:
+            return self.table.raw_input(X)
+        return X
+
+    def network_input(self, X):
+        """What the search's networks take for checked rows X (a table's levels encoded)."""
+        if self.kind == TABULAR:
+            return self.table.network_input(X)
+        return self.model_input(X)
 
     def __getstate__(self):
         # The vectorizer is rebuilt from the vocabulary on first use.
@@ -238,6 +245,32 @@ def end_to_end(hypermodel, network):
     return network
 
 
+def check_takes_data(hypermodel, spec):
+    """Raises unless `hypermodel` can take the data of `spec` as the search gives it.
+
+    A user's hypermodel gets a numeric X as it is: it must have no categories and no gaps,
+    which only our networks (`BlockHyperModel`) encode and fill.
+    """
+    table = spec.table
+    if isinstance(hypermodel, BlockHyperModel) or table is None:
+        return
+    names = table.names
+    if table.mixed:
+        columns = [names[j] for j, c in enumerate(table.categorical) if c]
+        what = f"categorical column(s) {', '.join(map(repr, columns[:5]))}"
+    elif any(table.numeric_missing):
+        columns = [names[j] for j, m in enumerate(table.numeric_missing) if m]
+        what = f"missing values in column(s) {', '.join(map(repr, columns[:5]))}"
+    else:
+        return
+    raise ValueError(
+        f"X has {what}, but search_space is a model of your own, which takes X as "
+        "numbers without gaps. Encode and impute X first (e.g. a ColumnTransformer in a "
+        "Pipeline), or search AutoKeras blocks (search_space=None or a block), whose "
+        "networks encode categories and fill missing values themselves."
+    )
+
+
 def average_networks(networks):
     """One `keras.Model` whose output is the mean of the networks' outputs.
 
@@ -337,10 +370,11 @@ def make_hypermodel(
         return search_space
     if callable(search_space):
         return FunctionHyperModel(search_space)
+    shown = repr(search_space)
     raise ValueError(
         "search_space must be None (chosen from the data), an AutoKeras block, a "
         "keras_tuner.HyperModel or a function hp -> compiled keras.Model; got "
-        f"{type(search_space).__name__}."
+        f"{shown if len(shown) <= 80 else shown[:77] + '...'}."
     )
 
 

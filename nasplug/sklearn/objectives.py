@@ -14,6 +14,7 @@ metrics.
 import numbers
 
 import keras_tuner
+import numpy as np
 from sklearn.metrics import check_scoring, get_scorer_names
 
 from nasplug.oracles import registry
@@ -48,8 +49,9 @@ class ObjectiveSpec:
             constraint), which `pareto_front_` and the `refit` rule then serve.
 
     Raises:
-        ValueError: For an unknown objective, a repeated one, a bad constraint or a
-            strategy without a multi-objective mode; the message says which.
+        ValueError: For an unknown objective, a repeated one or a strategy without a
+            multi-objective mode; the message says which. (The limits' values are
+            checked with the estimator's other parameters, in `_params`.)
     """
 
     def __init__(self, estimator):
@@ -93,22 +95,6 @@ class ObjectiveSpec:
         self.max_params = estimator.max_params
         self.max_latency_ms = estimator.max_latency_ms
         self.constraints = estimator.constraints
-        if self.max_params is not None and not (
-            isinstance(self.max_params, numbers.Integral)
-            and not isinstance(self.max_params, bool)
-            and self.max_params > 0
-        ):
-            raise ValueError(
-                f"max_params must be a positive integer or None; got {self.max_params!r}."
-            )
-        if self.max_latency_ms is not None and not (
-            isinstance(self.max_latency_ms, numbers.Real)
-            and not isinstance(self.max_latency_ms, bool)
-            and self.max_latency_ms > 0
-        ):
-            raise ValueError(
-                f"max_latency_ms must be a positive number or None; got {self.max_latency_ms!r}."
-            )
         self.constrained = tuple(
             name
             for name, limit in (("params", self.max_params), ("latency", self.max_latency_ms))
@@ -151,7 +137,7 @@ class ObjectiveSpec:
 
 def check_refit(refit, names):
     """Raises a ValueError unless `refit` is a bool, an objective name or a callable."""
-    if isinstance(refit, bool) or callable(refit):
+    if isinstance(refit, (bool, np.bool_)) or callable(refit):
         return
     if isinstance(refit, str) and refit in names:
         return

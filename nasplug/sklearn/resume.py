@@ -197,6 +197,55 @@ class KeptSearch:
         return None
 
 
+# The estimator's parameters that define a search besides its data (`search_definition`).
+_DEFINING_PARAMETERS = (
+    "epochs",
+    "batch_size",
+    "scoring",
+    "learning_rate",
+    "max_model_size",
+    "strategy_params",
+    "screening",
+    "categorical_features",
+    "input_kind",
+    "cv",
+)
+
+
+def search_definition(estimator, fit_data):
+    """What defines an estimator's search, for `KeptSearch` to recognise it by.
+
+    Args:
+        estimator: The `NASClassifier` / `NASRegressor` being fitted.
+        fit_data: Its prepared data (`_fit_data.FitData`).
+
+    Returns:
+        A dict of JSON values (fingerprints for the data).
+    """
+    rows = fit_data.data
+    validation = fit_data.validation
+    definition = {
+        "estimator": type(estimator).__name__,
+        "strategy": estimator.strategy,
+        "X shape": list(rows.X.shape),
+        "X": fingerprint(rows.X),
+        "y": fingerprint(rows.y),
+        "sample_weight": None if rows.sample_weight is None else fingerprint(rows.sample_weight),
+        "validation data": (
+            fingerprint(validation.X, validation.y) if fit_data.validation_given else None
+        ),
+    }
+    if fit_data.targets.task == "classification":
+        definition["classes"] = describe(list(fit_data.targets.classes))
+    else:
+        definition["targets"] = fit_data.targets.n_outputs
+    for name in _DEFINING_PARAMETERS:
+        definition[name] = describe(getattr(estimator, name))
+    if not fit_data.validation_given:
+        definition["validation_split"] = describe(estimator.validation_split)
+    return definition
+
+
 def saved_trials(directory):
     """How many trials of an estimator's search in `directory` have ended, if one is there.
 

@@ -90,9 +90,8 @@ def resolve_kind(input_kind, is_text, ndim):
         ValueError: When `input_kind` is unknown or does not fit X.
     """
     if not isinstance(input_kind, str) or input_kind not in INPUT_KINDS:
-        raise ValueError(
-            f"input_kind must be one of {', '.join(map(repr, INPUT_KINDS))}; got {input_kind!r}."
-        )
+        kinds = ", ".join(f'"{kind}"' for kind in INPUT_KINDS[:-1])
+        raise ValueError(f'input_kind must be {kinds} or "{INPUT_KINDS[-1]}"; got {input_kind!r}.')
     if is_text:
         if input_kind not in (AUTO, TEXT):
             raise ValueError(

@@ -3,11 +3,13 @@
 import keras
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_iris
+from sklearn.model_selection import ShuffleSplit
 
 from nasplug import NASClassifier, NASRegressor
 from nasplug.sklearn import data
-from nasplug.sklearn.estimators import (
+from nasplug.sklearn._defaults import (
     AUTO_CV_BELOW,
     AUTO_CV_FOLDS,
     BEST_EPOCH_SAMPLES,
@@ -96,6 +98,25 @@ def test_each_fold_is_scored_with_its_rows_sample_weights(iris, tiny):
 
 
 @pytest.mark.slow
+def test_a_splitter_makes_the_folds_that_score_each_trial(iris, tiny):
+    X, y = iris
+    X = np.column_stack([np.arange(len(y), dtype=float), X])
+    # Folds that neither cover every row nor part them: each scores 45 rows of its own draw.
+    splitter = ShuffleSplit(n_splits=2, test_size=0.3, random_state=0)
+    scorer = RowRecorder()
+    estimator = tiny(NASClassifier, epochs=1, scoring=scorer, cv=splitter)
+    assert clone(estimator).cv is not splitter  # a parameter like any other
+    estimator.fit(X, y)
+    expected = [validation.tolist() for _, validation in splitter.split(X)]
+    assert [rows.astype(int).tolist() for rows in scorer.calls[1:]] == expected
+    [trial] = estimator.search_results_
+    assert trial["score_std"] is not None
+    # Cross-validated trials: "auto" averages the refits of five seeds.
+    assert estimator.ensemble_size_ == 5
+    assert estimator.predict(X[:4]).shape == (4,)
+
+
+@pytest.mark.slow
 def test_auto_cross_validates_small_data_only(iris, tiny):
     X, y = iris
     small = tiny(NASClassifier, epochs=1, cv="auto").fit(X, y)
@@ -147,7 +168,11 @@ def test_regressor_cross_validates(iris, tiny):
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(cv=1), r'cv must be "auto", None .* or a number of folds of at least 2; got 1'),
+        (
+            dict(cv=1),
+            r'cv must be "auto", None .*, a number of folds of at least 2 or a scikit-learn '
+            r"splitter .*; got 1",
+        ),
         (dict(cv=True), "cv must be .*; got True"),
         (dict(cv="yes"), "cv must be .*; got 'yes'"),
         (dict(cv=3, refit=False), "cv=3 cross-validates every trial, but refit=False keeps"),

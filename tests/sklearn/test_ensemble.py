@@ -13,7 +13,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 
 from nasplug import NASClassifier, NASRegressor
-from nasplug.sklearn import prediction, results
+from nasplug.sklearn import _refit, prediction, results
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_regressor_averages_in_the_targets_units(tiny):
     X, y = X[:120], y[:120]
     reg = tiny(NASRegressor, ensemble_size=2).fit(X, y)
     model = reg.best_model_
-    inputs = reg._to_model_input(X)
+    inputs = reg._input_spec_.model_input(X)
     standardized = [
         prediction.model_output(model.get_layer(f"member_{i}"), inputs) for i in range(2)
     ]
@@ -195,9 +195,7 @@ def test_auto_mixes_another_family_only_within_the_best_trials_spread(partner_sc
         record("d", "mlp", 0.30, 0.01),
     ]
     found.oracle = SimpleNamespace(get_trial=lambda trial_id: trial_id)
-    clf = NASClassifier()
-    clf.ensemble_size_ = 5
-    members = clf._ensemble_trials(found, "a")
+    members = _refit.ensemble_trials(found, "a", 5, mix_families=True)
     assert members == ["a"] * (5 - shared) + ["c"] * shared
-    clf.ensemble_size = 5
-    assert clf._ensemble_trials(found, "a") == ["a"] * 5
+    # `ensemble_size=5` given: five of the best.
+    assert _refit.ensemble_trials(found, "a", 5, mix_families=False) == ["a"] * 5

@@ -4,8 +4,10 @@ Every fit here is a real search training real Keras networks, on small slices of
 scikit-learn's bundled data sets with one or two trials of one or two epochs.
 """
 
+import inspect
 import json
 import pickle
+import re
 
 import autokeras as ak
 import joblib
@@ -418,3 +420,18 @@ def test_time_budget_stops_the_search_after_the_running_trial(cancer, tiny):
     assert clf.predict(X).shape == y.shape
     with pytest.raises(ValueError, match="time_budget"):
         tiny(NASClassifier, time_budget=-1).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [NASClassifier, NASRegressor])
+def test_each_estimator_documents_every_parameter_and_attribute(cls):
+    doc = inspect.getdoc(cls)
+    args = doc[doc.index("Args:") : doc.index("Attributes:")]
+    documented = re.findall(r"^    (\w+): ", args, flags=re.MULTILINE)
+    assert documented == list(inspect.signature(cls.__init__).parameters)[1:]
+    attributes = re.findall(r"^    (\w+_): ", doc[doc.index("Attributes:") :], flags=re.MULTILINE)
+    own = "classes_" if cls is NASClassifier else "n_targets_"
+    assert own in attributes
+    assert {"best_model_", "best_params_", "search_results_", "ensemble_"} <= set(attributes)
+    # Each is complete, not a reference to the other.
+    other = "NASRegressor" if cls is NASClassifier else "NASClassifier"
+    assert other not in doc

@@ -1,0 +1,177 @@
+"""The network `fit` keeps: the best architecture retrained on all the data, or as searched.
+
+With `refit`, the architecture of the chosen trial is trained again on every row (the
+training rows and the validation rows) for the epochs that served it best, and with
+`ensemble_size` above one several such networks, from seeds one apart, are averaged into
+one model (`hypermodels.average_networks`). With `ensemble_size="auto"` after
+cross-validated trials, some of them may take the architecture of another family of
+networks that the folds could not tell from the best (`ensemble_trials`). Without
+`refit`, the network the search trained for the chosen trial is kept.
+
+This module is the only one that trains a network outside a trial (`_training.train`).
+"""
+
+import collections
+
+import keras
+
+from nasplug import _training
+from nasplug.distributed import roles
+from nasplug.sklearn import _defaults, hypermodels, spaces
+
+
+def ensemble_size(estimator, cross_validated, ranked):
+    """How many networks the refit averages (see the `ensemble_size` parameter).
+
+    Args:
+        estimator: The estimator being fitted.
+        cross_validated: Whether the search's trials were cross-validated.
+        ranked: Whether trials are ranked on a Pareto front (`ObjectiveSpec.ranked`).
+    """
+    if estimator.ensemble_size != "auto":
+        return estimator.ensemble_size
+    if not cross_validated or ranked or not estimator.refit:
+        return 1
+    return _defaults.AUTO_ENSEMBLE_SIZE
+
+
+def ensemble_trials(found, best_trial, size, mix_families):
+    """The trial whose architecture each of the refit's `size` networks has.
+
+    All the best trial's, except with `mix_families` (`ensemble_size="auto"`) in a space
+    that chooses among families of networks (`spaces.FAMILY`: signals, images, text) when
+    the cross-validated scores cannot tell the best family from another: when the best
+    trial of another family scores within the best trial's standard deviation over the
+    folds, `FAMILY_SHARE` of the networks take its architecture.
+
+    Args:
+        found: The search's `results.SearchResults`.
+        best_trial: The chosen `keras_tuner` trial.
+        size: How many networks the refit averages.
+        mix_families: Whether another family may take a share of them.
+
+    Returns:
+        A list of `size` trials, the best trial's first.
+    """
+    members = [best_trial] * size
+    if not mix_families or size < 2:
+        return members
+    best = found.record(found.best_trial_id)
+    family = best["hyperparameters"].get(spaces.FAMILY)
+    if family is None or best["score_std"] is None:
+        return members
+    others = [
+        record
+        for record in found.trials
+        if record["status"] == "COMPLETED"
+        and record["score"] is not None
+        and record["hyperparameters"].get(spaces.FAMILY) not in (None, family)
+    ]
+    if not others:
+        return members
+    # The first of equal scores, in trial order.
+    partner = max(others, key=lambda record: record["score"])
+    if partner["score"] < best["score"] - best["score_std"]:
+        return members
+    shared = int(size * _defaults.FAMILY_SHARE)
+    partner_trial = found.oracle.get_trial(partner["trial_id"])
+    return members[: size - shared] + [partner_trial] * shared
+
+
+def summary(members, found):
+    """`ensemble_`: one dict per architecture of the networks averaged, in member order."""
+    counts = collections.Counter(trial.trial_id for trial in members)
+    return [
+        {
+            "trial": record["trial"],
+            "trial_id": trial_id,
+            "networks": networks,
+            "hyperparameters": record["hyperparameters"],
+            "score": record["score"],
+        }
+        for trial_id, networks in counts.items()
+        for record in [found.record(trial_id)]
+    ]
+
+
+def refit(hypermodel, members, fit_data, seed, epochs, batch_size, callbacks, verbose):
+    """Trains each member's architecture on all the rows; returns their average.
+
+    Args:
+        hypermodel: The search's `keras_tuner.HyperModel`.
+        members: The trials of `ensemble_trials`; member `i` trains from `seed + i`.
+        fit_data: The fit's `_fit_data.FitData`.
+        seed: Int, the search's seed (member 0 trains from it).
+        epochs: A trial's maximum epochs (`epochs_`).
+        batch_size: The training batch size.
+        callbacks: The estimator's `callbacks` (None: the default early stopping).
+        verbose: The estimator's `verbose`.
+
+    Returns:
+        A `keras.Model`: the one network, or the average of several.
+    """
+    rows = fit_data.refit_rows()
+    x = fit_data.network_input(rows.X)
+    y = hypermodels.standardize_targets(hypermodel, rows.y_model)
+    # Early stopping needs validation data, which refitting on all data has none of.
+    kept_callbacks = [
+        c for c in (callbacks or []) if not isinstance(c, keras.callbacks.EarlyStopping)
+    ]
+    networks = []
+    for member, trial in enumerate(members):
+        trained = _training.train(
+            _training.Training(
+                hypermodel,
+                trial.hyperparameters,
+                x,
+                y,
+                epochs=refit_epochs(trial, fit_data.n_validation, epochs, callbacks is None),
+                batch_size=batch_size,
+                seed=seed + member,
+                callbacks=tuple(kept_callbacks),
+                verbose=2 if verbose >= 2 else 0,
+                sample_weight=rows.sample_weight,
+            )
+        )
+        networks.append(trained.model)
+    return hypermodels.average_networks(networks)
+
+
+def refit_epochs(trial, n_validation, epochs, default_early_stopping):
+    """Epochs the refit trains a trial's architecture for on all the data.
+
+    Args:
+        trial: A `keras_tuner` trial (the chosen one, or another member's).
+        n_validation: Int, the validation samples its useful epochs were read off (the
+            smallest fold's, when cross-validated).
+        epochs: A trial's maximum epochs (`epochs_`).
+        default_early_stopping: Whether the trials stopped by the default early stopping.
+
+    Returns:
+        The trial's useful epochs (its best epoch under early stopping); `epochs` when the
+        default early stopping read them off fewer than `BEST_EPOCH_SAMPLES` samples.
+    """
+    if default_early_stopping and n_validation < _defaults.BEST_EPOCH_SAMPLES:
+        return epochs
+    return int(trial.metrics.get_last_value("epochs") or epochs)
+
+
+def searched_network(tuner, best_trial, training, role, ranked):
+    """The network the search trained for `best_trial` (`refit=False`).
+
+    Args:
+        tuner: The search's `ScoringTuner`.
+        best_trial: The chosen trial.
+        training: The search's `_search.TrialTraining`.
+        role: This process's role in a distributed search, or None.
+        ranked: Whether the trial was chosen on a Pareto front.
+    """
+    if role == roles.CHIEF or (ranked and best_trial.trial_id != tuner.best_trial_id):
+        # A worker trained it and saved it in the trial's directory; or it is the front
+        # member chosen, not the network of the highest score kept in memory (every trial
+        # of such a search saves its own).
+        return tuner.load_model(best_trial)
+    # Trained in this process, or by an earlier one whose search this resumed.
+    # (Without the budget's callback: a spent budget must not cut it short.)
+    args, kwargs = training.arguments()
+    return tuner.trained_model(best_trial, *args, **kwargs)
