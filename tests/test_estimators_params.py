@@ -65,8 +65,8 @@ def test_every_parameter_is_constrained_or_checked_where_it_is_read():
         ("overwrite", "yes", "True or False"),
         (
             "random_state",
-            "seed",
-            "an int, a numpy.random.Generator, a numpy.random.RandomState or None",
+            -1,
+            "a non-negative int, a numpy.random.Generator, a numpy.random.RandomState or None",
         ),
         (
             "verbose",

@@ -74,8 +74,8 @@ _TEMPLATE = """{summary}
             chief's `fit` ends with a model; a worker's only trains trials.
         overwrite: Whether `fit` starts over in `directory`, deleting the search kept
             there, instead of resuming it.
-        random_state: Seed (int), `numpy.random.Generator`, `numpy.random.RandomState`
-            or None.
+        random_state: Seed (a non-negative int), `numpy.random.Generator`,
+            `numpy.random.RandomState` or None.
         verbose: 0 silent; 1 one progress line (`nasplug.progress`); 2 also Keras's
             per-epoch logs.
         time_budget: Optional seconds for the search: once spent, the running trial stops

@@ -107,8 +107,10 @@ CALLBACKS = Constraint(
 )
 PATH = instance_of((str, bytes, os.PathLike), "a path")
 RANDOM_STATE = Constraint(
-    "an int, a numpy.random.Generator, a numpy.random.RandomState",
-    lambda v: _is_int(v) or isinstance(v, (np.random.Generator, np.random.RandomState)),
+    "a non-negative int, a numpy.random.Generator, a numpy.random.RandomState",
+    lambda v: (
+        (_is_int(v) and v >= 0) or isinstance(v, (np.random.Generator, np.random.RandomState))
+    ),
 )
 
 

@@ -38,6 +38,30 @@ def test_a_class_of_zero_weight_is_not_learned(wine, tiny):
 
 
 @pytest.mark.slow
+def test_weighted_rows_refit_with_unweighted_validation_data(wine, monkeypatch, tiny):
+    from nasplug.sklearn import _refit
+
+    X, y = wine
+    val = np.arange(len(y)) % 4 == 0
+    weights = np.where(y[~val] == 2, 0.0, 1.0)
+    refits = []
+    original = _refit.train_network
+
+    def recording(*args, **kwargs):
+        refits.append(kwargs["sample_weight"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_refit, "train_network", recording)
+    clf = tiny(epochs=2, validation_data=(X[val], y[val])).fit(
+        X[~val], y[~val], sample_weight=weights
+    )
+    # The refit trains on both parts, the validation rows at the mean training weight.
+    [refit_weights] = refits
+    np.testing.assert_allclose(refit_weights, np.r_[weights / weights.mean(), np.ones(val.sum())])
+    assert clf.predict_proba(X).shape == (len(y), 3)
+
+
+@pytest.mark.slow
 def test_score_and_best_score_are_weighted(wine, tiny):
     X, y = wine
     rng = np.random.default_rng(0)
