@@ -182,7 +182,7 @@ def _folds(estimator, targets, seed):
     cv = estimator.cv
     n_samples = len(targets.encoded)
     labels = targets.labels(targets.encoded)
-    if isinstance(cv, str):  # "auto"
+    if isinstance(cv, str) and cv == "auto":
         if _params.why_not_cross_validate(estimator) or (
             math.ceil(estimator.validation_split * n_samples) >= _defaults.AUTO_CV_BELOW
         ):

@@ -232,10 +232,14 @@ def screening(estimator, epochs=None):
     """
     epochs = epochs or estimator.epochs or MIN_EPOCHS
     budgeted_in_trials = oracles.registry.get(estimator.strategy).budget == "max_trials"
-    if isinstance(estimator.screening, str):  # "auto"
+    if isinstance(estimator.screening, str) and estimator.screening == "auto":
         on = budgeted_in_trials and epochs >= _defaults.AUTO_SCREENING_EPOCHS
         return Screening(max_epochs=epochs) if on else None
-    chosen = Screening.of(estimator.screening)
+    try:
+        chosen = Screening.of(estimator.screening)
+    except ValueError:
+        descriptions = [c.description for c in PARAMETER_CONSTRAINTS["screening"]]
+        raise ValueError(must_be("screening", descriptions, estimator.screening)) from None
     if chosen is not None and not budgeted_in_trials:
         raise ValueError(
             f"strategy {estimator.strategy!r} schedules the epochs of its trials itself; "

@@ -244,6 +244,10 @@ class _NASEstimator(BaseEstimator):
         """Raises a ValueError naming the first parameter that cannot be used (`_params`)."""
         _params.check(self)
 
+    def _screening(self, epochs=None):
+        """The `Screening` of this search, or None (`_params.screening`)."""
+        return _params.screening(self, epochs)
+
     # -------------------------------------------------------------- predict
 
     def __sklearn_is_fitted__(self):
