@@ -28,8 +28,8 @@ CHECKED_ELSEWHERE = {
     "constraints",
 }
 
-# The one wording: "name must be A, B or C; got value."
-WORDING = r"^{name} must be [^;]+; got .+\.$"
+# The one wording: "name must be A, B or C, got value."
+WORDING = r"^{name} must be [^;]+, got .+\.$"
 
 
 def test_every_parameter_is_constrained_or_checked_where_it_is_read():
@@ -94,7 +94,7 @@ def test_a_bad_value_is_named_in_the_one_wording(name, value, kinds):
 
 
 def test_a_long_value_is_cut_in_the_message():
-    with pytest.raises(ValueError, match=r"strategy_params must be .*; got \[0, 1, .*\.\.\.\.$"):
+    with pytest.raises(ValueError, match=r"strategy_params must be .*, got \[0, 1, .*\.\.\.\.$"):
         _params.check(NASClassifier(strategy_params=list(range(100))))
 
 
@@ -131,7 +131,7 @@ def test_good_values_pass(params):
         (
             {"objectives": ("accuracy", "params"), "refit": "latency", "strategy": "evolution"},
             r"refit must be True, False, the name of an objective \('accuracy', 'params'\) or "
-            r"a callable pareto_front_ -> index; got 'latency'\.",
+            r"a callable pareto_front_ -> index, got 'latency'\.",
         ),
         (
             {"refit": lambda front: 0},

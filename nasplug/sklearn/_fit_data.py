@@ -166,7 +166,7 @@ def _sample_weight(sample_weight, targets):
     n_samples = len(targets.encoded)
     if weights.shape != (n_samples,):
         raise ValueError(
-            f"sample_weight must be 1-D with one weight per sample ({n_samples}); got "
+            f"sample_weight must be 1-D with one weight per sample ({n_samples}), got "
             f"shape {weights.shape}."
         )
     if not np.isfinite(weights).all() or (weights < 0).any():

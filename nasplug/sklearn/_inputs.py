@@ -38,7 +38,7 @@ def check_training_input(estimator, X, y, validate_y):
             estimator, X, y, ensure_2d=False, dtype=None, ensure_min_samples=2, **validate_y
         )
         if X.ndim != 1:
-            raise ValueError(f"Text input must be a 1-D array of strings; got shape {X.shape}.")
+            raise ValueError(f"Text input must be a 1-D array of strings, got shape {X.shape}.")
         X, categorical = X.astype(str), None
     elif tabular.is_table(X, estimator.categorical_features):
         kind = spaces.TABULAR
@@ -60,7 +60,7 @@ def check_training_input(estimator, X, y, validate_y):
         if X.ndim > 4:
             raise ValueError(
                 "X must be 2-D (samples, features), 3-D (samples, steps, channels) or "
-                f"4-D (samples, height, width, channels); got {X.ndim} dimensions."
+                f"4-D (samples, height, width, channels), got {X.ndim} dimensions."
             )
         kind = spaces.resolve_kind(estimator.input_kind, False, X.ndim)
         X = _numeric_rows(estimator, X, kind, "X")
@@ -125,7 +125,7 @@ def _check_table(estimator, X, y, reset, what, validate_y=None):
     if table.ndim != 2:
         raise ValueError(
             f"{what} must be a table (2-D: samples, columns) or a 1-D array of strings "
-            f"(text); got an array of {table.ndim} dimension(s)."
+            f"(text), got an array of {table.ndim} dimension(s)."
         )
     # Column names and their number; the values are checked column by column below.
     validate_data(estimator, X, reset=reset, skip_check_array=True)

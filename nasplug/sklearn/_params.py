@@ -2,7 +2,8 @@
 
 `PARAMETER_CONSTRAINTS` says what each parameter may be, in the manner of scikit-learn's
 `_parameter_constraints` (whose checker is private to scikit-learn, so this small one is
-ours); every breach is reported in one wording: "`name` must be A, B or C; got value."
+ours); every breach is reported in the wording of all nasplug's argument checks
+(`nasplug._validation`): "`name` must be A, B or C, got value."
 Rules between parameters (`cv` against `refit`, `ensemble_size` against `objectives`, ...)
 follow, each naming both. Parameters that another part judges are checked there, from
 `check`: `strategy` and `strategy_params` by the strategy registry and the strategy's own
@@ -19,8 +20,9 @@ import keras
 import numpy as np
 
 from nasplug import oracles
+from nasplug._validation import is_int
 from nasplug.distributed import roles
-from nasplug.screening import Screening
+from nasplug.oracles.screening import Screening
 from nasplug.sklearn import _defaults, spaces
 from nasplug.sklearn.objectives import ObjectiveSpec
 from nasplug.sklearn.tuner import MIN_EPOCHS
@@ -52,10 +54,6 @@ class Constraint:
     accepts: Callable[[Any], bool]
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
 def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
@@ -64,7 +62,7 @@ def integer(low, description=None):
     """An integer of at least `low`."""
     if description is None:
         description = "a positive integer" if low == 1 else f"an integer of at least {low}"
-    return Constraint(description, lambda v: _is_int(v) and v >= low)
+    return Constraint(description, lambda v: is_int(v) and v >= low)
 
 
 def positive(unit=""):
@@ -108,9 +106,7 @@ CALLBACKS = Constraint(
 PATH = instance_of((str, bytes, os.PathLike), "a path")
 RANDOM_STATE = Constraint(
     "a non-negative int, a numpy.random.Generator, a numpy.random.RandomState",
-    lambda v: (
-        (_is_int(v) and v >= 0) or isinstance(v, (np.random.Generator, np.random.RandomState))
-    ),
+    lambda v: (is_int(v) and v >= 0) or isinstance(v, (np.random.Generator, np.random.RandomState)),
 )
 
 
@@ -212,14 +208,14 @@ def check(estimator):
 
 
 def must_be(name, descriptions, value):
-    """The one wording of a parameter's bad value: "name must be A, B or C; got value."."""
+    """The one wording of a parameter's bad value: "name must be A, B or C, got value."."""
     kinds = descriptions[0]
     if len(descriptions) > 1:
         kinds = ", ".join(descriptions[:-1]) + " or " + descriptions[-1]
     shown = repr(value)
     if len(shown) > 80:
         shown = shown[:77] + "..."
-    return f"{name} must be {kinds}; got {shown}."
+    return f"{name} must be {kinds}, got {shown}."
 
 
 def screening(estimator, epochs=None):

@@ -18,7 +18,7 @@ from sklearn.metrics import check_scoring
 
 from nasplug import progress
 from nasplug.budget import TimeBudget
-from nasplug.screening import make_oracle as make_screened_oracle
+from nasplug.oracles import make_oracle
 from nasplug.sklearn import _defaults, _params, hypermodels, resume, spaces
 from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, warmup_epochs
 
@@ -165,7 +165,7 @@ def make_tuner(estimator, fit_data, hypermodel, scorer, spec, seed, directory, r
         if starting_points:
             # The default space's sound first networks, unless the user gave their own.
             params.setdefault("initial_hps", starting_points)
-    oracle = make_screened_oracle(
+    oracle = make_oracle(
         estimator.strategy,
         screening,
         **params,

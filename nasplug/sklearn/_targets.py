@@ -31,7 +31,7 @@ class ClassLabels:
         self.classes, encoded = np.unique(y, return_inverse=True)
         if len(self.classes) < 2:
             raise ValueError(
-                f"NASClassifier needs at least 2 classes in y; got 1 class ({self.classes[0]!r})."
+                f"NASClassifier needs at least 2 classes in y, got 1 class ({self.classes[0]!r})."
             )
         self.encoded = encoded.astype(np.int32)
 

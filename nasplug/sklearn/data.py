@@ -36,7 +36,7 @@ def seed_of(random_state):
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))
     raise ValueError(
-        f"random_state must be an int, a numpy Generator or None; got {random_state!r}."
+        f"random_state must be an int, a numpy Generator or None, got {random_state!r}."
     )
 
 

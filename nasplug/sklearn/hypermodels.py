@@ -373,7 +373,7 @@ def make_hypermodel(
     shown = repr(search_space)
     raise ValueError(
         "search_space must be None (chosen from the data), an AutoKeras block, a "
-        "keras_tuner.HyperModel or a function hp -> compiled keras.Model; got "
+        "keras_tuner.HyperModel or a function hp -> compiled keras.Model, got "
         f"{shown if len(shown) <= 80 else shown[:77] + '...'}."
     )
 

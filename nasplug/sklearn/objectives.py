@@ -65,7 +65,7 @@ class ObjectiveSpec:
         ):
             raise ValueError(
                 "objectives must be None or a non-empty list of names, e.g. "
-                f"('accuracy', 'latency'); got {objectives!r}."
+                f"('accuracy', 'latency'), got {objectives!r}."
             )
         scorer_names = set(get_scorer_names())
         for name in objectives:
@@ -78,7 +78,7 @@ class ObjectiveSpec:
                     "(sklearn.metrics.get_scorer_names())."
                 )
         if len(set(objectives)) < len(objectives):
-            raise ValueError(f"objectives must not repeat a name; got {objectives!r}.")
+            raise ValueError(f"objectives must not repeat a name, got {objectives!r}.")
         self.names = tuple(objectives)
         scoring = estimator.scoring
         self.metrics = tuple(
@@ -143,7 +143,7 @@ def check_refit(refit, names):
         return
     raise ValueError(
         "refit must be True, False, the name of an objective "
-        f"({', '.join(map(repr, names))}) or a callable pareto_front_ -> index; got {refit!r}."
+        f"({', '.join(map(repr, names))}) or a callable pareto_front_ -> index, got {refit!r}."
     )
 
 

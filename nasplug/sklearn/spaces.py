@@ -91,7 +91,7 @@ def resolve_kind(input_kind, is_text, ndim):
     """
     if not isinstance(input_kind, str) or input_kind not in INPUT_KINDS:
         kinds = ", ".join(f'"{kind}"' for kind in INPUT_KINDS[:-1])
-        raise ValueError(f'input_kind must be {kinds} or "{INPUT_KINDS[-1]}"; got {input_kind!r}.')
+        raise ValueError(f'input_kind must be {kinds} or "{INPUT_KINDS[-1]}", got {input_kind!r}.')
     if is_text:
         if input_kind not in (AUTO, TEXT):
             raise ValueError(
@@ -115,7 +115,7 @@ def resolve_kind(input_kind, is_text, ndim):
             IMAGE: "X of shape (n, height, width) or (n, height, width, channels)",
         }[input_kind]
         raise ValueError(
-            f"input_kind={input_kind!r} takes {shapes}; got numeric X with {ndim} axes."
+            f"input_kind={input_kind!r} takes {shapes}, got numeric X with {ndim} axes."
         )
     return input_kind
 

@@ -171,10 +171,10 @@ def test_regressor_cross_validates(iris, tiny):
         (
             dict(cv=1),
             r'cv must be "auto", None .*, a number of folds of at least 2 or a scikit-learn '
-            r"splitter .*; got 1",
+            r"splitter .*, got 1",
         ),
-        (dict(cv=True), "cv must be .*; got True"),
-        (dict(cv="yes"), "cv must be .*; got 'yes'"),
+        (dict(cv=True), "cv must be .*, got True"),
+        (dict(cv="yes"), "cv must be .*, got 'yes'"),
         (dict(cv=3, refit=False), "cv=3 cross-validates every trial, but refit=False keeps"),
         (dict(cv=3, screening=True), "but screening continues one network per candidate"),
         (dict(cv=3, strategy="hyperband"), "strategy 'hyperband' schedules the epochs"),

@@ -33,7 +33,7 @@ def _cases():
         (
             "refit",
             lambda tiny, d, X, y: tiny(refit="no", directory=d).fit(X, y),
-            "refit must be True .* or False; got 'no'",
+            "refit must be True .* or False, got 'no'",
         ),
         (
             "roc_auc_3_classes",

@@ -58,7 +58,7 @@ def test_network_input_adds_a_channel_to_images_only():
 @pytest.mark.parametrize(
     "input_kind, X, message",
     [
-        ("signal", np.zeros((6, 4)), 'input_kind must be "auto", "tabular", .*; got'),
+        ("signal", np.zeros((6, 4)), 'input_kind must be "auto", "tabular", .*, got'),
         ("image", np.zeros((6, 4)), "input_kind='image' takes X of shape"),
         ("sequence", np.zeros((6, 4, 4, 1)), "input_kind='sequence' takes X of shape"),
         ("text", np.zeros((6, 4)), "input_kind='text' takes a 1-D array of strings"),
