@@ -135,7 +135,7 @@ def test_good_values_pass(params):
         ),
         (
             {"refit": lambda front: 0},
-            r"refit must be True \(retrain the best architecture on all the data\) or False; "
+            r"refit must be True \(retrain the best architecture on all the data\) or False, "
             "got <function",
         ),
         (
