@@ -157,14 +157,15 @@ def default_space(kind, vocabulary_size=None):
         # Scaling is done by the estimator's input layer with statistics of the training
         # data, not by an (un-adapted) AutoKeras normalization block. `MLPBlock` measured
         # no better at the default budget than AutoKeras's `DenseBlock`
-        # (`benchmarks/tabular_default.py`: lower on wine and diabetes), so that space
-        # stays, in our `DenseBlock`: the same networks, without the widths of layers a
-        # network lacks.
+        # (`benchmarks/studies/tabular_space/tabular_default.py`: lower on wine and
+        # diabetes), so that space stays, in our `DenseBlock`: the same networks, without
+        # the widths of layers a network lacks.
         return BlockSequence([DenseBlock(name="dense")])
     if kind == SEQUENCE:
         # The flattened MLP stays a family: at 240 s per UCR set it scored above the
         # chain and cell families alone on four of five sets before the search started
-        # from a convolutional network (`benchmarks/ucr.py`, `starting_points`).
+        # from a convolutional network (`benchmarks/studies/ucr/ucr.py`,
+        # `starting_points`).
         return FamilyChoice(
             {
                 "mlp": [DenseBlock(name="mlp")],
