@@ -5,18 +5,15 @@ unfitted estimator.
 """
 
 import inspect
-import os
 import re
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import pytest
+from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold  # noqa: E402
-
-from nasplug import NASClassifier, NASRegressor  # noqa: E402
-from nasplug.screening import Screening  # noqa: E402
-from nasplug.sklearn import _params  # noqa: E402
+from nasplug import NASClassifier, NASRegressor
+from nasplug.screening import Screening
+from nasplug.sklearn import _params
 
 # Parameters another part judges, with the values they are read with (see `_params`).
 CHECKED_ELSEWHERE = {
