@@ -6,12 +6,13 @@ scorer on validation data, and keeps the best network as `best_model_`. Both
 estimators work wherever a scikit-learn estimator does: `Pipeline`, `GridSearchCV`,
 `cross_val_score`, `clone`, pickle and joblib.
 
-This module holds the estimators' parameters, the order of `fit`, `predict`, tags and
-pickling. The steps of `fit` are modules of their own, in the order `fit` takes them:
-`_params` checks the parameters, `_fit_data` checks and prepares the data once (with
-`_inputs` and `_targets`), `hypermodels` builds the searchable networks around it,
-`_search` runs the search, `results` reads what it found, and `_refit` trains the network
-kept. `_defaults` holds the chosen defaults, each with what chose it.
+This module holds what the two estimators share: their parameters, the order of `fit`,
+prediction, tags and pickling. The steps of `fit` are modules of their own, in the order
+`fit` takes them: `_params` checks the parameters, `_fit_data` checks and prepares the data
+once (with `_inputs` and `_targets`), `hypermodels` builds the searchable networks around
+it, `_search` runs the search, `results` reads what it found, and `_refit` trains the
+network kept. `_defaults` holds the chosen defaults, each with what chose it; `_classes`
+the two estimators themselves, each with its docstring.
 """
 
 import shutil
@@ -20,18 +21,16 @@ import time
 
 import keras
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from nasplug.distributed import roles
 from nasplug.sklearn import (
-    _docs,
     _fit_data,
     _inputs,
     _params,
     _refit,
     _search,
-    _targets,
     data,
     hypermodels,
     prediction,
@@ -66,7 +65,7 @@ _SEARCH_ATTRIBUTES = (
 
 
 class _NASEstimator(BaseEstimator):
-    """What `NASClassifier` and `NASRegressor` share; see their docstrings."""
+    """What `NASClassifier` and `NASRegressor` share; see their docstrings (`_classes`)."""
 
     # What y is and how the networks are trained on it (`_targets`).
     _target_type = None
@@ -293,59 +292,10 @@ class _NASEstimator(BaseEstimator):
         return tags
 
 
-class NASClassifier(ClassifierMixin, _NASEstimator):
-    __doc__ = _docs.docstring("classification")
+def __getattr__(name):
+    # The estimators live in `_classes`, beside their docstrings; this path stays theirs too.
+    if name in ("NASClassifier", "NASRegressor"):
+        from nasplug.sklearn import _classes
 
-    _target_type = _targets.ClassLabels
-
-    def predict_proba(self, X):
-        """Returns class probabilities, columns in the order of `classes_`.
-
-        Args:
-            X: Inputs shaped like the training X.
-
-        Returns:
-            Array of shape (n_samples, n_classes).
-        """
-        return prediction.class_probabilities(self._model_output(X), len(self.classes_))
-
-    def predict(self, X):
-        """Returns the most probable class of each sample.
-
-        Args:
-            X: Inputs shaped like the training X.
-
-        Returns:
-            Array of shape (n_samples,) with labels from `classes_`.
-        """
-        proba = self.predict_proba(X)  # first: it raises NotFittedError when unfitted
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = True
-        return tags
-
-
-class NASRegressor(RegressorMixin, _NASEstimator):
-    __doc__ = _docs.docstring("regression")
-
-    _target_type = _targets.RegressionTargets
-
-    def predict(self, X):
-        """Returns predicted targets.
-
-        Args:
-            X: Inputs shaped like the training X.
-
-        Returns:
-            Array of shape (n_samples,) for a 1-D training y, else
-            (n_samples, n_targets).
-        """
-        output = self._model_output(X)
-        return output.ravel() if self._y_ndim_ == 1 else output.reshape(len(output), -1)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
+        return getattr(_classes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -435,3 +435,52 @@ def test_each_estimator_documents_every_parameter_and_attribute(cls):
     # Each is complete, not a reference to the other.
     other = "NASRegressor" if cls is NASClassifier else "NASClassifier"
     assert other not in doc
+
+
+def _entries(cls):
+    """{name: text} of each entry of an estimator's Args and Attributes, words joined."""
+    doc = inspect.getdoc(cls)
+    entries = {}
+    for section in doc[doc.index("Args:") :].split("\n\n"):
+        for entry in re.split(r"\n(?=    \w+: )", section):
+            match = re.match(r"\s*(\w+): (.*)", entry, flags=re.DOTALL)
+            if match:
+                entries[match.group(1)] = " ".join(match.group(2).split())
+    return entries
+
+
+def test_the_two_docstrings_agree_where_the_tasks_do_not_differ():
+    classifier, regressor = _entries(NASClassifier), _entries(NASRegressor)
+    # Where the words differ: what y is, the default scoring, a user's network's output,
+    # stratified splits, what the ensemble averages, an example objective, the kept model.
+    differ = {
+        "search_space",
+        "scoring",
+        "validation_split",
+        "objectives",
+        "cv",
+        "ensemble_size",
+        "best_model_",
+        "classes_",
+        "n_targets_",
+    }
+    assert set(classifier) - differ == set(regressor) - differ
+    for name in set(classifier) - differ:
+        assert classifier[name] == regressor[name], name
+    for name in differ - {"classes_", "n_targets_"}:
+        assert classifier[name] != regressor[name], name
+
+
+@pytest.mark.parametrize("cls", [NASClassifier, NASRegressor])
+def test_the_docstrings_give_the_figures_of_the_defaults(cls):
+    from nasplug.sklearn import _defaults as d
+
+    entries = _entries(cls)
+    assert f"({d.AUTO_SCREENING_EPOCHS} epochs or more)" in entries["screening"]
+    assert f"fewer than {d.BEST_EPOCH_SAMPLES} validation samples" in entries["refit"]
+    assert f"cross-validated over {d.AUTO_CV_FOLDS} folds" in entries["cv"]
+    assert f"fewer than {d.AUTO_CV_BELOW} samples" in entries["cv"]
+    ensemble = entries["ensemble_size"]
+    assert f"{d.AUTO_ENSEMBLE_SIZE} when trials were cross-validated" in ensemble
+    shared = int(d.AUTO_ENSEMBLE_SIZE * d.FAMILY_SHARE)
+    assert f"{shared} of the {d.AUTO_ENSEMBLE_SIZE} take that trial's architecture" in ensemble
