@@ -39,24 +39,25 @@ def test_a_class_of_zero_weight_is_not_learned(wine, tiny):
 
 @pytest.mark.slow
 def test_weighted_rows_refit_with_unweighted_validation_data(wine, monkeypatch, tiny):
-    from nasplug.sklearn import _refit
+    from nasplug import _training
 
     X, y = wine
     val = np.arange(len(y)) % 4 == 0
     weights = np.where(y[~val] == 2, 0.0, 1.0)
-    refits = []
-    original = _refit.train_network
+    trainings = []
+    original = _training.train
 
-    def recording(*args, **kwargs):
-        refits.append(kwargs["sample_weight"])
-        return original(*args, **kwargs)
+    def recording(training):
+        trainings.append(training.sample_weight)
+        return original(training)
 
-    monkeypatch.setattr(_refit, "train_network", recording)
+    monkeypatch.setattr(_training, "train", recording)
     clf = tiny(epochs=2, validation_data=(X[val], y[val])).fit(
         X[~val], y[~val], sample_weight=weights
     )
-    # The refit trains on both parts, the validation rows at the mean training weight.
-    [refit_weights] = refits
+    # One trial, then the refit: on both parts, the validation rows at the mean weight.
+    trial_weights, refit_weights = trainings
+    np.testing.assert_allclose(trial_weights, weights / weights.mean())
     np.testing.assert_allclose(refit_weights, np.r_[weights / weights.mean(), np.ones(val.sum())])
     assert clf.predict_proba(X).shape == (len(y), 3)
 
