@@ -27,7 +27,9 @@ from nasplug import cli
 from nasplug.distributed import ClusterError, LocalCluster
 from nasplug.oracles import make_oracle, registry
 
-STRATEGIES = [s.name for s in registry.strategies() if s.is_nasplug]
+# The processes here score values with a formula and build no networks, which a strategy
+# scoring untrained networks needs (its distributed search: tests/proxies).
+STRATEGIES = [s.name for s in registry.strategies() if s.is_nasplug and not s.scores_candidates]
 # A chief's restart resumes the strategy's own state: tested with every strategy. The rest
 # (a worker's restart, real training, failed trials) is KerasTuner's chief/worker engine
 # whatever the strategy: two strategies each, in turn, to keep the suite's time down (each

@@ -5,7 +5,10 @@ TensorFlow reads `TF_CPP_MIN_LOG_LEVEL` when it is imported, so the command line
 2.21 also logs oneDNN notices while it loads, before that setting applies ("WARNING: All
 log messages before absl::InitializeLog() is called are written to STDERR"); those are
 caught by importing TensorFlow once with the process's stderr captured, and whatever else
-was written then (a Python warning, an error) is passed on.
+was written then (a Python warning, an error) is passed on. The CUDA build of TensorFlow
+(the `tensorflow` package) also logs an error when it looks for a GPU on a machine without
+NVIDIA's driver ("failed call to cuInit"), and then runs on the CPU: the devices are listed
+while stderr is captured too, and that line dropped where no NVIDIA device exists.
 """
 
 import importlib.util
@@ -19,6 +22,7 @@ _DEFAULT_LEVEL = "2"
 # "I0000 00:00:1796029732.100029   21371 port.cc:153] ..." (absl's C++ log line prefix).
 _LOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:. ]+\d+ [\w./-]+:\d+\]")
 _SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
+_NO_DRIVER = "failed call to cuInit"
 _ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called"
 _PYTHON_OUTPUT = re.compile(
     r"^(Traceback|  File |\S+:\d+: \w*Warning|\w+(Error|Warning|Exception)\b)"
@@ -53,25 +57,42 @@ def import_tensorflow():
     with tempfile.TemporaryFile(mode="w+b") as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            tensorflow.config.list_physical_devices()
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = filter_log_lines(captured.read().decode("utf-8", "replace"), level)
+            kept = filter_log_lines(
+                captured.read().decode("utf-8", "replace"), level, no_gpu=not _has_nvidia_device()
+            )
             if kept:
                 sys.stderr.write(kept)
                 sys.stderr.flush()
 
 
-def filter_log_lines(text, level):
+def _has_nvidia_device():
+    return any(name.startswith("nvidia") for name in _listdir("/dev"))
+
+
+def _listdir(path):
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def filter_log_lines(text, level, no_gpu=False):
     """`text` without C++ log lines below `level` (and their continuation lines).
 
     Args:
         text: What a process wrote to stderr.
         level: TensorFlow's `TF_CPP_MIN_LOG_LEVEL`: 1 drops informational lines, 2 also
             warnings, 3 also errors.
+        no_gpu: Whether the machine has no NVIDIA device: the CUDA build's error on
+            finding no driver is then dropped too.
 
     Returns:
         The rest of the text, line for line.
@@ -81,7 +102,7 @@ def filter_log_lines(text, level):
     for line in text.splitlines(keepends=True):
         match = _LOG_LINE.match(line)
         if match:
-            dropping = _SEVERITY[match.group(1)] < level
+            dropping = _SEVERITY[match.group(1)] < level or (no_gpu and _NO_DRIVER in line)
         elif line.startswith(_ABSL_NOTICE):
             dropping = level >= 1
         elif dropping:

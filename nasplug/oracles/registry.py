@@ -86,9 +86,11 @@ class Strategy:
         published: Published results of the same algorithm on tabular benchmarks, as
             `(table name, algorithm in the paper, mean, std)` of the test accuracy,
             which `nasplug bench` prints beside its own.
-        autokeras: Whether the strategy runs inside AutoKeras's tuners. A strategy that
-            builds and scores candidates outside a trial (zero-cost proxies) cannot:
-            AutoKeras builds a network only inside a trial, behind its preprocessing.
+        scores_candidates: Whether its proposals score networks built outside any trial
+            (zero-cost proxies), which needs a scorer holding a Keras hypermodel and a
+            batch of the search's data (`nasplug.proxies.give_scorer`). nasplug's
+            KerasTuner tuners and estimators give one; AutoKeras (which builds a network
+            only inside a trial, behind its preprocessing), Ray Tune and Optuna cannot.
     """
 
     name: str
@@ -104,7 +106,7 @@ class Strategy:
     global_numpy: bool = False
     ignores_objective: bool = False
     published: tuple = ()
-    autokeras: bool = True
+    scores_candidates: bool = False
 
     def oracle_class(self):
         """The oracle class, imported on first use."""
@@ -115,6 +117,11 @@ class Strategy:
                 obj = getattr(obj, part)
             return obj
         return self.oracle
+
+    @property
+    def autokeras(self):
+        """Whether the strategy runs inside AutoKeras's tuners."""
+        return not self.scores_candidates
 
     @property
     def is_nasplug(self):
@@ -334,7 +341,7 @@ for _strategy in (
         "nasplug.oracles.proxy:ProxyOracle",
         "zero-cost proxy search: many candidates scored untrained, the best trained",
         tuner="ProxySearch",
-        autokeras=False,
+        scores_candidates=True,
         # A table holds no networks to score; its study looks scores up instead
         # (benchmarks/proxies_nasbench201.py).
         tabular_benchmark=False,

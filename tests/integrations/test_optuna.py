@@ -16,7 +16,11 @@ from nasplug.integrations.optuna import PROPOSAL_KEY, NASSampler, suggest_hyperp
 from nasplug.oracles import make_oracle, registry
 from nasplug.space import SearchSpace
 
-STRATEGIES = [s.name for s in registry.strategies() if s.budget == "max_trials"]
+# A strategy that scores untrained networks needs a hypermodel, which neither engine has
+# (test_a_strategy_scoring_untrained_networks_is_refused).
+STRATEGIES = [
+    s.name for s in registry.strategies() if s.budget == "max_trials" and not s.scores_candidates
+]
 
 
 @pytest.fixture(autouse=True)
@@ -230,6 +234,16 @@ def test_bad_arguments_are_refused_with_one_clear_error():
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
     with pytest.raises(ValueError, match="no Pareto mode"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+def test_a_strategy_scoring_untrained_networks_is_refused():
+    scoring = [s.name for s in registry.strategies() if s.scores_candidates]
+    assert scoring
+    for strategy in scoring:
+        with pytest.raises(ValueError, match=f"Strategy '{strategy}' scores untrained"):
+            NASSampler(strategy)
+    with pytest.raises(ValueError, match="proxy_warm_start scores untrained"):
+        NASSampler("evolution", proxy_warm_start=8)
 
 
 def test_public_names_are_pinned():

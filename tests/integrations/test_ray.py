@@ -23,7 +23,11 @@ import nasplug.integrations.ray
 from nasplug.integrations.ray import NASSearch, hyperparameters
 from nasplug.oracles import make_oracle, registry
 
-STRATEGIES = [s.name for s in registry.strategies() if s.budget == "max_trials"]
+# A strategy that scores untrained networks needs a hypermodel, which neither engine has
+# (test_a_strategy_scoring_untrained_networks_is_refused).
+STRATEGIES = [
+    s.name for s in registry.strategies() if s.budget == "max_trials" and not s.scores_candidates
+]
 
 
 @pytest.fixture
@@ -262,3 +266,13 @@ def test_public_names_are_pinned():
         "hyperparameters",
         "search_space",
     ]
+
+
+def test_a_strategy_scoring_untrained_networks_is_refused():
+    scoring = [s.name for s in registry.strategies() if s.scores_candidates]
+    assert scoring
+    for strategy in scoring:
+        with pytest.raises(ValueError, match=f"Strategy '{strategy}' scores untrained"):
+            NASSearch(strategy)
+    with pytest.raises(ValueError, match="proxy_warm_start scores untrained"):
+        NASSearch("evolution", proxy_warm_start=8)

@@ -41,18 +41,15 @@ def main():
                 time.sleep(0.05)
             raise RuntimeError(f"trial {trial_id} was held {_HOLD_SECONDS} s and never interrupted")
 
-    train = ScoringTuner._train
+    training_of = ScoringTuner._training_of
 
-    def train_holding(
-        self, trial, plan, x, y, validation_data, batch_size, callbacks, *rest, **named
-    ):
+    def training_holding(self, trial, *args, **named):
+        training = training_of(self, trial, *args, **named)
         if trial.trial_id == trial_id:
-            callbacks = list(callbacks) + [Hold()]
-        return train(
-            self, trial, plan, x, y, validation_data, batch_size, callbacks, *rest, **named
-        )
+            training = training.replace(callbacks=tuple(training.callbacks) + (Hold(),))
+        return training
 
-    ScoringTuner._train = train_holding
+    ScoringTuner._training_of = training_holding
     if command[0] == "nasplug":
         from nasplug.cli import main as nasplug
 
