@@ -353,8 +353,7 @@ class StopOverBudget(keras.callbacks.Callback):
         return type(self)(self.budget)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.budget.spent:
-            self.model.stop_training = True
+        self.budget.stop_training(self.model)
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -374,13 +373,23 @@ class EpochProgress(keras.callbacks.Callback):
         return type(self)(self.display)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.display.over_budget():
-            self.model.stop_training = True
+        if self.display.budget is not None:
+            self.display.budget.stop_training(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         self.display.on_epoch_end(epoch, self.params.get("epochs"))
-        if self.display.over_budget():
-            self.model.stop_training = True
+        if self.display.budget is not None:
+            self.display.budget.stop_training(self.model)
+
+
+def budget_of(callbacks):
+    """The `nasplug.budget.TimeBudget` that one of `callbacks` stops training for, or None."""
+    for callback in callbacks:
+        if isinstance(callback, StopOverBudget):
+            return callback.budget
+        if isinstance(callback, EpochProgress) and callback.display.budget is not None:
+            return callback.display.budget
+    return None
 
 
 class ContinueTraining(keras.callbacks.Callback):

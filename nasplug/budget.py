@@ -18,6 +18,10 @@ import time
 
 from nasplug import _compat
 
+# The trial metric (1.0) of a trial whose training the budget stopped: its score is that
+# of a network trained less than the search asked.
+CUT_BY_BUDGET = "cut_by_budget"
+
 
 class TimeBudget:
     """Seconds a search may spend, counted from `attach()` (or `start()`).
@@ -32,6 +36,9 @@ class TimeBudget:
         self.seconds = float(seconds)
         self.started = None
         self.oracle = None
+        # Trainings this process's callbacks stopped (`stop_training`), so that a tuner
+        # can tell a trial the budget cut from one that ended as planned.
+        self.stopped_trainings = 0
 
     def start(self):
         """Starts the clock (once; later calls keep the first start)."""
@@ -91,6 +98,18 @@ class TimeBudget:
         oracle._nasplug_budget = self
         self.oracle = oracle
         return self
+
+    def stop_training(self, model):
+        """Stops a Keras model's training once the budget is spent; counts each training once.
+
+        Args:
+            model: The `keras.Model` being trained (a callback's `self.model`).
+        """
+        if not self.spent:
+            return
+        if not model.stop_training:
+            self.stopped_trainings += 1
+        model.stop_training = True
 
     def callback(self):
         """A Keras callback that stops the running trial once the budget is spent."""

@@ -25,7 +25,7 @@ import sys
 from datetime import datetime
 
 from nasplug import _compat, _convert
-from nasplug.budget import TimeBudget
+from nasplug.budget import CUT_BY_BUDGET, TimeBudget
 
 
 class SearchProgress:
@@ -43,9 +43,19 @@ class SearchProgress:
             and no new trial starts. The time left shown is at most the budget's remainder.
         interactive: Redraw one line in place (`True`) or write one line per finished
             trial (`False`). Defaults to whether the stream is a terminal.
+        score_name: What the line calls the objective's values, in the user's words
+            ("accuracy (3-fold CV)", "val R²"). Defaults to the objective's name.
     """
 
-    def __init__(self, oracle=None, verbose=1, stream=None, time_budget=None, interactive=None):
+    def __init__(
+        self,
+        oracle=None,
+        verbose=1,
+        stream=None,
+        time_budget=None,
+        interactive=None,
+        score_name=None,
+    ):
         if time_budget is not None and not isinstance(time_budget, TimeBudget):
             time_budget = TimeBudget(time_budget)
         self.oracle = oracle
@@ -53,6 +63,7 @@ class SearchProgress:
         self.stream = stream
         self.budget = time_budget
         self.interactive = interactive
+        self.score_name = score_name
         # The same three fields as KerasTuner's display, so an oracle.json written with
         # this display reloads with KerasTuner's one and the other way round.
         self.search_start = None
@@ -217,6 +228,9 @@ class SearchProgress:
         if finished and seconds is not None:
             trial = self.oracle.trials.get(trial_id)
             status = str(getattr(trial, "status", None) or "done").lower()
+            metrics = getattr(trial, "metrics", None)
+            if metrics is not None and metrics.exists(CUT_BY_BUDGET):
+                status = "cut short by the time budget"
             score = getattr(trial, "score", None)
             text = f"{status} in {format_seconds(seconds)}"
             if score is not None:
@@ -248,6 +262,8 @@ class SearchProgress:
         return self.oracle.max_trials
 
     def _objective_name(self):
+        if self.score_name:
+            return self.score_name
         objective = getattr(self.oracle, "objective", None)
         return getattr(objective, "name", None) or "score"
 
@@ -324,7 +340,9 @@ class SearchProgress:
 _DONE = {"COMPLETED", "FAILED", "INVALID"}
 
 
-def attach(tuner_or_oracle, verbose=1, stream=None, time_budget=None, interactive=None):
+def attach(
+    tuner_or_oracle, verbose=1, stream=None, time_budget=None, interactive=None, score_name=None
+):
     """Replaces a tuner's (or oracle's) display with a `SearchProgress` line.
 
     Args:
@@ -335,12 +353,17 @@ def attach(tuner_or_oracle, verbose=1, stream=None, time_budget=None, interactiv
         time_budget: Optional search budget in seconds (see `SearchProgress`).
         interactive: Force redrawing (`True`) or plain lines (`False`); defaults to
             whether the stream is a terminal.
+        score_name: What the line calls the objective's values (see `SearchProgress`).
 
     Returns:
         The attached `SearchProgress`; use it as a context manager so the line ends cleanly.
     """
     display = SearchProgress(
-        verbose=verbose, stream=stream, time_budget=time_budget, interactive=interactive
+        verbose=verbose,
+        stream=stream,
+        time_budget=time_budget,
+        interactive=interactive,
+        score_name=score_name,
     )
     return display.attach(tuner_or_oracle)
 

@@ -16,12 +16,17 @@ import inspect
 import re
 import textwrap
 
-import keras_tuner
+from nasplug import _quiet
 
-from nasplug import _compat, _training, live, measure, proxies
-from nasplug import screening as screening_module
-from nasplug.distributed import roles
-from nasplug.oracles import registry
+# Before KerasTuner imports TensorFlow: the lines TensorFlow logs while it loads are dropped.
+_quiet.import_tensorflow()
+
+import keras_tuner  # noqa: E402
+
+from nasplug import _compat, _training, live, measure, proxies  # noqa: E402
+from nasplug import screening as screening_module  # noqa: E402
+from nasplug.distributed import roles  # noqa: E402
+from nasplug.oracles import registry  # noqa: E402
 
 __all__ = [
     "EvolutionSearch",

@@ -194,3 +194,24 @@ def test_a_failed_trial_shows_its_error(tmp_path):
     assert "(ValueError: four units are not allowed here)" in first
     assert "best -" in first
     assert second.startswith("trial 2/2 | completed in ")
+
+
+def test_the_line_names_the_score_and_marks_a_trial_the_budget_cut(tmp_path):
+    from tests.support.synthetic import cell_space, drive
+
+    results = iter([{"score": 0.5, "cut_by_budget": 1.0}, {"score": 0.75}])
+    oracle = make_oracle(
+        "random",
+        objective=keras_tuner.Objective("score", "max"),
+        max_trials=2,
+        seed=0,
+        hyperparameters=cell_space(),
+    )
+    stream = io.StringIO()
+    progress.attach(oracle, stream=stream, interactive=False, score_name="accuracy (3-fold CV)")
+    drive(oracle, lambda values: next(results), 2, tmp_path)
+    first, second = stream.getvalue().splitlines()
+    assert first.startswith("trial 1/2 | cut short by the time budget in ")
+    assert ", accuracy (3-fold CV) 0.5 | best accuracy (3-fold CV) 0.5 |" in first
+    assert second.startswith("trial 2/2 | completed in ")
+    assert "best accuracy (3-fold CV) 0.75 |" in second

@@ -137,6 +137,9 @@ def run(args):
         "validation_score": estimator.best_score_,
         # What the score of a trial (and `validation_score`) is, for the report.
         "validation": score_description(estimator, task),
+        # Trials (numbered as the progress line numbers them) that the time budget cut
+        # short: their scores are those of networks trained less.
+        "cut_by_budget": [r["trial"] for r in estimator.search_results_ if r["cut_by_budget"]],
         "epochs": estimator.epochs_,
         "ensemble_size": estimator.ensemble_size_,
         "ensemble": [
@@ -172,6 +175,8 @@ def run(args):
     for name, value in estimator.best_params_.items():
         print(f"  {name} = {value}")
     print(f"Validation score: {estimator.best_score_:.4f} ({metadata['validation']})")
+    if best_trial_number(estimator) in metadata["cut_by_budget"]:
+        print("  (its training was cut short by the time budget)")
     if hasattr(estimator, "pareto_front_"):
         names = list(estimator.pareto_front_[0])[2:]
         print(f"Pareto front ({', '.join(names)}); kept: trial {estimator.best_trial_id_}")
@@ -231,11 +236,12 @@ def fit_resuming(estimator, x, y, how_to_resume):
 def score_description(estimator, task):
     """What a fitted estimator's trial scores are, in words: "3-fold cross-validated
     accuracy", "R² on a held-out 20% of the training rows"."""
+    from nasplug.sklearn._search import metric_name
     from nasplug.sklearn.estimators import AUTO_CV_FOLDS
 
     objectives = getattr(estimator, "objectives", None)
     metric = (
-        objectives[0] if objectives else getattr(estimator, "scoring", None) or _metric_name(task)
+        objectives[0] if objectives and objectives[0] != "score" else metric_name(estimator, task)
     )
     if any(r.get("score_std") is not None for r in estimator.search_results_):
         folds = estimator.cv if isinstance(estimator.cv, int) else AUTO_CV_FOLDS

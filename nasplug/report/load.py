@@ -15,6 +15,7 @@ import zipfile
 
 from nasplug import live
 from nasplug._convert import trial_key, trial_number
+from nasplug.budget import CUT_BY_BUDGET
 from nasplug.oracles.pareto import VIOLATION
 
 # How far below the given directory projects are looked for.
@@ -34,7 +35,8 @@ class Project:
             value the oracle gave the trial, as its strategy learned from them),
             `live_values` (those its network was built from, see `nasplug.live`; all
             of `values` when the trial has no such record), `space`, `metrics`,
-            `params`, `message`, `dir`, `checkpoint`.
+            `params`, `message`, `dir`, `checkpoint`, `cut_by_budget` (whether a time
+            budget stopped its training, `nasplug.budget.CUT_BY_BUDGET`).
         direction: "max" or "min", inferred from the trials' metrics.
         objective: The objective's name, inferred the same way (may be None).
     """
@@ -82,8 +84,10 @@ class Project:
         violations = [t["metrics_at_best_step"].get(VIOLATION, 0.0) for t in scored]
         least = min(violations)
         scored = [t for t, v in zip(scored, violations) if v == least]
-        pick = max if self.direction == "max" else min
-        return pick(scored, key=lambda t: t["score"])
+        # Of equal scores, a trial that trained as planned before one a time budget cut.
+        if self.direction == "max":
+            return max(scored, key=lambda t: (t["score"], not t["cut_by_budget"]))
+        return min(scored, key=lambda t: (t["score"], t["cut_by_budget"]))
 
 
 def load_search(directory):
@@ -229,6 +233,7 @@ def _trial_record(trial_id, position, trial, trial_dir):
         "message": trial.get("message"),
         "dir": trial_dir,
         "checkpoint": checkpoint if os.path.isfile(checkpoint) else None,
+        "cut_by_budget": bool(best_metrics.get(CUT_BY_BUDGET)),
     }
 
 

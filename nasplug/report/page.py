@@ -107,12 +107,16 @@ def _summary_section(projects):
         counts = {}
         for t in project.trials:
             counts[t["status"]] = counts.get(t["status"], 0) + 1
+        trials = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "none"
+        cut = sum(t["cut_by_budget"] for t in project.trials)
+        if cut:
+            trials += f" ({cut} cut short by the time budget)"
         best = project.best()
         rows.append(
             [
                 project.name,
                 project.strategy or "",
-                ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "none",
+                trials,
                 f"{project.objective or 'score'} ({project.direction})",
                 _fmt(best["score"]) if best else "",
                 best["number"] if best else "",
@@ -292,6 +296,12 @@ def _best_architecture(project, models, level, chosen=None):
         f"trial_{html.escape(str(best['trial_id']))}): "
         f"{html.escape(project.objective or 'score')} = <b>{_fmt(best['score'])}</b>"
         + (f", {best['params']:,} parameters" if best["params"] else "")
+        + (
+            "; its training was cut short by the time budget, so its score is that of a "
+            "network trained less than the others"
+            if best["cut_by_budget"]
+            else ""
+        )
         + ".</p>",
         _table(
             ["hyperparameter", "value"],

@@ -10,6 +10,11 @@ each trial), reads what it found (`results`) and trains the network it keeps (`_
 chosen defaults.
 """
 
-from nasplug.sklearn._classes import NASClassifier, NASRegressor
+from nasplug import _quiet
+
+# Before Keras imports TensorFlow: the lines TensorFlow logs while it loads are dropped.
+_quiet.import_tensorflow()
+
+from nasplug.sklearn._classes import NASClassifier, NASRegressor  # noqa: E402
 
 __all__ = ["NASClassifier", "NASRegressor"]

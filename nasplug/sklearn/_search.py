@@ -143,6 +143,34 @@ def checked_scorer(estimator, fit_data):
     return scorer
 
 
+def metric_name(estimator, task):
+    """The name of what `scoring` measures: its scorer's name, or for the default
+    scoring (the estimator's `score`) "accuracy" or "R²".
+
+    Args:
+        estimator: A `NASClassifier` / `NASRegressor`.
+        task: "classification" or "regression".
+    """
+    if isinstance(estimator.scoring, str):
+        return estimator.scoring
+    if estimator.scoring is None:
+        return "accuracy" if task == "classification" else "R²"
+    return "score"
+
+
+def score_name(estimator, fit_data):
+    """What a trial's score is, in a few words: "accuracy (3-fold CV)", "val R²".
+
+    Args:
+        estimator: The estimator being fitted.
+        fit_data: The `FitData` of the fit.
+    """
+    metric = metric_name(estimator, fit_data.targets.task)
+    if fit_data.folds is not None:
+        return f"{metric} ({len(fit_data.folds)}-fold CV)"
+    return f"val {metric}"
+
+
 def make_tuner(estimator, fit_data, hypermodel, scorer, spec, seed, directory, role):
     """The `ScoringTuner` of `estimator`'s search, its oracle made from the parameters.
 
@@ -204,6 +232,8 @@ def make_tuner(estimator, fit_data, hypermodel, scorer, spec, seed, directory, r
             keep_models=role is not None or (spec.ranked and not estimator.refit),
             full_epochs=screening.max_epochs if screening is not None else max_epochs,
             folds=folds,
+            # The oracle's objective is the score only when it is the one objective.
+            score_name=score_name(estimator, fit_data) if spec.metrics == (OBJECTIVE,) else None,
             directory=directory,
             project_name=resume.PROJECT_NAME,
             # Every process of a distributed search opens the same project: none may wipe
@@ -235,7 +265,10 @@ def run(tuner, training, verbose, time_budget):
         extra.append(budget.callback())
     args, kwargs = training.arguments(extra)
     # The display only shows the budget's remainder; the budget is the search's.
-    with quiet, progress.attach(tuner, verbose=verbose, time_budget=budget) as display:
+    display = progress.attach(
+        tuner, verbose=verbose, time_budget=budget, score_name=tuner.score_name
+    )
+    with quiet, display:
         if verbose:
             kwargs["callbacks"].append(display.epoch_callback())
         tuner.search(*args, verbose=verbose, **kwargs)

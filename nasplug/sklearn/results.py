@@ -8,9 +8,10 @@ import warnings
 import keras
 
 from nasplug import _convert, live, screening
+from nasplug.budget import CUT_BY_BUDGET
 from nasplug.oracles.pareto import VIOLATION
 from nasplug.sklearn import objectives as objectives_module
-from nasplug.sklearn.tuner import OBJECTIVE
+from nasplug.sklearn.tuner import OBJECTIVE, trial_rank
 
 
 class SearchResults:
@@ -27,9 +28,11 @@ class SearchResults:
             network was trained for when scored), `continues` (the trial whose
             network it trained further, in a screened search; else None) and
             `score_std` (the folds' standard deviation of a cross-validated trial's
-            score; else None).
+            score; else None) and `cut_by_budget` (whether the time budget stopped its
+            training, so that its score is that of a network trained less).
         best_trial_id: The id of the trial with the highest score, among the networks
-            trained longest when the search screened them (or Hyperband scheduled them).
+            trained longest when the search screened them (or Hyperband scheduled them);
+            of equal scores, one that trained as planned before one the budget cut.
         best_score: Its score.
         best_params: The values its network was built from, without KerasTuner's own
             (`tuner/...`).
@@ -53,7 +56,7 @@ class SearchResults:
     def __init__(self, oracle, spec=None, trial_dir=None):
         self.trials = []
         self._trial_dir = trial_dir
-        best_id, best_rank = None, (-math.inf, -math.inf)
+        best_id, best_rank = None, trial_rank(-math.inf, -math.inf, False)
         for trial_id, trial in sorted(
             oracle.trials.items(), key=lambda item: _convert.trial_key(item[0])
         ):
@@ -75,13 +78,14 @@ class SearchResults:
                 "epochs": None if epochs is None else int(epochs),
                 "continues": values.get(screening.CONTINUES),
                 "score_std": score_std,
+                "cut_by_budget": bool(_value(trial, CUT_BY_BUDGET)),
             }
             if spec is not None and spec.ranked:
                 record.update(_ranked_values(trial, spec))
             self.trials.append(record)
             # A network trained longer outranks one screened out early, whatever their
             # scores: the scores of different training lengths do not compare.
-            rank = (values.get(screening.EPOCHS, 0), score)
+            rank = trial_rank(values.get(screening.EPOCHS, 0), score, record["cut_by_budget"])
             if status == "COMPLETED" and score is not None and rank > best_rank:
                 best_id, best_rank = trial_id, rank
         best_score = best_rank[1]
@@ -144,6 +148,10 @@ class SearchResults:
             for name, value in _convert.plain(self._live(trial)).items()
             if not name.startswith("tuner/")
         }
+
+
+def _value(trial, name):
+    return float(trial.metrics.get_last_value(name)) if trial.metrics.exists(name) else None
 
 
 def _score(trial):

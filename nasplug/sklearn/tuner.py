@@ -26,6 +26,7 @@ from nasplug._training import (  # noqa: F401 -- importable from here as before
     seeded,
     steps_per_epoch,
 )
+from nasplug.budget import CUT_BY_BUDGET
 from nasplug.distributed import roles
 
 OBJECTIVE = "score"
@@ -73,6 +74,8 @@ class ScoringTuner(
             the fold's rows, `score_model` is called as `score_model(model, fold)` with
             the fold's number, and the trial's scores are the folds' means (its
             "score_std" their standard deviation). The oracle must not schedule epochs.
+        score_name: What a trial's score is, in a few words, for the progress line
+            ("accuracy (3-fold CV)"); None calls it by the objective's name.
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, ...).
     """
 
@@ -86,6 +89,7 @@ class ScoringTuner(
         keep_models=False,
         full_epochs=None,
         folds=None,
+        score_name=None,
         **kwargs,
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
@@ -100,10 +104,10 @@ class ScoringTuner(
         self.keep_models = keep_models
         self.full_epochs = full_epochs
         self.folds = None if folds is None else [tuple(fold) for fold in folds]
+        self.score_name = score_name
         self.best_model = None
-        # (epochs trained, score): a network trained longer ranks first, as the
-        # screening ranks them.
-        self.best_rank = (-math.inf, -math.inf)
+        # A network trained longer ranks first, as the screening ranks them (`trial_rank`).
+        self.best_rank = trial_rank(-math.inf, -math.inf, False)
         self.best_trial_id = None
 
     def on_search_begin(self):
@@ -116,6 +120,8 @@ class ScoringTuner(
     def run_trial(self, trial, *fit_args, **fit_kwargs):
         start = time.perf_counter()
         training = self._training_of(trial, *fit_args, **fit_kwargs)
+        budget = _training.budget_of(training.callbacks)
+        stopped_before = budget.stopped_trainings if budget is not None else 0
         if self.folds is None:
             model, history, fit_seconds = _training.train(training)
             scores = self._scores(model, history)
@@ -124,9 +130,12 @@ class ScoringTuner(
             model, scores, useful_epochs, fit_seconds = self._cross_validate(training)
         size = model.count_params()
         score = scores[OBJECTIVE]
+        cut = budget is not None and budget.stopped_trainings > stopped_before
         if self.keep_models:
             self.save_model(trial.trial_id, model)
-        rank = (training.epochs if "tuner/epochs" in trial.hyperparameters.values else 0, score)
+        rank = trial_rank(
+            training.epochs if "tuner/epochs" in trial.hyperparameters.values else 0, score, cut
+        )
         # A cross-validated trial's networks each saw part of the data: the estimator
         # retrains the best architecture on all of it, and keeps none of them.
         if self.folds is None and rank > self.best_rank:
@@ -140,6 +149,7 @@ class ScoringTuner(
         return {
             **{name: float(value) for name, value in scores.items()},
             **measured,
+            **({CUT_BY_BUDGET: 1.0} if cut else {}),
             "epochs": float(useful_epochs),
             "seconds": float(time.perf_counter() - start),
             "fit_seconds": float(fit_seconds),
@@ -273,6 +283,21 @@ class ScoringTuner(
             model.optimizer.build(model.trainable_variables)
         model.load_weights(self._weights_file(trial.trial_id))
         return model
+
+
+def trial_rank(epochs, score, cut_by_budget):
+    """What orders trials when the best is chosen: the highest rank wins.
+
+    A network trained longer comes first whatever the scores (the screening's or
+    Hyperband's short trainings do not compare with full ones); then the score; at equal
+    scores, a trial the time budget cut short comes after one that trained as planned.
+
+    Args:
+        epochs: The epochs an oracle that schedules them gave the trial, else 0.
+        score: The trial's score.
+        cut_by_budget: Whether the time budget stopped its training.
+    """
+    return (epochs, score, 0 if cut_by_budget else 1)
 
 
 def train_network(hypermodel, hp, seed, x, y, epochs, batch_size, **options):

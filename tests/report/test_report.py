@@ -544,3 +544,23 @@ def test_a_pareto_population_loses_its_worst_ranked_member(tmp_path):
     oracle._observe_finished()
     assert report.lineage(project)["population"] == oracle.population
     assert project.state["population"] != oracle.population
+
+
+def test_a_trial_the_budget_cut_is_marked_and_loses_a_tie(tmp_path):
+    results = iter([{"score": 0.8, "cut_by_budget": 1.0}, {"score": 0.8}])
+    oracle = make_oracle(
+        "random",
+        objective=keras_tuner.Objective("score", "max"),
+        max_trials=2,
+        seed=0,
+        hyperparameters=_cell_space(),
+    )
+    _drive(oracle, tmp_path, score=lambda values: next(results))
+    [project] = report.load_search(tmp_path)
+    assert [t["cut_by_budget"] for t in sorted(project.trials, key=lambda t: t["number"])] == [
+        True,
+        False,
+    ]
+    assert project.best()["number"] == 2
+    text = open(report.write_report(tmp_path), encoding="utf-8").read()
+    assert "2 completed (1 cut short by the time budget)" in text
