@@ -25,6 +25,7 @@ import keras_tuner  # noqa: E402
 
 from nasplug import _compat, _training, live, measure, proxies  # noqa: E402
 from nasplug import screening as screening_module  # noqa: E402
+from nasplug.budget import CUT_BY_BUDGET  # noqa: E402
 from nasplug.distributed import roles  # noqa: E402
 from nasplug.oracles import registry  # noqa: E402
 
@@ -82,7 +83,12 @@ class StrategySearch(
 
     def run_trial(self, trial, *args, **kwargs):
         add_measurement(self.oracle, kwargs)
-        return super().run_trial(trial, *args, **kwargs)
+        budget = _training.budget_of(kwargs.get("callbacks") or ())
+        stopped_before = budget.stopped_trainings if budget is not None else 0
+        results = super().run_trial(trial, *args, **kwargs)
+        if budget is not None and budget.stopped_trainings > stopped_before:
+            mark_cut_by_budget(results)
+        return results
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
         # What `_try_build` gives the trial's model before `fit` traces its training step
@@ -99,6 +105,22 @@ class StrategySearch(
         if data is not None:
             _compat.build_training_state(model, data)
         return model
+
+
+def mark_cut_by_budget(results):
+    """Adds the metric `CUT_BY_BUDGET` to the Keras histories of a trial the budget cut.
+
+    Args:
+        results: What `Tuner.run_trial` returns: a `keras.callbacks.History` per
+            execution; other results (a user's dict or number) are left as they are.
+    """
+    histories = results if isinstance(results, list) else [results]
+    for history in histories:
+        logged = getattr(history, "history", None)
+        if isinstance(logged, dict) and logged:
+            # One value per epoch, as KerasTuner reads every metric at the best epoch.
+            epochs = len(next(iter(logged.values())))
+            logged[CUT_BY_BUDGET] = [1.0] * epochs
 
 
 def add_measurement(oracle, fit_kwargs):

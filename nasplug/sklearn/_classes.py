@@ -152,11 +152,14 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         is_categorical_: Boolean mask of the columns taken as categories (a table), or
             None when there are none.
         best_model_: The chosen `keras.Model`. It takes what `predict` takes, as Keras
-            inputs: for a table with categorical columns, a dict mapping each column
-            name to an array of shape (n, 1) (text for categorical columns, floats with
-            NaN for missing values elsewhere; call the model on it, or pass tensors to
-            `predict`: Keras's array adapters take no text); for a numeric table, the
-            float matrix; for images, the images; for text, token indices.
+            inputs: for a table with categorical columns, a dict of one array of shape
+            (n, 1) per column (text for categorical columns, floats with NaN for missing
+            values elsewhere; call the model on it, or pass tensors to `predict`: Keras's
+            array adapters take no text), keyed by the column's name as a string ("x0",
+            "x1", ... for an array without names; "/", which Keras refuses in names,
+            becomes "_", and a repeated name gets "_2", "_3"), the keys of
+            `best_model_.input`; for a numeric table, the float matrix (NaN for missing
+            values); for images, the images; for text, token indices.
         best_params_: Its hyperparameter values.
         best_score_: Its validation score (the mean over the folds, when trials are
             cross-validated).
@@ -354,11 +357,14 @@ class NASRegressor(RegressorMixin, _NASEstimator):
         is_categorical_: Boolean mask of the columns taken as categories (a table), or
             None when there are none.
         best_model_: The chosen `keras.Model`. It takes what `predict` takes, as Keras
-            inputs: for a table with categorical columns, a dict mapping each column
-            name to an array of shape (n, 1) (text for categorical columns, floats with
-            NaN for missing values elsewhere; call the model on it, or pass tensors to
-            `predict`: Keras's array adapters take no text); for a numeric table, the
-            float matrix; for images, the images; for text, token indices. For the
+            inputs: for a table with categorical columns, a dict of one array of shape
+            (n, 1) per column (text for categorical columns, floats with NaN for missing
+            values elsewhere; call the model on it, or pass tensors to `predict`: Keras's
+            array adapters take no text), keyed by the column's name as a string ("x0",
+            "x1", ... for an array without names; "/", which Keras refuses in names,
+            becomes "_", and a repeated name gets "_2", "_3"), the keys of
+            `best_model_.input`; for a numeric table, the float matrix (NaN for missing
+            values); for images, the images; for text, token indices. For the
             default space and AutoKeras blocks it ends with a `Rescaling` layer named
             `output` that predicts in y's units.
         best_params_: Its hyperparameter values.

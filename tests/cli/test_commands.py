@@ -93,7 +93,9 @@ def test_search_saves_model_metadata_and_report(wine_search):
     # The best trial's number is the one its progress line showed.
     best = int(re.search(r"Best architecture \(trial (\d)\):", printed).group(1))
     best_line = next(line for line in printed.splitlines() if line.startswith(f"trial {best}/2"))
-    score = float(re.search(r"score ([0-9.]+)", best_line).group(1))
+    # The line names the score as model.json describes it (a held-out fifth).
+    score = float(re.search(r"completed in \d\d:\d\d, val accuracy ([0-9.]+)", best_line).group(1))
+    assert "| best val accuracy " in best_line
     metadata_score = json.loads((out / "model.json").read_text())["validation_score"]
     assert score == pytest.approx(metadata_score, abs=1e-4)
     metadata = json.loads((out / "model.json").read_text())
@@ -202,8 +204,14 @@ def test_regression_with_a_time_budget(tmp_path, capsys):
     # other trial starts.
     trial_lines = [line for line in printed.splitlines() if line.startswith("trial ")]
     assert len(trial_lines) == 1 and trial_lines[0].startswith("trial 1/1 ")
+    # It is marked as cut short, and scored as 90 training rows are: over 3 folds.
+    assert trial_lines[0].startswith("trial 1/1 | cut short by the time budget in ")
+    assert "| best R² (3-fold CV) " in trial_lines[0]
+    assert "(its training was cut short by the time budget)" in printed
     assert "Test score: R²" in printed
     metadata = json.loads((out / "model.json").read_text())
+    assert metadata["cut_by_budget"] == [1]
+    assert metadata["validation"] == "3-fold cross-validated R²"
     assert metadata["task"] == "regression" and metadata["classes"] is None
     data.drop(columns=["target"]).to_csv(tmp_path / "x.csv", index=False)
     capsys.readouterr()
