@@ -73,6 +73,7 @@ def test_bad_budget_is_one_clear_error(seconds):
         TimeBudget(seconds)
 
 
+@pytest.mark.slow
 def test_our_tuners_mark_the_trial_the_budget_cut(tmp_path):
     import nasplug
     from nasplug.budget import CUT_BY_BUDGET
