@@ -119,9 +119,9 @@ class ScoringTuner(
 
     def run_trial(self, trial, *fit_args, **fit_kwargs):
         start = time.perf_counter()
-        training = self._training_of(trial, *fit_args, **fit_kwargs)
-        budget = _training.budget_of(training.callbacks)
+        budget = _training.budget_of(fit_kwargs.get("callbacks") or ())
         stopped_before = budget.stopped_trainings if budget is not None else 0
+        training = self._training_of(trial, *fit_args, **fit_kwargs)
         if self.folds is None:
             model, history, fit_seconds = _training.train(training)
             scores = self._scores(model, history)
