@@ -137,6 +137,18 @@ class SearchProgress:
         if self._verbose and self._is_interactive() and self._current is not None:
             self._draw(self._line(self._current))
 
+    def on_activity(self, text):
+        """Shows work between trials (a supernet's training) in place of a trial's epoch."""
+        if not (self._verbose and self._is_interactive()):
+            return
+        best = self._best_score()
+        parts = [
+            text,
+            f"best {self._objective_name()} {_format_score(best)}" if best is not None else "best -",
+            f"elapsed {format_seconds(self._elapsed())}",
+        ]
+        self._draw(" | ".join(parts))
+
     @property
     def time_budget(self):
         """The budget's seconds, or None."""

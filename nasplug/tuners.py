@@ -21,6 +21,7 @@ import keras_tuner
 from nasplug import _compat, _training, live, measure, proxies
 from nasplug import screening as screening_module
 from nasplug.distributed import roles
+from nasplug.oneshot._tuner import SupernetTuner
 from nasplug.oracles import registry
 
 __all__ = [
@@ -37,6 +38,7 @@ _PARAMETER = inspect.Parameter
 
 
 class StrategySearch(
+    SupernetTuner,
     live.RecordsLiveValues,
     proxies.ScoresCandidates,
     screening_module.ScreenedTuner,

@@ -176,14 +176,35 @@ class BlockHyperModel(keras_tuner.HyperModel):
         return self._build_network(hp)
 
     def _build_network(self, hp):
+        block = self.supernet_body()
+        return self.build_around(hp, lambda x: block.build(hp, x))
+
+    def supernet_body(self):
+        """The searched body: the block, or the default space of the data's kind.
+
+        With `build_around`, what `nasplug.oneshot`'s supernet builds on.
+        """
         block = self.block
         if block is None:
             block = default_space(self.spec.kind, self.spec.vocabulary_size())
         elif self.spec.kind == TEXT and getattr(block, "max_tokens", False) is None:
             # Our vectorizer fixes the vocabulary; the block must not search its size.
             block.max_tokens = self.spec.vocabulary_size()
+        return block
+
+    def build_around(self, hp, body):
+        """The compiled network with `body(x)` as its body: input, body, output layer.
+
+        Args:
+            hp: The trial's `keras_tuner.HyperParameters` (the input's encoding and the
+                learning rate may be searched).
+            body: Callable from the preprocessed input tensor to the body's output.
+
+        Returns:
+            A compiled `keras.Model`.
+        """
         inputs, x = self.spec.build_inputs(hp)
-        x = block.build(hp, x)
+        x = body(x)
         if len(x.shape) > 2:
             x = keras.layers.Flatten(name="flatten")(x)
         if self.task == "classification":

@@ -27,6 +27,7 @@ from nasplug._training import (  # noqa: F401 -- importable from here as before
     steps_per_epoch,
 )
 from nasplug.distributed import roles
+from nasplug.oneshot._tuner import SupernetTuner
 
 OBJECTIVE = "score"
 
@@ -47,6 +48,7 @@ WARMUP_STEPS = 125
 
 
 class ScoringTuner(
+    SupernetTuner,
     live.RecordsLiveValues,
     proxies.ScoresCandidates,
     _training.ReleasesTrials,
