@@ -7,8 +7,11 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import pytest
+from keras_tuner.engine.hyperparameters import Choice
+from sklearn.datasets import load_wine
 
 from nasplug.blocks import CellBlock, DenseBlock, LayerChainBlock
+from nasplug.cli import main
 from nasplug.oneshot import DartsOracle, OneShotOracle, Supernet, SupernetTrainer
 from nasplug.oneshot._trainer import seeded
 from nasplug.oracles import registry
@@ -17,6 +20,7 @@ from nasplug.sklearn.estimators import NASClassifier
 from nasplug.sklearn.hypermodels import BlockHyperModel, InputSpec
 from nasplug.sklearn.spaces import FamilyChoice, default_space
 from nasplug.space import SearchSpace
+from nasplug.tuners import tuner_class
 
 PROJECT = resume.PROJECT_NAME
 OPERATIONS = (
@@ -80,13 +84,13 @@ def same_function(model, supernet, hp, values, x):
 def small_families():
     return FamilyChoice(
         {
-            "mlp": [DenseBlock(num_units=kt.HyperParameters().Choice("u", [4, 8]), name="mlp")],
+            "mlp": [DenseBlock(num_units=Choice("u", [4, 8]), name="mlp")],
             "cell": [
                 CellBlock(
                     nodes=2,
                     operations=OPERATIONS,
-                    channels=kt.HyperParameters().Choice("channels", [4, 8]),
-                    stages=kt.HyperParameters().Choice("stages", [1, 2]),
+                    channels=Choice("channels", [4, 8]),
+                    stages=Choice("stages", [1, 2]),
                     connected=False,
                     dimensions=1,
                     name="cell",
@@ -96,6 +100,7 @@ def small_families():
     )
 
 
+@pytest.mark.slow
 def test_supernet_computes_what_a_small_space_s_networks_built_alone_compute():
     model = hypermodel(small_families(), (12, 1))
     hp = whole_space(model)
@@ -215,7 +220,7 @@ def test_inherited_scores_lead_evolution_to_the_best_cell(tmp_path):
     block = CellBlock(
         nodes=1,
         operations=("none", "skip_connect", "nor_conv_3x3", "dil_conv_3x3", "avg_pool_3x3"),
-        channels=kt.HyperParameters().Choice("channels", [8, 16]),
+        channels=Choice("channels", [8, 16]),
         stages=1,
         cells=1,
         dimensions=1,
@@ -316,9 +321,11 @@ def classifier(directory, strategy, params, max_trials=2, callbacks=None):
         ("darts", {"candidates": 20}),
     ],
 )
-def test_strategies_are_reachable_by_name_in_the_estimator(tmp_path, strategy, params):
+def test_strategies_are_reachable_by_name_in_the_estimator(tmp_path, capsys, strategy, params):
     x, y = signals()
-    estimator = classifier(tmp_path, strategy, params).fit(x, y)
+    estimator = classifier(tmp_path, strategy, params).set_params(verbose=1).fit(x, y)
+    printed = capsys.readouterr().out
+    assert "supernet phase 1: " in printed and "candidate(s) for trials" in printed
     assert estimator.predict(x).shape == (len(x),)
     assert len(estimator.search_results_) == 2
     assert "cell/edge_2_1" in estimator.best_params_
@@ -383,3 +390,30 @@ def test_strategies_check_their_arguments_and_need_a_tuner(tmp_path):
     oracle._set_project_dir(str(tmp_path), "search")
     with pytest.raises(RuntimeError, match="trains a supernet, which its tuner builds"):
         oracle.create_trial("tuner0")
+
+
+@pytest.mark.slow
+def test_kerastuner_tuner_and_command_line_search_on_a_supernet(tmp_path, capsys):
+    x, y = signals()
+    spec = InputSpec("sequence", x.shape[1:], mean=[0.0], variance=[1.0])
+    model = BlockHyperModel(small_cell(), spec, "classification", 2)
+    tuner = tuner_class("oneshot")(
+        model,
+        objective="val_loss",
+        max_trials=2,
+        seed=0,
+        candidates=4,
+        directory=str(tmp_path),
+        project_name="tuner",
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=1, verbose=0)
+    assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED"] * 2
+    assert tuner.get_best_models(1)[0].predict(x, verbose=0).shape == (len(x), 2)
+
+    frame = load_wine(as_frame=True).frame.iloc[::2]
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+    argv = ["search", str(tmp_path / "wine.csv"), "--target", "target", "--strategy", "darts"]
+    argv += ["--strategy-arg", "candidates=10", "--max-trials", "1", "--epochs", "2"]
+    argv += ["--cv", "none", "--output", str(tmp_path / "out")]
+    assert main(argv) == 0
+    assert os.path.exists(tmp_path / "out" / "model.keras")

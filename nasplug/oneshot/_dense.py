@@ -13,7 +13,7 @@ import keras
 
 from nasplug.blocks.basic import possible_counts
 from nasplug.oneshot._architecture import choose, width_mask
-from nasplug.oneshot._cells import _batch_norm, _norm_slice, _numpy, _zeros
+from nasplug.oneshot._cells import _norm_slice, _numpy, _zeros
 
 
 class DenseSupernet(keras.layers.Layer):
@@ -50,7 +50,10 @@ class DenseSupernet(keras.layers.Layer):
             layer = keras.layers.Dense(self.width)
             layer.build((None, self.inputs_width if i == 0 else self.width))
             self.dense.append(layer)
-            self.norms.append(_batch_norm(self.width))
+            # AutoKeras's DenseBlock normalises with Keras's defaults.
+            norm = keras.layers.BatchNormalization()
+            norm.build((None, self.width))
+            self.norms.append(norm)
         self.dropouts = [
             keras.layers.Dropout(rate) if rate > 0 else None for rate in self.dropout_options
         ]

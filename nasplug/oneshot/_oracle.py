@@ -106,7 +106,9 @@ class SupernetOracle(NASOracle):
                 "use it from NASClassifier / NASRegressor, `nasplug search`, or nasplug's "
                 "KerasTuner tuners with a search space made of nasplug blocks, in one process."
             )
-        deadline = time.monotonic() + self.supernet_share * self.trainer.time_left()
+        started = time.monotonic()
+        deadline = started + self.supernet_share * self.trainer.time_left()
+        steps = self.trainer.steps
         found = []
         seen = set()
         for values, score in self.search_supernet(deadline):
@@ -116,10 +118,15 @@ class SupernetOracle(NASOracle):
                 seen.add(key)
                 found.append((values, score))
         self.phases += 1
+        chosen = found[: self.trials_per_phase]
+        self.trainer.show(
+            f"supernet phase {self.phases}: {self.trainer.steps - steps} training steps, "
+            f"{len(chosen)} candidate(s) for trials, {time.monotonic() - started:.1f} s",
+            done=True,
+        )
         self.trainer.save(self.phases)
         # The previous checkpoint stays until the state naming this one is saved.
         self.trainer.remove(self.phases - 2)
-        chosen = found[: self.trials_per_phase]
         self.inherited += [
             {"phase": self.phases, "values": v, "inherited_score": float(s)} for v, s in chosen
         ]
@@ -297,8 +304,18 @@ class OneShotOracle(SupernetOracle):
                 if values is None:
                     break
                 scored[_compat.values_hash(strategy, values[0])] = values
-        # Scores of early rounds came from less trained weights: the best are scored again.
-        best = sorted(scored.values(), key=lambda pair: -pair[1])[: 3 * self.trials_per_phase]
+        # Scores of early rounds (and phases) came from less trained weights: the best
+        # candidates so far are scored again.
+        for trial in strategy.trials.values():
+            if trial.status == COMPLETED and trial.score is not None:
+                key = _compat.values_hash(strategy, trial.hyperparameters.values)
+                scored.setdefault(key, (dict(trial.hyperparameters.values), trial.score))
+        untried = [
+            pair
+            for pair in sorted(scored.values(), key=lambda pair: -pair[1])
+            if not _compat.is_duplicate(self, self.space.active(pair[0]))
+        ]
+        best = untried[: 3 * self.trials_per_phase]
         rescored = [(values, self.trainer.score(values)) for values, _ in best]
         return sorted(rescored, key=lambda pair: -pair[1])
 

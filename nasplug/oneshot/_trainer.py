@@ -119,7 +119,7 @@ class SupernetTrainer:
             rows = next(batches)
             step(_take(self.x, rows), _take(self.y, rows))
             self.steps += 1
-            self._show(f"{what} step {done + 1}/{steps}")
+            self.show(f"{what} step {done + 1}/{steps}")
         return steps
 
     def score(self, values):
@@ -198,7 +198,7 @@ class SupernetTrainer:
                 rows = next(batches)
                 weights_step(_take(self.x, rows), _take(self.y, rows))
                 self.steps += 1
-                self._show(f"supernet (relaxed) step {done + 1}/{steps}")
+                self.show(f"supernet (relaxed) step {done + 1}/{steps}")
             return steps
         finally:
             architecture.relaxation = None
@@ -282,13 +282,19 @@ class SupernetTrainer:
             self._functions[key] = _trace(self, kind, alphas, regularization)
         return self._functions[key]
 
-    def _show(self, text):
+    def show(self, text, done=False):
+        """Shows the supernet's progress on the search's display (if it has a line for it).
+
+        Args:
+            text: What is being done.
+            done: Whether this ends a phase (always shown, also off a terminal).
+        """
         if self.display is None or not hasattr(self.display, "on_activity"):
             return
         now = time.monotonic()
-        if now - self._shown >= _REDRAW:
+        if done or now - self._shown >= _REDRAW:
             self._shown = now
-            self.display.on_activity(text)
+            self.display.on_activity(text, done=done)
 
 
 def _trace(trainer, kind, alphas, regularization):
