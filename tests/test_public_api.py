@@ -112,6 +112,15 @@ PUBLIC_ALL = {
     ],
     "nasplug.live": ["FILE", "RecordsLiveValues", "live_values", "read", "write"],
     "nasplug.measure": ["MEASURES", "MeasureCallback", "count_flops", "latency_ms", "measure"],
+    "nasplug.oneshot": [
+        "DartsOracle",
+        "EnasOracle",
+        "OneShotOracle",
+        "Supernet",
+        "SupernetOracle",
+        "SupernetTrainer",
+        "SupernetTuner",
+    ],
     "nasplug.oracles": [
         "EvolutionOracle",
         "NASOracle",

@@ -6,9 +6,11 @@ option a single path takes (assigned from a candidate's values before each step)
 layers read them while they run, so one traced step serves every architecture: what
 changes from one candidate to the next is a variable's value, never the graph.
 
-In single-path mode each choice runs only its chosen branch (`keras.ops.switch`); in
-relaxed mode every branch runs and their outputs are mixed by `relaxation(alpha)`. The
-mode is read when a step is traced, so a trainer traces one step function per mode.
+In single-path mode a choice runs only its chosen branch (`keras.ops.switch`), or runs
+every branch weighted one-hot where branches would cost more to trace than to run (a
+cell's operations); in relaxed mode every branch runs and their outputs are mixed by
+`relaxation(alpha)`. The mode is read when a step is traced, so a trainer traces one
+step function per mode.
 """
 
 import keras
@@ -114,7 +116,7 @@ def position(options, value):
     return None
 
 
-def choose(architecture, name, branches, *operands, index=None):
+def choose(architecture, name, branches, *operands):
     """Runs the chosen branch of a decision, or mixes every branch when relaxed.
 
     Args:
@@ -122,8 +124,6 @@ def choose(architecture, name, branches, *operands, index=None):
         name: The decision.
         branches: One callable per option, each `(*operands) -> tensor` of one shape.
         *operands: Tensors passed to the branches.
-        index: Optional int tensor that replaces the decision's own index on the single
-            path (a cell's edge whose operation is never used runs an extra branch).
 
     Returns:
         A tensor.
@@ -133,15 +133,13 @@ def choose(architecture, name, branches, *operands, index=None):
     if architecture.relaxed:
         weights = architecture.weights(name)
         total = None
-        for i, branch in enumerate(branches[: len(architecture.options[name])]):
+        for i, branch in enumerate(branches):
             term = weights[i] * branch(*operands)
             total = term if total is None else total + term
         return total
-    if index is None:
-        index = architecture.index[name]
     if len(branches) == 1:
         return branches[0](*operands)
-    return keras.ops.switch(index, list(branches), *operands)
+    return keras.ops.switch(architecture.index[name], list(branches), *operands)
 
 
 def width_mask(architecture, name, widths, top):

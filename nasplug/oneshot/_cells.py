@@ -10,10 +10,13 @@ the later cells of each stage; fewer stages end at an earlier stage. Each stage 
 with its own final batch normalisation and its own part of the output vector, so the
 classification head reads, for every architecture, rows of its own.
 
-Edges whose operation never reaches the cell's output (see `nasplug.blocks.live_edges`)
-are not computed, as the network built alone does not build them, so that the supernet
-with one path selected computes exactly the function of that network
-(`Supernet.transfer` gives the network its slice of the weights).
+On a single path an edge's operations all run, weighted one-hot (a branch per operation
+would cost minutes of tracing in a full cell), and an edge whose operation never reaches
+the cell's output (see `nasplug.blocks.live_edges`) gets all-zero weights, as the network
+built alone does not build it: the supernet with one path selected computes exactly the
+function of that network (`Supernet.transfer` gives the network its slice of the
+weights). Fewer cells and fewer stages are branches (`keras.ops.switch`), run only when
+chosen.
 """
 
 import keras
@@ -56,8 +59,8 @@ class CellSupernet(keras.layers.Layer):
             edge: builder.decide(self.edge_names[edge], None, block.edge_choices(*edge))
             for edge in self.edges
         }
-        # The operation each edge runs on the single path: its choice, or the extra
-        # last branch (nothing computed) when the edge does not reach the output.
+        # The operation each edge runs on the single path: its choice, or one past the
+        # last (no operation) when the edge does not reach the output.
         self.edge_runs = {
             edge: keras.Variable(
                 0, dtype="int32", trainable=False, name=f"runs_{edge[0]}_{edge[1]}"
@@ -221,19 +224,19 @@ class CellSupernet(keras.layers.Layer):
             for src in range(to):
                 edge = (to, src)
                 index = self.edges.index(edge)
-                branches = [
-                    _branch(name, ops, mask, training)
-                    for name, ops in zip(self.edge_options[edge], layers[index])
-                ]
-                branches.append(keras.ops.zeros_like)
-                term = choose(
-                    self._architecture,
-                    self.edge_names[edge],
-                    branches,
-                    nodes[src],
-                    index=self.edge_runs[edge],
-                )
-                total = term if total is None else total + term
+                options = self.edge_options[edge]
+                if self._architecture.relaxed:
+                    weights = self._architecture.weights(self.edge_names[edge])
+                else:
+                    # One-hot, all zeros for an edge that does not reach the output.
+                    weights = keras.ops.one_hot(self.edge_runs[edge], len(options) + 1)
+                for i, (name, ops) in enumerate(zip(options, layers[index])):
+                    if name == NONE:
+                        continue
+                    term = weights[i] * _branch(name, ops, mask, training)(nodes[src])
+                    total = term if total is None else total + term
+            if total is None:
+                total = keras.ops.zeros_like(x)
             nodes[to] = total
         return nodes[self._block.nodes]
 

@@ -345,7 +345,7 @@ def _trace(trainer, kind, alphas, regularization):
                 correct = keras.ops.zeros(())
             return keras.ops.sum(losses), correct
 
-    return tf.function(step, reduce_retracing=True)
+    return tf.function(step, reduce_retracing=True, autograph=False)
 
 
 def _take(data, rows):

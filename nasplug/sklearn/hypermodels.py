@@ -18,7 +18,14 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug.sklearn.spaces import SEQUENCE, TABULAR, TEXT, BlockSequence, default_space
+from nasplug.sklearn.spaces import (
+    SEQUENCE,
+    TABULAR,
+    TEXT,
+    BlockSequence,
+    FamilyChoice,
+    default_space,
+)
 from nasplug.sklearn.tabular import TableEncoding
 
 # A text's token sequence is cut to this length: long enough for sentences and short
@@ -358,9 +365,10 @@ def make_hypermodel(
     """The hypermodel an estimator searches, from its `search_space` parameter.
 
     Args:
-        search_space: None (the default blocks for `spec.kind`), an AutoKeras block or a
-            list of them (wrapped between our input and output layers), a
-            `keras_tuner.HyperModel`, or a function `hp -> compiled keras.Model`.
+        search_space: None (the default blocks for `spec.kind`), an AutoKeras block, a
+            list of them or a `spaces.FamilyChoice` among lists of them (wrapped between
+            our input and output layers), a `keras_tuner.HyperModel`, or a function
+            `hp -> compiled keras.Model`.
         spec: The `InputSpec` of the data.
         task, n_outputs, target_mean, target_scale, learning_rate: See `BlockHyperModel`.
 
@@ -375,7 +383,7 @@ def make_hypermodel(
         search_space = BlockSequence(search_space)
     if (
         search_space is None
-        or isinstance(search_space, BlockSequence)
+        or isinstance(search_space, (BlockSequence, FamilyChoice))
         or is_autokeras_block(search_space)
     ):
         return BlockHyperModel(

@@ -1,7 +1,7 @@
 """One-shot strategies beside the estimators' default, at equal wall time on a UCR set.
 
-For each seed, `NASClassifier` is fitted on one set of `/work/shared/benchmarks/ucr/`
-(default train / test split) with the same `time_budget` and `max_trials=1000` (so the
+For each seed, `NASClassifier` is fitted on one UCR / UEA set of `--data` (`ucr/`, its
+own train / test split) with the same `time_budget` and `max_trials=1000` (so the
 budget ends the search), once per strategy:
 
 - "default": today's defaults (strategy "predictor", the default signal space);
@@ -15,29 +15,32 @@ wall time of the whole `fit`, the trials trained in full, the share of cells der
 from the supernet whose live operations are all skip connections or pooling (collapse),
 and the Spearman correlation between the candidates' scores with shared weights and
 their trials' scores, where a run has three or more. Results are appended to
-`benchmarks/results/oneshot_ucr.jsonl` as they come.
+`results/oneshot_ucr.jsonl` beside this script as they come, after the stamp of the run
+(`benchmarks/common.py`).
 
-    python benchmarks/oneshot_ucr.py --set italypowerdemand --budget 120 --seeds 5
+    python benchmarks/studies/oneshot/oneshot_ucr.py --set italypowerdemand --budget 120
 """
 
 import argparse
 import json
 import os
+import pathlib
 import shutil
+import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3]))  # the checkout
 import numpy as np  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
+from benchmarks import common  # noqa: E402
 from nasplug import NASClassifier  # noqa: E402
 from nasplug.blocks import CellBlock, DenseBlock, live_edges  # noqa: E402
 from nasplug.sklearn.spaces import FamilyChoice  # noqa: E402
 
-DATA = os.environ.get("NASPLUG_UCR", "/work/shared/benchmarks/ucr")
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "oneshot_ucr.jsonl")
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "oneshot_ucr.jsonl"
 STRATEGIES = {
     "default": ("predictor", None),
     "rsps": ("oneshot", {"candidate_strategy": "random"}),
@@ -46,11 +49,6 @@ STRATEGIES = {
     "darts": ("darts", None),
 }
 PARAMETER_FREE = {"none", "skip_connect"}
-
-
-def load(name):
-    data = np.load(os.path.join(DATA, f"{name}.npz"))
-    return data["X_train"], data["y_train"], data["X_test"], data["y_test"]
 
 
 def supernet_space():
@@ -74,8 +72,8 @@ def collapsed(values, nodes=3):
     )
 
 
-def run(name, label, seed, budget):
-    X_train, y_train, X_test, y_test = load(name)
+def run(name, label, seed, budget, data):
+    X_train, X_test, y_train, y_test = common.load(name, data)
     strategy, params = STRATEGIES[label]
     directory = tempfile.mkdtemp(prefix="oneshot-ucr-")
     estimator = NASClassifier(
@@ -153,12 +151,16 @@ def main():
     parser.add_argument("--budget", type=float, default=120)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
+    common.add_data_argument(parser)
     args = parser.parse_args()
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    os.makedirs(RESULTS.parent, exist_ok=True)
+    print(common.header(), flush=True)
+    with open(RESULTS, "a") as f:
+        f.write(json.dumps({"stamp": common.stamp()}) + "\n")
     rows = []
     for seed in range(args.seeds):
         for label in args.strategies:
-            row = run(args.set, label, seed, args.budget)
+            row = run(args.set, label, seed, args.budget, args.data)
             rows.append(row)
             with open(RESULTS, "a") as f:
                 f.write(json.dumps(row) + "\n")
