@@ -367,7 +367,10 @@ def test_a_stopped_oneshot_search_resumes_as_if_never_stopped(tmp_path):
         with open(tmp_path / run / resume.PROJECT_NAME / "oracle.json") as f:
             states.append(json.load(f))
     assert states[0]["inherited"] == states[1]["inherited"]
-    assert states[0]["candidate_search"]["state"] == states[1]["candidate_search"]["state"]
+    # KerasTuner keeps the tried values' hashes as a set: their order is not state.
+    kept, run = (dict(state["candidate_search"]["state"]) for state in states)
+    assert set(kept.pop("tried_so_far")) == set(run.pop("tried_so_far"))
+    assert kept == run
     with np.load(tmp_path / "kept" / PROJECT / "supernet" / "supernet_3.npz") as kept:
         with np.load(tmp_path / "straight" / PROJECT / "supernet" / "supernet_3.npz") as run:
             for name in run.files:
