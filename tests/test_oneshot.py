@@ -13,7 +13,9 @@ from sklearn.datasets import load_wine
 from nasplug.blocks import CellBlock, DenseBlock, LayerChainBlock
 from nasplug.cli import main
 from nasplug.oneshot import DartsOracle, OneShotOracle, Supernet, SupernetTrainer
+from nasplug.oneshot._architecture import Architecture
 from nasplug.oneshot._trainer import seeded
+from nasplug.oneshot._tuner import search_data
 from nasplug.oracles import registry
 from nasplug.sklearn import resume
 from nasplug.sklearn.estimators import NASClassifier
@@ -420,3 +422,28 @@ def test_kerastuner_tuner_and_command_line_search_on_a_supernet(tmp_path, capsys
     argv += ["--cv", "none", "--output", str(tmp_path / "out")]
     assert main(argv) == 0
     assert os.path.exists(tmp_path / "out" / "model.keras")
+
+
+def test_the_search_data_split_the_supernet_scores_on():
+    x, y = np.arange(20, dtype="float32").reshape(10, 2), np.arange(10)
+    (x_train, y_train), (x_val, y_val) = search_data((x, y), {"validation_split": 0.2})
+    assert list(y_train) == list(range(8)) and list(y_val) == [8, 9]
+    folds = [(np.array([0, 2, 4]), np.array([1, 3]))]
+    (_, y_train), (_, y_val) = search_data((x, y), {"validation_data": None}, folds)
+    assert list(y_train) == [0, 2, 4] and list(y_val) == [1, 3]
+    (_, y_train), (x_val, y_val) = search_data((x, y), {"validation_data": (x[:2], y[:2], None)})
+    assert len(y_train) == 10 and list(y_val) == [0, 1]
+    with pytest.raises(ValueError, match="pass validation_data or validation_split"):
+        search_data((x, y), {})
+
+
+def test_an_option_outside_the_space_is_named():
+    architecture = Architecture()
+    architecture.declare("cell/edge_1_0", ["skip_connect", "nor_conv_3x3"], "skip_connect")
+    architecture.declare("flag", [False, True], False)
+    architecture.assign({"cell/edge_1_0": "nor_conv_3x3", "flag": True})
+    assert [int(v) for v in architecture.index.values()] == [1, 1]
+    with pytest.raises(ValueError, match="'max_pool_3x3' is not an option of decision"):
+        architecture.assign({"cell/edge_1_0": "max_pool_3x3"})
+    with pytest.raises(ValueError, match="1 is not an option of decision 'flag'"):
+        architecture.assign({"flag": 1})
