@@ -19,6 +19,7 @@ their trials' scores, where a run has three or more. Results are appended to
 (`benchmarks/common.py`).
 
     python benchmarks/studies/oneshot/oneshot_ucr.py --set italypowerdemand --budget 120
+    python benchmarks/studies/oneshot/oneshot_ucr.py --summarize    # the table of the file
 """
 
 import argparse
@@ -134,7 +135,8 @@ def summary(rows):
         se = acc.std(ddof=1) / np.sqrt(len(acc)) if len(acc) > 1 else float("nan")
         cells = sum(r.get("derived cells", 0) for r in group)
         collapsed_cells = sum(r.get("collapsed cells", 0) for r in group)
-        rhos = [r["spearman"] for r in group if "spearman" in r]
+        # A run whose trials all scored alike has no rank correlation.
+        rhos = [r["spearman"] for r in group if np.isfinite(r.get("spearman", np.nan))]
         print(
             f"{name:18s} {label:8s} n={len(acc)} accuracy {acc.mean():.3f} +- {se:.3f} | "
             f"fit {np.mean([r['seconds'] for r in group]):.0f} s | "
@@ -151,8 +153,15 @@ def main():
     parser.add_argument("--budget", type=float, default=120)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
+    parser.add_argument(
+        "--summarize", action="store_true", help="only print the summary of the results file"
+    )
     common.add_data_argument(parser)
     args = parser.parse_args()
+    if args.summarize:
+        with open(RESULTS) as f:
+            summary([row for row in map(json.loads, f) if "strategy" in row])
+        return
     os.makedirs(RESULTS.parent, exist_ok=True)
     print(common.header(), flush=True)
     with open(RESULTS, "a") as f:
