@@ -214,7 +214,10 @@ PUBLIC_ALL = {
     "nasplug.screening": ["Screening", "ScreeningOracle", "TrainingPlan", "training_plan"],
     "nasplug.space": ["DEFAULT_MAX_CHOICES", "SearchSpace"],
     "nasplug.tuners": [
+        "DartsSearch",
+        "EnasSearch",
         "EvolutionSearch",
+        "OneShotSearch",
         "PredictorEvolutionSearch",
         "ProxySearch",
         "QLearningSearch",

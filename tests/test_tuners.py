@@ -40,7 +40,7 @@ def build_model(hp):
 
 
 @pytest.mark.slow
-# A strategy searching on a supernet needs a space of nasplug blocks (tests/test_oneshot.py).
+# A strategy searching on a supernet needs a space of nasplug blocks (tests/oneshot/).
 @pytest.mark.parametrize(
     "search_class",
     [

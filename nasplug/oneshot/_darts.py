@@ -24,8 +24,8 @@ import math
 import keras
 import numpy as np
 
+from nasplug._validation import check_number, check_positive_int
 from nasplug.oneshot._oracle import DEFAULT_SUPERNET_SHARE, SupernetOracle
-from nasplug.oracles.base import check_number, check_positive_int
 from nasplug.space import SearchSpace
 
 RELAXATIONS = ("dirichlet", "softmax")
@@ -78,10 +78,8 @@ class DartsOracle(SupernetOracle):
     phase to phase. See the module's doc for the methods.
 
     Args:
-        objective, max_trials, seed, hyperparameters, allow_new_entries, tune_new_entries,
-            max_retries_per_trial, max_consecutive_failed_trials, initial_hps,
-            supernet_epochs, trials_per_phase, supernet_share: See
-            `nasplug.oneshot.SupernetOracle`. `trials_per_phase` defaults to 1 here.
+        objective: A string or `keras_tuner.Objective`.
+        max_trials: Int. The trials trained in full at most. Defaults to 10.
         relaxation: "dirichlet" (DrNAS, the default) or "softmax" (DARTS).
         architecture_learning_rate: Float: Adam's learning rate for the architecture's
             parameters. Defaults to 3e-3 (DARTS's Adam otherwise: beta_1 0.5, weight
@@ -92,6 +90,11 @@ class DartsOracle(SupernetOracle):
             phase, rising linearly from 0 (default 0: plain DARTS).
         candidates: Int: architectures sampled from the learned distribution to find the
             most probable ones after the heaviest. Defaults to 200.
+        supernet_epochs: See `nasplug.oneshot.SupernetOracle`.
+        trials_per_phase: See `nasplug.oneshot.SupernetOracle`. Defaults to 1 here.
+        supernet_share: See `nasplug.oneshot.SupernetOracle`.
+        **kwargs: Passed to `nasplug.oracles.NASOracle` (`seed`, `hyperparameters`,
+            `initial_hps`, ...).
     """
 
     def __init__(
@@ -126,14 +129,21 @@ class DartsOracle(SupernetOracle):
         self.regularization = check_number("regularization", regularization, low=0)
         check_positive_int(candidates=candidates)
         self.candidates = int(candidates)
+        self._relaxed = None
 
     def checkpoint_arguments(self):
         return {"architecture_learning_rate": self.architecture_learning_rate}
 
-    def search_supernet(self, deadline):
+    def attach(self, trainer):
+        super().attach(trainer)
+        # Made once per supernet: the trainer traces its relaxed steps for this one.
+        self._relaxed = None if trainer is None else self._relaxation(trainer)
+
+    def _relaxation(self, trainer):
+        """(relaxation, regularization or None) of this strategy on `trainer`'s supernet."""
         weight = self.regularization
         if self.relaxation == "dirichlet":
-            relaxation = Dirichlet(self.trainer.seed_generator)
+            relaxation = Dirichlet(trainer.seed_generator)
 
             def regularize(alphas, progress):
                 return weight * sum(dirichlet_divergence(a) for a in alphas) / len(alphas)
@@ -145,12 +155,16 @@ class DartsOracle(SupernetOracle):
                 total = sum(keras.ops.logsumexp(alpha) for alpha in alphas)
                 return weight * progress * total / len(alphas)
 
+        return relaxation, (regularize if weight > 0 else None)
+
+    def search_supernet(self, deadline):
+        relaxation, regularize = self._relaxed
         self.trainer.train_relaxed(
             self.epochs() * self.trainer.steps_per_epoch,
             seed=int(self._rng.integers(2**31 - 1)),
             relaxation=relaxation,
             learning_rate=self.architecture_learning_rate,
-            regularization=regularize if weight > 0 else None,
+            regularization=regularize,
             deadline=deadline,
         )
         return self.derived()

@@ -19,8 +19,9 @@ import keras_tuner
 from keras_tuner.engine import trial as trial_module
 
 from nasplug import _compat
+from nasplug._validation import check_int, check_number, check_positive_int
 from nasplug.oracles import registry
-from nasplug.oracles.base import COMPLETED, RUNNING, NASOracle, check_number, check_positive_int
+from nasplug.oracles.base import COMPLETED, RUNNING, NASOracle
 from nasplug.space import SearchSpace
 
 # The metric candidates' inherited scores are recorded under, in the candidate strategy.
@@ -37,15 +38,16 @@ class SupernetOracle(NASOracle):
     `trials_per_phase` of them become trials.
 
     Args:
-        objective, max_trials, seed, hyperparameters, allow_new_entries, tune_new_entries,
-            max_retries_per_trial, max_consecutive_failed_trials, initial_hps: As
-            `nasplug.oracles.NASOracle`; `max_trials` counts the trials trained in full.
+        objective: A string or `keras_tuner.Objective`.
+        max_trials: Int. The trials trained in full at most. Defaults to 10.
         supernet_epochs: Int: epochs (passes over the training part) the supernet trains
             in each phase. None (the default): as many as a trial trains.
         trials_per_phase: Int: the best candidates of a phase that become trials. 2 by
             default.
         supernet_share: Float in (0, 1]: with a time budget, the share of the time left
             that a phase may spend; its training stops there. 0.5 by default.
+        **kwargs: Passed to `nasplug.oracles.NASOracle` (`seed`, `hyperparameters`,
+            `initial_hps`, ...).
     """
 
     # Read by the tuners: they hand this oracle a `SupernetTrainer` before the search.
@@ -64,15 +66,16 @@ class SupernetOracle(NASOracle):
             n for n in ("pareto", "max_params", "max_latency_ms", "constraints") if kwargs.get(n)
         ]
         if ranked:
+            name = ranked[0]
+            unset = "False" if name == "pareto" else "None"
             raise ValueError(
-                f"{type(self).__name__} ranks candidates by one score with shared weights; "
-                f"it takes no {ranked[0]}. Use another strategy for objectives and constraints."
+                f"{name} must be {unset} for {type(self).__name__}, which ranks candidates "
+                f"by one score with shared weights (use another strategy for objectives and "
+                f"constraints), got {kwargs[name]!r}."
             )
         super().__init__(objective=objective, max_trials=max_trials, **kwargs)
-        if supernet_epochs is not None:
-            check_positive_int(supernet_epochs=supernet_epochs)
+        self.supernet_epochs = check_int("supernet_epochs", supernet_epochs, allow_none=True)
         check_positive_int(trials_per_phase=trials_per_phase)
-        self.supernet_epochs = None if supernet_epochs is None else int(supernet_epochs)
         self.trials_per_phase = int(trials_per_phase)
         self.supernet_share = check_number("supernet_share", supernet_share, low=1e-6, high=1.0)
         self.queue = []
@@ -82,9 +85,14 @@ class SupernetOracle(NASOracle):
         self.trainer = None
 
     def attach(self, trainer):
-        """Hands the oracle the `SupernetTrainer` of its search (the tuner calls it)."""
+        """Hands the oracle the `SupernetTrainer` of its search (the tuner calls it).
+
+        Args:
+            trainer: The `SupernetTrainer`, or None when the search ends (the supernet's
+                memory is freed; a continued search attaches a new one).
+        """
         self.trainer = trainer
-        if self.phases:
+        if trainer is not None and self.phases:
             trainer.load(self.phases, **self.checkpoint_arguments())
 
     def checkpoint_arguments(self):
@@ -180,9 +188,8 @@ class OneShotOracle(SupernetOracle):
       strategy "enas").
 
     Args:
-        objective, max_trials, seed, hyperparameters, allow_new_entries, tune_new_entries,
-            max_retries_per_trial, max_consecutive_failed_trials, initial_hps,
-            supernet_epochs, trials_per_phase, supernet_share: See `SupernetOracle`.
+        objective: A string or `keras_tuner.Objective`.
+        max_trials: Int. The trials trained in full at most. Defaults to 10.
         candidate_strategy: Name of the registered strategy that proposes candidates
             ("evolution", "reinforce", "random", "predictor", ...). Defaults to
             "evolution".
@@ -195,6 +202,11 @@ class OneShotOracle(SupernetOracle):
             default.
         rounds: Int: slices of a phase, each some training then some candidates, so
             that the strategy and the shared weights learn in turn. 4 by default.
+        supernet_epochs: See `SupernetOracle`.
+        trials_per_phase: See `SupernetOracle`.
+        supernet_share: See `SupernetOracle`.
+        **kwargs: Passed to `nasplug.oracles.NASOracle` (`seed`, `hyperparameters`,
+            `initial_hps`, ...).
     """
 
     def __init__(
@@ -220,10 +232,11 @@ class OneShotOracle(SupernetOracle):
             **kwargs,
         )
         record = registry.get(candidate_strategy)
-        if getattr(record.oracle_class(), "needs_supernet", False) or record.budget != "max_trials":
+        # Scored with shared weights, not with a supernet or a proxy scorer of its own.
+        if record.scores_candidates or record.budget != "max_trials":
             raise ValueError(
-                f"candidate_strategy must be a strategy that proposes candidates one by one "
-                f"(evolution, reinforce, random, ...), not {candidate_strategy!r}."
+                "candidate_strategy must be a strategy that proposes candidates one by one "
+                f"(evolution, reinforce, random, ...), got {candidate_strategy!r}."
             )
         if candidate_params is not None and not isinstance(candidate_params, dict):
             raise ValueError(f"candidate_params must be a dict or None, got {candidate_params!r}.")
@@ -236,8 +249,8 @@ class OneShotOracle(SupernetOracle):
             raise ValueError(f"training must be 'uniform' or 'strategy', got {training!r}.")
         if training == "strategy" and not record.is_nasplug:
             raise ValueError(
-                f"training='strategy' samples from the candidate strategy's proposals, which "
-                f"{candidate_strategy!r} (not one of nasplug's) does not expose."
+                f"training must be 'uniform' with candidate_strategy {candidate_strategy!r} "
+                "(not one of nasplug's, its proposals cannot be trained on), got 'strategy'."
             )
         check_positive_int(candidates=candidates, rounds=rounds)
         self.candidate_strategy = candidate_strategy
@@ -378,11 +391,14 @@ class EnasOracle(OneShotOracle):
     controller favours, and the controller learns from their scores with those weights.
 
     Args:
-        objective, max_trials, seed, hyperparameters, allow_new_entries, tune_new_entries,
-            max_retries_per_trial, max_consecutive_failed_trials, initial_hps,
-            supernet_epochs, trials_per_phase, supernet_share, candidate_strategy,
-            candidate_params, training, candidates, rounds: See `OneShotOracle`;
-            here `candidate_strategy` defaults to "reinforce" and `training` to "strategy".
+        objective: A string or `keras_tuner.Objective`.
+        max_trials: Int. The trials trained in full at most. Defaults to 10.
+        candidate_strategy: See `OneShotOracle`. Defaults to "reinforce" here.
+        candidate_params: See `OneShotOracle`.
+        training: See `OneShotOracle`. Defaults to "strategy" here.
+        **kwargs: Passed to `OneShotOracle` (`candidates`, `rounds`, `supernet_epochs`,
+            `trials_per_phase`, `supernet_share`) and `nasplug.oracles.NASOracle`
+            (`seed`, `hyperparameters`, ...).
     """
 
     def __init__(

@@ -20,11 +20,12 @@ trained, so each candidate's statistics are recomputed, as one-shot methods do.
 import contextlib
 import math
 import os
-import random
 import time
 
 import keras
 import numpy as np
+
+from nasplug import _compat
 
 # Validation sets up to this many samples are scored in one batch.
 SCORE_BATCH = 1024
@@ -112,14 +113,17 @@ class SupernetTrainer:
         """
         step = self._function("train", relaxed=False)
         batches = self._batches(seed)
-        for done in range(steps):
-            if time.monotonic() >= deadline:
-                return done
-            self.supernet.set_architecture(sample())
-            rows = next(batches)
-            step(_take(self.x, rows), _take(self.y, rows))
-            self.steps += 1
-            self.show(f"{what} step {done + 1}/{steps}")
+        # Traced here, an optimizer's step registers custom gradients that would keep the
+        # whole supernet's graph alive in TensorFlow's registry after the search.
+        with _compat.custom_gradients_dropped():
+            for done in range(steps):
+                if time.monotonic() >= deadline:
+                    return done
+                self.supernet.set_architecture(sample())
+                rows = next(batches)
+                step(_take(self.x, rows), _take(self.y, rows))
+                self.steps += 1
+                self.show(f"{what} step {done + 1}/{steps}")
         return steps
 
     def score(self, values):
@@ -132,11 +136,12 @@ class SupernetTrainer:
         self.supernet.set_architecture(values)
         evaluate = self._function("evaluate", relaxed=False)
         total_loss, total_correct, n = 0.0, 0.0, len(self.y_val)
-        for start in range(0, n, SCORE_BATCH):
-            rows = np.arange(start, min(n, start + SCORE_BATCH))
-            loss, correct = evaluate(_take(self.x_val, rows), _take(self.y_val, rows))
-            total_loss += float(loss)
-            total_correct += float(correct)
+        with _compat.custom_gradients_dropped():
+            for start in range(0, n, SCORE_BATCH):
+                rows = np.arange(start, min(n, start + SCORE_BATCH))
+                loss, correct = evaluate(_take(self.x_val, rows), _take(self.y_val, rows))
+                total_loss += float(loss)
+                total_correct += float(correct)
         loss = total_loss / n
         if not math.isfinite(loss):
             return -math.inf
@@ -183,23 +188,24 @@ class SupernetTrainer:
             self.architecture_optimizer.build(alphas)
         architecture.relaxation = relaxation
         try:
-            weights_step = self._function("train", relaxed=True)
-            architecture_step = self._function(
-                "architecture", relaxed=True, alphas=alphas, regularization=regularization
-            )
-            batches = self._batches(seed)
-            validation = self._batches(seed + 1, self.y_val)
-            for done in range(steps):
-                if time.monotonic() >= deadline:
-                    return done
-                rows = next(validation)
-                progress = keras.ops.convert_to_tensor(done / max(1, steps - 1), "float32")
-                architecture_step(_take(self.x_val, rows), _take(self.y_val, rows), progress)
-                rows = next(batches)
-                weights_step(_take(self.x, rows), _take(self.y, rows))
-                self.steps += 1
-                self.show(f"supernet (relaxed) step {done + 1}/{steps}")
-            return steps
+            with _compat.custom_gradients_dropped():
+                weights_step = self._function("train", relaxed=True)
+                architecture_step = self._function(
+                    "architecture", relaxed=True, alphas=alphas, regularization=regularization
+                )
+                batches = self._batches(seed)
+                validation = self._batches(seed + 1, self.y_val)
+                for done in range(steps):
+                    if time.monotonic() >= deadline:
+                        return done
+                    rows = next(validation)
+                    progress = keras.ops.convert_to_tensor(done / max(1, steps - 1), "float32")
+                    architecture_step(_take(self.x_val, rows), _take(self.y_val, rows), progress)
+                    rows = next(batches)
+                    weights_step(_take(self.x, rows), _take(self.y, rows))
+                    self.steps += 1
+                    self.show(f"supernet (relaxed) step {done + 1}/{steps}")
+                return steps
         finally:
             architecture.relaxation = None
 
@@ -277,10 +283,14 @@ class SupernetTrainer:
             stream = stream[size:]
 
     def _function(self, kind, relaxed, alphas=None, regularization=None):
-        key = (kind, relaxed, id(self.supernet.architecture.relaxation) if relaxed else None)
-        if key not in self._functions:
-            self._functions[key] = _trace(self, kind, alphas, regularization)
-        return self._functions[key]
+        # A relaxed step is traced for one relaxation; another one replaces it, so a
+        # search keeps one graph of each kind of step, however many phases it runs.
+        relaxation = self.supernet.architecture.relaxation if relaxed else None
+        cached = self._functions.get((kind, relaxed))
+        if cached is None or cached[0] is not relaxation:
+            cached = (relaxation, _trace(self, kind, alphas, regularization))
+            self._functions[(kind, relaxed)] = cached
+        return cached[1]
 
     def show(self, text, done=False):
         """Shows the supernet's progress on the search's display (if it has a line for it).
@@ -354,15 +364,3 @@ def _take(data, rows):
     if isinstance(data, (list, tuple)):
         return type(data)(value[rows] for value in data)
     return data[rows]
-
-
-@contextlib.contextmanager
-def seeded(seed):
-    """Seeds Keras's generators, restoring Python's and NumPy's global states after."""
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    keras.utils.set_random_seed(int(seed))
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)

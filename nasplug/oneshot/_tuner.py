@@ -10,7 +10,7 @@ sees the hypermodel or the data, and the tuner never reaches into the strategy.
 import math
 import os
 
-from nasplug import _compat
+from nasplug import _compat, _training
 from nasplug import budget as budget_module
 
 
@@ -22,19 +22,25 @@ class SupernetTuner:
 
     def search(self, *fit_args, **fit_kwargs):
         oracle = supernet_oracle(self.oracle)
-        if oracle is not None:
-            oracle.attach(self.supernet_trainer(oracle, fit_args, fit_kwargs))
-        return super().search(*fit_args, **fit_kwargs)
+        if oracle is None:
+            return super().search(*fit_args, **fit_kwargs)
+        oracle.attach(self.supernet_trainer(oracle, fit_args, fit_kwargs))
+        try:
+            return super().search(*fit_args, **fit_kwargs)
+        finally:
+            # The supernet and its traced steps go with the search; a search continued
+            # later builds them again and loads the last checkpoint.
+            oracle.attach(None)
 
     def supernet_trainer(self, oracle, fit_args, fit_kwargs):
         """The `SupernetTrainer` of this search (the supernet built, seeded)."""
         from nasplug.oneshot._supernet import Supernet
-        from nasplug.oneshot._trainer import SupernetTrainer, seeded
+        from nasplug.oneshot._trainer import SupernetTrainer
 
         train, validation = search_data(fit_args, fit_kwargs, getattr(self, "folds", None))
         seed = getattr(self, "seed", None)
         seed = oracle.seed if seed is None else seed
-        with seeded(seed):
+        with _training.seeded(seed):
             supernet = Supernet(self.hypermodel, self.oracle.hyperparameters)
         budget = budget_module.of(self.oracle)
         display = _compat.display_of(self.oracle)

@@ -20,7 +20,7 @@ from nasplug.oracles import EvolutionOracle, make_oracle, pareto, registry
 from nasplug.oracles.base import VIOLATION
 from tests.support.synthetic import drive, hashed_proxy
 
-# Strategies searching on a supernet need a tuner's data (tests/test_oneshot.py).
+# Strategies searching on a supernet need a tuner's data (tests/oneshot/).
 ORACLES = [
     s.oracle_class()
     for s in registry.strategies()

@@ -16,7 +16,7 @@ from nasplug.space import SearchSpace
 from tests.support.synthetic import cell_score, cell_space, drive, hashed_proxy
 
 # The contract every strategy of ours keeps, checked for each one the registry holds.
-# Strategies searching on a supernet need a tuner's data (tests/test_oneshot.py).
+# Strategies searching on a supernet need a tuner's data (tests/oneshot/).
 ORACLES = [
     s.oracle_class()
     for s in registry.strategies()
