@@ -29,6 +29,7 @@ _SUBPACKAGES = {
     "cli",
     "distributed",
     "integrations",
+    "oneshot",
     "oracles",
     "progress",
     "proxies",

@@ -117,3 +117,9 @@ class TimeBudget:
         from nasplug import _training
 
         return _training.StopOverBudget(self)
+
+
+def of(tuner_or_oracle):
+    """The `TimeBudget` attached to a tuner's (or an oracle's) search, or None."""
+    oracle = getattr(tuner_or_oracle, "oracle", tuner_or_oracle)
+    return getattr(oracle, "_nasplug_budget", None)

@@ -148,6 +148,23 @@ class SearchProgress:
         if self._verbose and self._is_interactive() and self._current is not None:
             self._draw(self._line(self._current))
 
+    def on_activity(self, text, done=False):
+        """Shows work between trials (a supernet's training) in place of a trial's epoch.
+
+        Args:
+            text: What is being done, e.g. "supernet step 40/100".
+            done: Whether the work ended: off a terminal, only such lines are written.
+        """
+        if not self._verbose:
+            return
+        if not self._is_interactive():
+            if done:
+                self._write(f"{text} | elapsed {format_seconds(self._elapsed())}\n")
+            return
+        best = self._best_score()
+        score = "best -" if best is None else f"best {self._objective_name()} {_format_score(best)}"
+        self._draw(f"{text} | {score} | elapsed {format_seconds(self._elapsed())}")
+
     @property
     def time_budget(self):
         """The budget's seconds, or None."""

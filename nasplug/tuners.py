@@ -27,10 +27,14 @@ from nasplug import _compat, _training, live, measure, proxies  # noqa: E402
 from nasplug import screening as screening_module  # noqa: E402
 from nasplug.budget import CUT_BY_BUDGET  # noqa: E402
 from nasplug.distributed import roles  # noqa: E402
+from nasplug.oneshot._tuner import SupernetTuner  # noqa: E402
 from nasplug.oracles import registry  # noqa: E402
 
 __all__ = [
+    "DartsSearch",
+    "EnasSearch",
     "EvolutionSearch",
+    "OneShotSearch",
     "PredictorEvolutionSearch",
     "ProxySearch",
     "QLearningSearch",
@@ -43,6 +47,7 @@ _PARAMETER = inspect.Parameter
 
 
 class StrategySearch(
+    SupernetTuner,
     live.RecordsLiveValues,
     proxies.ScoresCandidates,
     screening_module.ScreenedTuner,
@@ -406,3 +411,55 @@ class ProxySearch(StrategySearch):
     """
 
     strategy = "proxy"
+
+
+class OneShotSearch(StrategySearch):
+    """One-shot tuner (SPOS; RSPS with random candidates): candidates scored on a supernet.
+
+    Uses `nasplug.oneshot.OneShotOracle`. The hypermodel says what its searched body is
+    (`supernet_body()`, `build_around(hp, body)`; see `nasplug.oneshot.Supernet`), a
+    `CellBlock`, a `DenseBlock` or a family choice among them.
+
+    Example:
+
+    ```python
+    tuner = nasplug.tuners.OneShotSearch(
+        hypermodel, objective="val_accuracy", max_trials=6, candidates=100
+    )
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+    """
+
+    strategy = "oneshot"
+
+
+class EnasSearch(StrategySearch):
+    """ENAS tuner: a REINFORCE controller and a supernet's shared weights learning in turn.
+
+    Uses `nasplug.oneshot.EnasOracle`; the hypermodel as `OneShotSearch`'s.
+
+    Example:
+
+    ```python
+    tuner = nasplug.tuners.EnasSearch(hypermodel, objective="val_accuracy", max_trials=6)
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+    """
+
+    strategy = "enas"
+
+
+class DartsSearch(StrategySearch):
+    """Gradient-based tuner on a supernet: DrNAS's Dirichlet relaxation, or DARTS.
+
+    Uses `nasplug.oneshot.DartsOracle`; the hypermodel as `OneShotSearch`'s.
+
+    Example:
+
+    ```python
+    tuner = nasplug.tuners.DartsSearch(hypermodel, objective="val_accuracy", max_trials=4)
+    tuner.search(x, y, validation_split=0.2, epochs=5)
+    ```
+    """
+
+    strategy = "darts"

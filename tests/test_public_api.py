@@ -112,6 +112,15 @@ PUBLIC_ALL = {
     ],
     "nasplug.live": ["FILE", "RecordsLiveValues", "live_values", "read", "write"],
     "nasplug.measure": ["MEASURES", "MeasureCallback", "count_flops", "latency_ms", "measure"],
+    "nasplug.oneshot": [
+        "DartsOracle",
+        "EnasOracle",
+        "OneShotOracle",
+        "Supernet",
+        "SupernetOracle",
+        "SupernetTrainer",
+        "SupernetTuner",
+    ],
     "nasplug.oracles": [
         "EvolutionOracle",
         "NASOracle",
@@ -205,7 +214,10 @@ PUBLIC_ALL = {
     "nasplug.screening": ["Screening", "ScreeningOracle", "TrainingPlan", "training_plan"],
     "nasplug.space": ["DEFAULT_MAX_CHOICES", "SearchSpace"],
     "nasplug.tuners": [
+        "DartsSearch",
+        "EnasSearch",
         "EvolutionSearch",
+        "OneShotSearch",
         "PredictorEvolutionSearch",
         "ProxySearch",
         "QLearningSearch",

@@ -31,17 +31,18 @@ def check_strategy(strategy, arguments, where):
     """The strategy's registry record, after checking the arguments it is given.
 
     Raises:
-        ValueError: an unknown strategy, one that scores untrained networks (no engine
-            here builds networks outside a trial), or an argument it does not take.
+        ValueError: an unknown strategy, one that scores untrained networks or a
+            supernet's (no engine here builds networks outside a trial), or an argument it
+            does not take.
     """
     record = registry.get(strategy)
     record.check_arguments(arguments, reserved=RESERVED, where=where)
     if record.scores_candidates or arguments.get("proxy_warm_start"):
         uses = f"Strategy {strategy!r}" if record.scores_candidates else "proxy_warm_start"
         raise ValueError(
-            f"{uses} scores untrained networks built from a Keras hypermodel before any "
-            "trial runs, which a trainable's config cannot give; use it with nasplug's "
-            "tuners or estimators, or another strategy here."
+            f"{uses} scores untrained networks (or a weight-sharing supernet's) built from "
+            "a Keras hypermodel before any trial runs, which a trainable's config cannot "
+            "give; use it with nasplug's tuners or estimators, or another strategy here."
         )
     return record
 

@@ -87,10 +87,11 @@ class Strategy:
             `(table name, algorithm in the paper, mean, std)` of the test accuracy,
             which `nasplug bench` prints beside its own.
         scores_candidates: Whether its proposals score networks built outside any trial
-            (zero-cost proxies), which needs a scorer holding a Keras hypermodel and a
-            batch of the search's data (`nasplug.proxies.give_scorer`). nasplug's
-            KerasTuner tuners and estimators give one; AutoKeras (which builds a network
-            only inside a trial, behind its preprocessing), Ray Tune and Optuna cannot.
+            from the search's Keras hypermodel and data: untrained (zero-cost proxies,
+            given a scorer, `nasplug.proxies.give_scorer`) or sharing a supernet's
+            weights (`nasplug.oneshot`, given a supernet). nasplug's KerasTuner tuners
+            and estimators give them; AutoKeras (which builds a network only inside a
+            trial, behind its preprocessing), Ray Tune and Optuna cannot.
     """
 
     name: str
@@ -344,6 +345,33 @@ for _strategy in (
         scores_candidates=True,
         # A table holds no networks to score; its study looks scores up instead
         # (benchmarks/proxies_nasbench201.py).
+        tabular_benchmark=False,
+    ),
+    Strategy(
+        "oneshot",
+        "nasplug.oneshot._oracle:OneShotOracle",
+        "one-shot search on a weight-sharing supernet (SPOS; RSPS with random candidates)",
+        tuner="OneShotSearch",
+        scores_candidates=True,
+        # A table holds no networks to share weights.
+        tabular_benchmark=False,
+    ),
+    Strategy(
+        "enas",
+        "nasplug.oneshot._oracle:EnasOracle",
+        "ENAS: a REINFORCE controller on a weight-sharing supernet",
+        tuner="EnasSearch",
+        scores_candidates=True,
+        # A table holds no networks to share weights.
+        tabular_benchmark=False,
+    ),
+    Strategy(
+        "darts",
+        "nasplug.oneshot._darts:DartsOracle",
+        "gradient-based search on the supernet (DrNAS's Dirichlet relaxation, or DARTS)",
+        tuner="DartsSearch",
+        scores_candidates=True,
+        # A table holds no networks to share weights.
         tabular_benchmark=False,
     ),
     Strategy(

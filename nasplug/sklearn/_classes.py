@@ -38,7 +38,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             and `CellBlock` for signals; among `nasplug.blocks.ConvBlock`, 2-D
             `CellBlock` and `LayerChainBlock` for images; AutoKeras's embedding, then
             `ConvBlock` and `DenseBlock` or the 1-D families, for text), an
-            `autokeras.Block` or a list of them applied in order (wrapped between our
+            `autokeras.Block` or a list of them applied in order, or a
+            `nasplug.sklearn.spaces.FamilyChoice` among such lists (wrapped between our
             input and output layers), or a `keras_tuner.HyperModel` / function
             `hp -> model` returning a compiled model: one probability per class out (or
             a single sigmoid unit for two classes), trained on class indices
@@ -247,7 +248,8 @@ class NASRegressor(RegressorMixin, _NASEstimator):
             and `CellBlock` for signals; among `nasplug.blocks.ConvBlock`, 2-D
             `CellBlock` and `LayerChainBlock` for images; AutoKeras's embedding, then
             `ConvBlock` and `DenseBlock` or the 1-D families, for text), an
-            `autokeras.Block` or a list of them applied in order (wrapped between our
+            `autokeras.Block` or a list of them applied in order, or a
+            `nasplug.sklearn.spaces.FamilyChoice` among such lists (wrapped between our
             input and output layers), or a `keras_tuner.HyperModel` / function
             `hp -> model` returning a compiled model: one output per target, trained on
             y as given.

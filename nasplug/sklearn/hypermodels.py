@@ -18,7 +18,14 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug.sklearn.spaces import SEQUENCE, TABULAR, TEXT, BlockSequence, default_space
+from nasplug.sklearn.spaces import (
+    SEQUENCE,
+    TABULAR,
+    TEXT,
+    BlockSequence,
+    FamilyChoice,
+    default_space,
+)
 from nasplug.sklearn.tabular import TableEncoding
 
 # A text's token sequence is cut to this length: long enough for sentences and short
@@ -176,14 +183,35 @@ class BlockHyperModel(keras_tuner.HyperModel):
         return self._build_network(hp)
 
     def _build_network(self, hp):
+        block = self.supernet_body()
+        return self.build_around(hp, lambda x: block.build(hp, x))
+
+    def supernet_body(self):
+        """The searched body: the block, or the default space of the data's kind.
+
+        With `build_around`, what `nasplug.oneshot`'s supernet builds on.
+        """
         block = self.block
         if block is None:
             block = default_space(self.spec.kind, self.spec.vocabulary_size())
         elif self.spec.kind == TEXT and getattr(block, "max_tokens", False) is None:
             # Our vectorizer fixes the vocabulary; the block must not search its size.
             block.max_tokens = self.spec.vocabulary_size()
+        return block
+
+    def build_around(self, hp, body):
+        """The compiled network with `body(x)` as its body: input, body, output layer.
+
+        Args:
+            hp: The trial's `keras_tuner.HyperParameters` (the input's encoding and the
+                learning rate may be searched).
+            body: Callable from the preprocessed input tensor to the body's output.
+
+        Returns:
+            A compiled `keras.Model`.
+        """
         inputs, x = self.spec.build_inputs(hp)
-        x = block.build(hp, x)
+        x = body(x)
         if len(x.shape) > 2:
             x = keras.layers.Flatten(name="flatten")(x)
         if self.task == "classification":
@@ -337,9 +365,10 @@ def make_hypermodel(
     """The hypermodel an estimator searches, from its `search_space` parameter.
 
     Args:
-        search_space: None (the default blocks for `spec.kind`), an AutoKeras block or a
-            list of them (wrapped between our input and output layers), a
-            `keras_tuner.HyperModel`, or a function `hp -> compiled keras.Model`.
+        search_space: None (the default blocks for `spec.kind`), an AutoKeras block, a
+            list of them or a `spaces.FamilyChoice` among lists of them (wrapped between
+            our input and output layers), a `keras_tuner.HyperModel`, or a function
+            `hp -> compiled keras.Model`.
         spec: The `InputSpec` of the data.
         task, n_outputs, target_mean, target_scale, learning_rate: See `BlockHyperModel`.
 
@@ -354,7 +383,7 @@ def make_hypermodel(
         search_space = BlockSequence(search_space)
     if (
         search_space is None
-        or isinstance(search_space, BlockSequence)
+        or isinstance(search_space, (BlockSequence, FamilyChoice))
         or is_autokeras_block(search_space)
     ):
         return BlockHyperModel(

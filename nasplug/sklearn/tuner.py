@@ -28,6 +28,7 @@ from nasplug._training import (  # noqa: F401 -- importable from here as before
 )
 from nasplug.budget import CUT_BY_BUDGET
 from nasplug.distributed import roles
+from nasplug.oneshot._tuner import SupernetTuner
 
 OBJECTIVE = "score"
 
@@ -48,6 +49,7 @@ WARMUP_STEPS = 125
 
 
 class ScoringTuner(
+    SupernetTuner,
     live.RecordsLiveValues,
     proxies.ScoresCandidates,
     _training.ReleasesTrials,

@@ -1,6 +1,7 @@
 """Helpers the tests share: `synthetic` (strategies driven with no training), `tables` (a
 customer table of the kind people have), `holding` (a script that holds one trial so that a
-Ctrl-C strikes mid-trial), and where the repository and the shared benchmark data are.
+Ctrl-C strikes mid-trial), `supernets` (tiny spaces and a toy task for weight sharing), and
+where the repository and the shared benchmark data are.
 
 Imported as `from tests.support import synthetic`: `tests/` is a package, so pytest puts the
 repository's root on `sys.path` whichever way it is started.
