@@ -357,6 +357,15 @@ class StopOverBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def over_budget(callbacks):
+    """Whether a time budget that one of `callbacks` stops training for is spent."""
+    return any(
+        (isinstance(c, StopOverBudget) and c.budget.spent)
+        or (isinstance(c, EpochProgress) and c.display.over_budget())
+        for c in callbacks
+    )
+
+
 class EpochProgress(keras.callbacks.Callback):
     """Reports epochs to a `nasplug.progress.SearchProgress`; stops training over budget.
 

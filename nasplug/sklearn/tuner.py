@@ -120,8 +120,11 @@ class ScoringTuner(
             model, history, fit_seconds = _training.train(training)
             scores = self._scores(model, history)
             useful_epochs = training.initial_epoch + _useful_epochs(history, training.callbacks)
+            trained_epochs = len(history.epoch)
         else:
-            model, scores, useful_epochs, fit_seconds = self._cross_validate(training)
+            model, scores, useful_epochs, fit_seconds, trained_epochs = self._cross_validate(
+                training
+            )
         size = model.count_params()
         score = scores[OBJECTIVE]
         if self.keep_models:
@@ -143,6 +146,9 @@ class ScoringTuner(
             "epochs": float(useful_epochs),
             "seconds": float(time.perf_counter() - start),
             "fit_seconds": float(fit_seconds),
+            # What an epoch of this network costs, for planning its refit in a time budget
+            # (`nasplug.sklearn._budget`).
+            "epoch_seconds": float(fit_seconds / max(trained_epochs, 1)),
             # Read by `nasplug.report` for its score-against-size plot.
             "params": float(size),
         }
@@ -206,14 +212,20 @@ class ScoringTuner(
     def _cross_validate(self, training):
         """Trains and scores one network per fold of `training`'s data.
 
+        A time budget spent after a fold leaves the remaining folds out.
+
         Returns:
-            (the last fold's network, the mean of each score over the folds with
+            (the last fold's network, the mean of each score over the folds trained with
             "score_std" added, the mean of the folds' useful epochs rounded, the seconds
-            spent in Keras's `fit`).
+            spent in Keras's `fit`, the epochs trained over all the folds).
         """
         x, y, weights = training.x, training.y, training.sample_weight
-        fold_scores, epochs, fit_seconds = [], [], 0.0
+        fold_scores, epochs, fit_seconds, trained = [], [], 0.0, 0
         for number, (train_rows, validation_rows) in enumerate(self.folds):
+            if number and _training.over_budget(training.callbacks):
+                # Each further fold would build a network to train one batch: the trial
+                # is scored on the folds it trained, as a trial the budget stops is.
+                break
             validation = None
             if training.callbacks:
                 validation = (_rows(x, validation_rows), y[validation_rows])
@@ -229,6 +241,7 @@ class ScoringTuner(
                 )
             )
             fit_seconds += seconds
+            trained += len(history.epoch)
             fold_scores.append(self._scores(model, history, number))
             epochs.append(_useful_epochs(history, training.callbacks))
         scores = {
@@ -236,7 +249,7 @@ class ScoringTuner(
             for name in fold_scores[0]
         }
         scores["score_std"] = float(np.std([scores[OBJECTIVE] for scores in fold_scores]))
-        return model, scores, int(round(float(np.mean(epochs)))), fit_seconds
+        return model, scores, int(round(float(np.mean(epochs)))), fit_seconds, trained
 
     def trained_model(self, trial, *fit_args, **fit_kwargs):
         """The network `trial` trained, given the arguments the search was given.
