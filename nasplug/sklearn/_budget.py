@@ -98,7 +98,9 @@ class RefitCosts:
         if rates is None:
             return 1
         overhead, per_epoch = rates
-        return max(1, int(math.floor((seconds / MARGIN - overhead) / max(per_epoch, 1e-9))))
+        fit = (seconds / MARGIN - overhead) / max(per_epoch, 1e-9)
+        # The epochs of `seconds(trial, n)` are n again, whatever the rounding.
+        return max(1, int(math.floor(fit + 1e-9)))
 
     def first_share(self, size):
         """The budget's share kept for `size` refit networks before any trial is timed.
