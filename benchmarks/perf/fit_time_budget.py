@@ -23,9 +23,6 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))  # the checkout
-from benchmarks import common  # noqa: E402
-
 REPO = str(pathlib.Path(__file__).resolve().parents[2])
 SETS = {"digits": None, "digits-small": 300}
 
@@ -34,9 +31,10 @@ def worker(name, budget):
     """Fits on one set; prints one JSON line."""
     import warnings
 
-    import nasplug
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
+
+    import nasplug
 
     print(f"nasplug from {os.path.dirname(nasplug.__file__)}", file=sys.stderr)
     X, y = load_digits(return_X_y=True)
@@ -92,6 +90,10 @@ def main():
     if args.worker:
         worker(args.worker, args.budget)
         return
+    # In the parent only: a worker imports nasplug from the checkout on its PYTHONPATH.
+    sys.path.insert(0, REPO)
+    from benchmarks import common
+
     print(common.header(), flush=True)
     checkouts = [("this", REPO)] + ([("other", os.path.abspath(args.repo))] if args.repo else [])
     for label, path in checkouts:

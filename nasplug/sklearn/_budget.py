@@ -17,6 +17,7 @@ import dataclasses
 import math
 import typing
 
+from nasplug import _training
 from nasplug.sklearn import _refit
 from nasplug.sklearn.tuner import OBJECTIVE
 
@@ -34,17 +35,19 @@ def _metric(trial, name):
 class RefitCosts:
     """What retraining a trial's architecture on all the rows costs, from its timings.
 
-    A trial measured its network's build and scoring (`seconds` less `fit_seconds`) and an
-    epoch of its training (`epoch_seconds`) on the rows a trial trains on; a refit
-    epoch on all the rows costs that epoch scaled by the rows.
+    A trial timed its networks' epochs (`epoch_seconds`: the training steps of the median
+    epoch) and what a network costs besides them (`setup_seconds`: its build and scoring,
+    the step's trace); a refit network costs that setup and its epochs, each scaled from
+    the trial's steps per epoch to the refit's.
 
     Args:
         fit_data: The fit's `_fit_data.FitData`.
         epochs: A trial's maximum epochs (`epochs_`).
+        batch_size: The training batch size.
         default_early_stopping: Whether the trials stopped by the default early stopping.
     """
 
-    def __init__(self, fit_data, epochs, default_early_stopping):
+    def __init__(self, fit_data, epochs, batch_size, default_early_stopping):
         self.n_validation = fit_data.n_validation
         self.epochs = epochs
         self.default_early_stopping = default_early_stopping
@@ -54,6 +57,9 @@ class RefitCosts:
             self.refit_rows = len(fit_data.data.y)
         else:
             self.refit_rows = len(fit_data.train.y) + len(fit_data.validation.y)
+        self.steps_ratio = _training.steps_per_epoch(
+            self.refit_rows, batch_size
+        ) / _training.steps_per_epoch(self.trial_rows, batch_size)
 
     def epochs_of(self, trial):
         """The epochs the refit trains `trial`'s architecture for (`_refit.refit_epochs`)."""
@@ -62,18 +68,19 @@ class RefitCosts:
         )
 
     def _rates(self, trial):
-        """(seconds outside training, seconds per refit epoch) of a network, or None."""
-        seconds, fit_seconds = _metric(trial, "seconds"), _metric(trial, "fit_seconds")
-        if seconds is None or fit_seconds is None:
-            return None
-        networks = self.networks_per_trial
-        epoch = _metric(trial, "epoch_seconds")
-        if epoch is None:
-            # A search saved before trials recorded it: its useful epochs are at most
-            # those it trained, so this errs on the dear side.
+        """(seconds of a network besides its epochs, seconds of a refit epoch), or None."""
+        epoch, setup = _metric(trial, "epoch_seconds"), _metric(trial, "setup_seconds")
+        if epoch is None or setup is None:
+            # A search saved before trials recorded them: its useful epochs are at most
+            # those it trained, and its validation counts as training, so this errs on
+            # the dear side.
+            seconds, fit_seconds = _metric(trial, "seconds"), _metric(trial, "fit_seconds")
+            if seconds is None or fit_seconds is None:
+                return None
+            networks = self.networks_per_trial
+            setup = max(0.0, seconds - fit_seconds) / networks
             epoch = fit_seconds / networks / max(_metric(trial, "epochs") or 1.0, 1.0)
-        overhead = max(0.0, seconds - fit_seconds) / networks
-        return overhead, epoch * self.refit_rows / self.trial_rows
+        return setup, epoch * self.steps_ratio
 
     def seconds(self, trial, epochs=None):
         """Expected seconds of one refit network of `trial`'s architecture, or None.
@@ -88,17 +95,17 @@ class RefitCosts:
         rates = self._rates(trial)
         if rates is None:
             return None
-        overhead, per_epoch = rates
+        setup, per_epoch = rates
         epochs = self.epochs_of(trial) if epochs is None else epochs
-        return MARGIN * (overhead + per_epoch * epochs)
+        return MARGIN * (setup + per_epoch * epochs)
 
     def epochs_within(self, trial, seconds):
         """The most epochs (at least 1) of `trial`'s architecture that fit in `seconds`."""
         rates = self._rates(trial)
         if rates is None:
             return 1
-        overhead, per_epoch = rates
-        fit = (seconds / MARGIN - overhead) / max(per_epoch, 1e-9)
+        setup, per_epoch = rates
+        fit = (seconds / MARGIN - setup) / max(per_epoch, 1e-9)
         # The epochs of `seconds(trial, n)` are n again, whatever the rounding.
         return max(1, int(math.floor(fit + 1e-9)))
 

@@ -192,7 +192,7 @@ class _NASEstimator(BaseEstimator):
                 kept.check(definition, hypermodel, base_seed)
 
         wanted_size = _refit.ensemble_size(self, prepared.folds is not None, spec.ranked)
-        costs = _budget.RefitCosts(prepared, self.epochs_, self.callbacks is None)
+        costs = _budget.RefitCosts(prepared, self.epochs_, self.batch_size, self.callbacks is None)
         if budget is not None and self.refit and role != roles.WORKER:
             budget.reserve = _budget.search_reserve(costs, wanted_size, budget.seconds)
 

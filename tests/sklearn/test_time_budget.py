@@ -14,17 +14,13 @@ from nasplug.budget import TimeBudget, TimeBudgetWarning
 from nasplug.sklearn import _budget, _fit_data
 
 
-def _trial(trial_id, score, seconds=2.0, fit_seconds=1.5, epoch_seconds=0.1, epochs=10):
+def _trial(trial_id, score, epochs=10, **timings):
+    """A finished trial; `timings`: its "epoch_seconds", "setup_seconds", "seconds", ..."""
     trial = keras_tuner.engine.trial.Trial(
         keras_tuner.HyperParameters(), trial_id=trial_id, status="COMPLETED"
     )
-    for name, value in dict(
-        score=score,
-        seconds=seconds,
-        fit_seconds=fit_seconds,
-        epoch_seconds=epoch_seconds,
-        epochs=epochs,
-    ).items():
+    timings = timings or dict(epoch_seconds=0.1, setup_seconds=0.5)
+    for name, value in dict(score=score, epochs=epochs, **timings).items():
         trial.metrics.update(name, value)
     return trial
 
@@ -35,17 +31,22 @@ def costs(cancer):
     X, y = cancer[0][:150], cancer[1][:150]
     estimator = NASClassifier(cv=3, epochs=10, callbacks=[])
     fit_data = _fit_data.prepare(estimator, X, y, None, seed=0)
-    return _budget.RefitCosts(fit_data, epochs=10, default_early_stopping=False)
+    return _budget.RefitCosts(fit_data, epochs=10, batch_size=32, default_early_stopping=False)
 
 
-def test_refit_costs_scale_a_trial_epoch_by_the_rows(costs):
+def test_refit_costs_scale_a_trial_epoch_to_the_refit_steps(costs):
     trial = _trial("0", 0.9)
-    # (2.0 - 1.5) s of build and scoring per fold's network, 0.1 s per epoch of 100 rows.
-    assert costs.seconds(trial) == pytest.approx(_budget.MARGIN * (0.5 / 3 + 0.1 * 1.5 * 10))
+    # An epoch of 150 rows is 5 batches of 32, a trial's of 100 rows 4.
+    assert costs.seconds(trial) == pytest.approx(_budget.MARGIN * (0.5 + 0.1 * 5 / 4 * 10))
     assert costs.seconds(trial, epochs=2) < costs.seconds(trial)
-    within = costs.epochs_within(trial, costs.seconds(trial, epochs=4))
-    assert within == 4
+    assert costs.epochs_within(trial, costs.seconds(trial, epochs=4)) == 4
     assert costs.epochs_within(trial, 0.0) == 1
+    # A trial of a search saved before trials timed their epochs: its whole training over
+    # its useful epochs, and its time outside training, for each fold's network.
+    saved = _trial("1", 0.9, seconds=2.0, fit_seconds=1.5)
+    expected = _budget.MARGIN * (0.5 / 3 + 1.5 / 3 / 10 * 5 / 4 * 10)
+    assert costs.seconds(saved) == pytest.approx(expected)
+    assert costs.seconds(_trial("2", 0.9, seconds=2.0)) is None
 
 
 def test_the_refit_trains_fewer_networks_when_the_seconds_left_cover_only_some(costs):
@@ -68,9 +69,7 @@ def test_a_refit_that_does_not_fit_keeps_the_searched_network_or_trains_fewer_ep
     left = costs.seconds(best, epochs=3)
     plan = _budget.plan_refit(None, best, 1, False, costs, left, searched_at_hand=True)
     assert plan.keep_searched and plan.members == [best] and plan.epochs == []
-    assert "best_model_ is the network the search trained" in _budget.shrunk(
-        plan, 1, [], False, 60
-    )
+    assert "best_model_ is the network the search trained" in _budget.shrunk(plan, 1, [], False, 60)
 
     plan = _budget.plan_refit(None, best, 1, False, costs, left, searched_at_hand=False)
     assert not plan.keep_searched and plan.epochs == [3]
@@ -85,8 +84,8 @@ def test_the_search_keeps_back_the_refit_of_its_best_trial_so_far(costs):
     # Before a trial ends: the share of five refit epochs of 150 rows in those and a
     # trial's three of 100.
     assert reserve(oracle) == pytest.approx(60 * 750 / (750 + 300))
-    slow_worse = _trial("0", 0.5, epoch_seconds=1.0)
-    fast_better = _trial("1", 0.9, epoch_seconds=0.1)
+    slow_worse = _trial("0", 0.5, epoch_seconds=1.0, setup_seconds=0.5)
+    fast_better = _trial("1", 0.9, epoch_seconds=0.1, setup_seconds=0.5)
     oracle.trials = {"0": slow_worse, "1": fast_better}
     assert reserve(oracle) == pytest.approx(5 * costs.seconds(fast_better))
 
@@ -140,8 +139,14 @@ def test_a_budget_spent_before_any_trial_still_ends_with_a_network_and_resumes(
     X, y = cancer[0][:80], cancer[1][:80]
     directory = str(tmp_path / "search")
     with pytest.warns(TimeBudgetWarning, match="best_model_ is the network the search"):
-        clf = tiny(NASClassifier, max_trials=3, epochs=50, time_budget=0.01, directory=directory)
-        clf.fit(X, y)
+        clf = tiny(
+            NASClassifier,
+            units=[8, 16, 32],
+            max_trials=3,
+            epochs=5,
+            time_budget=0.01,
+            directory=directory,
+        ).fit(X, y)
     # The first trial trains (one batch), and its network is kept as it is.
     assert len(clf.search_results_) == 1
     assert clf.search_results_[0]["status"] == "COMPLETED"
@@ -151,7 +156,12 @@ def test_a_budget_spent_before_any_trial_still_ends_with_a_network_and_resumes(
     with warnings.catch_warnings():
         warnings.simplefilter("error", TimeBudgetWarning)
         resumed = tiny(
-            NASClassifier, max_trials=2, epochs=50, time_budget=600, directory=directory
+            NASClassifier,
+            units=[8, 16, 32],
+            max_trials=2,
+            epochs=5,
+            time_budget=600,
+            directory=directory,
         ).fit(X, y)
     assert [r["trial_id"] for r in resumed.search_results_][:1] == [
         clf.search_results_[0]["trial_id"]
