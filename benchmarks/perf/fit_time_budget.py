@@ -100,7 +100,8 @@ def main():
         commit = subprocess.run(
             ["git", "-C", path, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip()
-        print(f"# {label}: {path} at {commit or 'an exported tree, no git'}", flush=True)
+        where = os.path.relpath(path, REPO)
+        print(f"# {label}: {where} at {commit or 'an exported tree, no git'}", flush=True)
     print(
         "| set | checkout | budget s | fit s | search s | over budget | trials | networks "
         "| test accuracy |",
