@@ -356,6 +356,68 @@ class StopOverBudget(keras.callbacks.Callback):
         self.budget.stop_training(self.model)
 
 
+class EpochClock(keras.callbacks.Callback):
+    """Times the training steps of every epoch, its validation left out.
+
+    Every copy of it (tuners and `train` deep-copy callbacks) is this one clock, so that
+    it times all the networks of a trial (a cross-validated trial's folds).
+
+    Attributes:
+        epochs: Seconds of each epoch's training steps, in order, over every network.
+        firsts: Those of each network's first epoch (which also traces the step).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epochs, self.firsts = [], []
+        self._began = None
+        self._first = False
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def on_train_begin(self, logs=None):
+        self._first = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._began = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        self._stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._stop()
+
+    def _stop(self):
+        if self._began is None:
+            return
+        seconds = time.perf_counter() - self._began
+        self._began = None
+        self.epochs.append(seconds)
+        if self._first:
+            self.firsts.append(seconds)
+            self._first = False
+
+    def epoch_seconds(self):
+        """The median epoch's seconds (a first epoch's trace, a busy moment left out)."""
+        return float(np.median(self.epochs)) if self.epochs else 0.0
+
+    def trace_seconds(self):
+        """What a network's first epoch took beyond the median epoch, on average."""
+        if not self.firsts:
+            return 0.0
+        return max(0.0, float(np.mean(self.firsts)) - self.epoch_seconds())
+
+
+def over_budget(callbacks):
+    """Whether a time budget that one of `callbacks` stops training for is spent."""
+    return any(
+        (isinstance(c, StopOverBudget) and c.budget.spent)
+        or (isinstance(c, EpochProgress) and c.display.over_budget())
+        for c in callbacks
+    )
+
+
 class EpochProgress(keras.callbacks.Callback):
     """Reports epochs to a `nasplug.progress.SearchProgress`; stops training over budget.
 

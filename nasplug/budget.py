@@ -11,6 +11,10 @@ tuner.search(x, y, epochs=10, validation_split=0.2, callbacks=[budget.callback()
 It works with every oracle (ours, KerasTuner's, AutoKeras's) and in a distributed search:
 attached on the chief it ends the search for every worker (the chief is where trials are
 created); attached in a worker, its callback stops that worker's running trial.
+
+Work that follows the search within the same budget (the estimators' refit) keeps its share
+back with `reserve`: a function of the oracle, asked before each trial starts, giving the
+seconds to keep; the search ends that much earlier.
 """
 
 import numbers
@@ -23,27 +27,48 @@ from nasplug import _compat
 CUT_BY_BUDGET = "cut_by_budget"
 
 
+class TimeBudgetWarning(UserWarning):
+    """Work was cut short to end within a time budget (as scikit-learn's `ConvergenceWarning`
+    says that `max_iter` ended an optimisation)."""
+
+
 class TimeBudget:
     """Seconds a search may spend, counted from `attach()` (or `start()`).
 
     Args:
         seconds: Positive number of seconds.
+        reserve: Optional callable `oracle -> seconds`: the part of the budget kept for
+            work after the search, asked before each trial starts (its answer is
+            `reserved`). `spent` and `remaining` are then the search's share.
     """
 
-    def __init__(self, seconds):
+    def __init__(self, seconds, reserve=None):
         if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
             raise ValueError(f"time_budget must be a positive number of seconds, got {seconds!r}.")
         self.seconds = float(seconds)
+        self.reserve = reserve
+        # Seconds kept back from the search; set to 0 once the search is over, for the
+        # work that follows it to spend.
+        self.reserved = 0.0
         self.started = None
         self.oracle = None
         # Trainings this process's callbacks stopped (`stop_training`), so that a tuner
         # can tell a trial the budget cut from one that ended as planned.
         self.stopped_trainings = 0
 
-    def start(self):
-        """Starts the clock (once; later calls keep the first start)."""
+    def start(self, at=None):
+        """Starts the clock (once; later calls keep the first start).
+
+        Args:
+            at: Optional `time.monotonic()` reading to count from, instead of now.
+        """
         if self.started is None:
-            self.started = time.monotonic()
+            self.started = time.monotonic() if at is None else float(at)
+        return self
+
+    def end_search(self):
+        """Gives the seconds kept back from the search to the work that follows it."""
+        self.reserve, self.reserved = None, 0.0
         return self
 
     @property
@@ -53,13 +78,19 @@ class TimeBudget:
 
     @property
     def remaining(self):
-        """Seconds left, at least 0."""
-        return max(0.0, self.seconds - self.elapsed)
+        """Seconds left, at least 0 (less those `reserved`)."""
+        return max(0.0, self.seconds - self.reserved - self.elapsed)
 
     @property
     def spent(self):
-        """Whether the budget is used up."""
-        return self.started is not None and self.elapsed >= self.seconds
+        """Whether the budget (less the seconds `reserved`) is used up."""
+        return self.started is not None and self.elapsed >= self.seconds - self.reserved
+
+    def plan(self, oracle):
+        """Asks `reserve` (if any) how many seconds to keep back, given the search so far."""
+        if self.reserve is not None:
+            self.reserved = max(0.0, float(self.reserve(oracle)))
+        return self
 
     def attach(self, tuner_or_oracle):
         """Makes an oracle start no trial once the budget is spent, and starts the clock.
@@ -83,13 +114,14 @@ class TimeBudget:
             # the running trial is stopped, by `callback()`.
             return self
         if getattr(oracle, "_nasplug_budget", None) is not None:
-            oracle._nasplug_budget.seconds = self.seconds
-            oracle._nasplug_budget.started = self.started
+            attached = oracle._nasplug_budget
+            attached.seconds, attached.started = self.seconds, self.started
+            attached.reserve, attached.reserved = self.reserve, self.reserved
             return self
         create_trial = oracle.create_trial
 
         def create_trial_within_budget(tuner_id):
-            budget = oracle._nasplug_budget
+            budget = oracle._nasplug_budget.plan(oracle)
             if budget.spent and oracle.max_trials != len(oracle.trials):
                 oracle.max_trials = len(oracle.trials)
             return create_trial(tuner_id)

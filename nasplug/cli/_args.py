@@ -223,7 +223,9 @@ def add_budget(parser, max_trials, epochs, time_budget=False, why=""):
             "--time-budget",
             type=seconds,
             metavar="SECONDS",
-            help="stop the search after this many seconds (the running trial stops too)",
+            help="seconds for the whole search, its refit included: the search stops "
+            "early enough to retrain the best networks in the time left, and the refit "
+            "trains fewer networks or epochs rather than run over",
         )
 
 

@@ -15,6 +15,7 @@ on the rest and writes into the output directory:
 
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -215,6 +216,7 @@ def fit_resuming(estimator, x, y, how_to_resume):
     Returns:
         How many trials had ended before this run (0 for a new search).
     """
+    from nasplug.budget import TimeBudgetWarning
     from nasplug.sklearn import resume
 
     done = None if estimator.overwrite else resume.saved_trials(estimator.directory)
@@ -225,7 +227,12 @@ def fit_resuming(estimator, x, y, how_to_resume):
             "(--overwrite starts over)."
         )
     try:
-        estimator.fit(x, y)
+        with warnings.catch_warnings():
+            # Said below in a line of its own, not as a Python warning.
+            warnings.simplefilter("ignore", TimeBudgetWarning)
+            estimator.fit(x, y)
+        if getattr(estimator, "budget_note_", ""):
+            print(f"Time budget: {estimator.budget_note_}")
         return done or 0
     except resume.SearchChangedError as error:
         raise CommandError(error.describe("--overwrite")) from None

@@ -81,9 +81,21 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             `numpy.random.RandomState` or None.
         verbose: 0 silent; 1 one progress line (`nasplug.progress`); 2 also Keras's
             per-epoch logs.
-        time_budget: Optional seconds for the search: once spent, the running trial
-            stops after its current batch and no new trial starts (the refit comes
-            after).
+        time_budget: Optional seconds for the whole `fit`, counted from its start: the
+            data's checks, the search and the refit. The search keeps back the seconds
+            that the refit of its best architecture so far is expected to take (timed on
+            its trials; before the first trial ends, the refit's share of an epoch of
+            the trial and the refit together): no trial starts once only those are
+            left, and the running trial stops after its current batch (a
+            cross-validated trial skips its remaining folds). The refit then trains
+            what fits in the seconds left: fewer of the `ensemble_size` networks, or one
+            network for fewer epochs, or, when none fits and the search's network of
+            the best trial is at hand (trials scored on a held-out part), that network
+            as it is; it says what it cut with a `nasplug.budget.TimeBudgetWarning` and
+            in `budget_note_`. One trial and one network always train, stopped after a
+            batch when the budget is spent, so `fit` ends within the budget plus a
+            batch and a network's build. A resumed search (`directory`) has the whole
+            budget again.
         strategy_params: Optional dict of the strategy's own arguments, e.g.
             `{"population_size": 5}` for "evolution"
             (`nasplug.oracles.STRATEGIES[name] .own_parameters()` lists them); checked
@@ -172,6 +184,7 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             `pandas.DataFrame(search_results_)` tabulates it. Failed trials have no
             score.
         search_seconds_: Wall time of the search (without refitting).
+        fit_seconds_: Wall time of the whole `fit` (what `time_budget` bounds).
         pareto_front_: With several objectives or a constraint: the non-dominated
             trials, best first in the first objective, one dict each with `trial_id`,
             `hyperparameters`, a value per objective (by its name), the constrained
@@ -180,13 +193,19 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
         best_trial_id_: The trial of `best_model_`.
         epochs_: Maximum training epochs of a trial (`epochs`, or chosen from the number
             of training samples).
-        ensemble_size_: How many networks `best_model_` averages (see `ensemble_size`):
-            when more than one, its layers `member_0`, `member_1`, ... (those of its
-            layer `ensemble` for a table with categories).
+        ensemble_size_: How many networks `best_model_` averages (see `ensemble_size`;
+            fewer when `time_budget` cut the refit): when more than one, its layers
+            `member_0`, `member_1`, ... (those of its layer `ensemble` for a table with
+            categories).
         ensemble_: The architectures of those networks, one dict per trial in member
             order (the best trial first): `trial` (its number, as in `search_results_`),
             `trial_id`, `networks` (how many of the members have its architecture),
             `hyperparameters` and `score`. Without a refit, the best trial alone.
+        refit_epochs_: The epochs each of those networks was retrained for on all the
+            data, in member order; empty when `best_model_` is a network of the search
+            (`refit=False`, or no refit fitted in `time_budget`).
+        budget_note_: What `time_budget` cut from the refit, in one line (the
+            `TimeBudgetWarning`'s); "" when it cut nothing.
     """
 
     _target_type = _targets.ClassLabels
@@ -289,9 +308,21 @@ class NASRegressor(RegressorMixin, _NASEstimator):
             `numpy.random.RandomState` or None.
         verbose: 0 silent; 1 one progress line (`nasplug.progress`); 2 also Keras's
             per-epoch logs.
-        time_budget: Optional seconds for the search: once spent, the running trial
-            stops after its current batch and no new trial starts (the refit comes
-            after).
+        time_budget: Optional seconds for the whole `fit`, counted from its start: the
+            data's checks, the search and the refit. The search keeps back the seconds
+            that the refit of its best architecture so far is expected to take (timed on
+            its trials; before the first trial ends, the refit's share of an epoch of
+            the trial and the refit together): no trial starts once only those are
+            left, and the running trial stops after its current batch (a
+            cross-validated trial skips its remaining folds). The refit then trains
+            what fits in the seconds left: fewer of the `ensemble_size` networks, or one
+            network for fewer epochs, or, when none fits and the search's network of
+            the best trial is at hand (trials scored on a held-out part), that network
+            as it is; it says what it cut with a `nasplug.budget.TimeBudgetWarning` and
+            in `budget_note_`. One trial and one network always train, stopped after a
+            batch when the budget is spent, so `fit` ends within the budget plus a
+            batch and a network's build. A resumed search (`directory`) has the whole
+            budget again.
         strategy_params: Optional dict of the strategy's own arguments, e.g.
             `{"population_size": 5}` for "evolution"
             (`nasplug.oracles.STRATEGIES[name] .own_parameters()` lists them); checked
@@ -380,6 +411,7 @@ class NASRegressor(RegressorMixin, _NASEstimator):
             `pandas.DataFrame(search_results_)` tabulates it. Failed trials have no
             score.
         search_seconds_: Wall time of the search (without refitting).
+        fit_seconds_: Wall time of the whole `fit` (what `time_budget` bounds).
         pareto_front_: With several objectives or a constraint: the non-dominated
             trials, best first in the first objective, one dict each with `trial_id`,
             `hyperparameters`, a value per objective (by its name), the constrained
@@ -388,13 +420,19 @@ class NASRegressor(RegressorMixin, _NASEstimator):
         best_trial_id_: The trial of `best_model_`.
         epochs_: Maximum training epochs of a trial (`epochs`, or chosen from the number
             of training samples).
-        ensemble_size_: How many networks `best_model_` averages (see `ensemble_size`):
-            when more than one, its layers `member_0`, `member_1`, ... (those of its
-            layer `ensemble` for a table with categories).
+        ensemble_size_: How many networks `best_model_` averages (see `ensemble_size`;
+            fewer when `time_budget` cut the refit): when more than one, its layers
+            `member_0`, `member_1`, ... (those of its layer `ensemble` for a table with
+            categories).
         ensemble_: The architectures of those networks, one dict per trial in member
             order (the best trial first): `trial` (its number, as in `search_results_`),
             `trial_id`, `networks` (how many of the members have its architecture),
             `hyperparameters` and `score`. Without a refit, the best trial alone.
+        refit_epochs_: The epochs each of those networks was retrained for on all the
+            data, in member order; empty when `best_model_` is a network of the search
+            (`refit=False`, or no refit fitted in `time_budget`).
+        budget_note_: What `time_budget` cut from the refit, in one line (the
+            `TimeBudgetWarning`'s); "" when it cut nothing.
     """
 
     _target_type = _targets.RegressionTargets

@@ -6,7 +6,8 @@ training rows and the validation rows) for the epochs that served it best, and w
 one model (`hypermodels.average_networks`). With `ensemble_size="auto"` after
 cross-validated trials, some of them may take the architecture of another family of
 networks that the folds could not tell from the best (`ensemble_trials`). Without
-`refit`, the network the search trained for the chosen trial is kept.
+`refit`, the network the search trained for the chosen trial is kept. Within a
+`time_budget`, `_budget` plans a refit that ends in time.
 
 This module is the only one that trains a network outside a trial (`_training.train`).
 """
@@ -94,47 +95,61 @@ def summary(members, found):
     ]
 
 
-def refit(hypermodel, members, fit_data, seed, epochs, batch_size, callbacks, verbose):
+def refit(hypermodel, members, epochs, fit_data, seed, batch_size, callbacks, verbose, budget=None):
     """Trains each member's architecture on all the rows; returns their average.
 
     Args:
         hypermodel: The search's `keras_tuner.HyperModel`.
         members: The trials of `ensemble_trials`; member `i` trains from `seed + i`.
+        epochs: The epochs each member trains for (`refit_epochs`, or fewer in a budget).
         fit_data: The fit's `_fit_data.FitData`.
         seed: Int, the search's seed (member 0 trains from it).
-        epochs: A trial's maximum epochs (`epochs_`).
         batch_size: The training batch size.
         callbacks: The estimator's `callbacks` (None: the default early stopping).
         verbose: The estimator's `verbose`.
+        budget: Optional `nasplug.budget.TimeBudget` of the fit: each network stops at the
+            end of the batch that spends it, and no member starts once it is spent. A
+            member other than the first that it stops is left out: half trained, it would
+            pull the average down.
 
     Returns:
-        A `keras.Model`: the one network, or the average of several.
+        (A `keras.Model`: the one network, or the average of several; the epochs each
+        network in it trained; whether the budget stopped the first network).
     """
     rows = fit_data.refit_rows()
     x = fit_data.network_input(rows.X)
     y = hypermodels.standardize_targets(hypermodel, rows.y_model)
     # Early stopping needs validation data, which refitting on all data has none of.
-    kept_callbacks = [
+    kept_callbacks = tuple(
         c for c in (callbacks or []) if not isinstance(c, keras.callbacks.EarlyStopping)
-    ]
-    networks = []
-    for member, trial in enumerate(members):
+    )
+    if budget is not None:
+        kept_callbacks += (budget.callback(),)
+    networks, trained_epochs, cut = [], [], False
+    for member, (trial, member_epochs) in enumerate(zip(members, epochs)):
+        if member and budget is not None and budget.spent:
+            break
         trained = _training.train(
             _training.Training(
                 hypermodel,
                 trial.hyperparameters,
                 x,
                 y,
-                epochs=refit_epochs(trial, fit_data.n_validation, epochs, callbacks is None),
+                epochs=member_epochs,
                 batch_size=batch_size,
                 seed=seed + member,
-                callbacks=tuple(kept_callbacks),
+                callbacks=kept_callbacks,
                 verbose=2 if verbose >= 2 else 0,
                 sample_weight=rows.sample_weight,
             )
         )
+        stopped = budget is not None and budget.spent and trained.model.stop_training
+        if member and stopped:
+            break
+        cut = cut or stopped
         networks.append(trained.model)
-    return hypermodels.average_networks(networks)
+        trained_epochs.append(len(trained.history.epoch))
+    return hypermodels.average_networks(networks), trained_epochs, cut
 
 
 def refit_epochs(trial, n_validation, epochs, default_early_stopping):
@@ -154,6 +169,13 @@ def refit_epochs(trial, n_validation, epochs, default_early_stopping):
     if default_early_stopping and n_validation < _defaults.BEST_EPOCH_SAMPLES:
         return epochs
     return int(trial.metrics.get_last_value("epochs") or epochs)
+
+
+def searched_at_hand(tuner, best_trial, role):
+    """Whether the network the search trained for `best_trial` is in memory (no cost)."""
+    return (
+        role is None and tuner.best_model is not None and tuner.best_trial_id == best_trial.trial_id
+    )
 
 
 def searched_network(tuner, best_trial, training, role, ranked):

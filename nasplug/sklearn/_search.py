@@ -17,7 +17,6 @@ import numpy as np
 from sklearn.metrics import check_scoring
 
 from nasplug import progress
-from nasplug.budget import TimeBudget
 from nasplug.oracles import make_oracle
 from nasplug.sklearn import _defaults, _params, hypermodels, resume, spaces
 from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, warmup_epochs
@@ -246,22 +245,22 @@ def make_tuner(estimator, fit_data, hypermodel, scorer, spec, seed, directory, r
         )
 
 
-def run(tuner, training, verbose, time_budget):
+def run(tuner, training, verbose, budget):
     """Runs the search of `tuner`, its trials trained as `training` says.
 
     Args:
         tuner: The `ScoringTuner`.
         training: The search's `TrialTraining`.
         verbose: The estimator's `verbose`.
-        time_budget: The estimator's `time_budget` (seconds, or None).
+        budget: The fit's `nasplug.budget.TimeBudget` (its `reserve` kept for the refit),
+            or None.
     """
     # KerasTuner prints the traceback of every failed trial (oversized models, diverged
     # training) to stderr; at verbose=0 the failures are only recorded in `search_results_`.
     quiet = contextlib.redirect_stderr(io.StringIO()) if not verbose else contextlib.nullcontext()
-    budget = None
     extra = []
-    if time_budget is not None:
-        budget = TimeBudget(time_budget).attach(tuner)
+    if budget is not None:
+        budget.attach(tuner)
         extra.append(budget.callback())
     args, kwargs = training.arguments(extra)
     # The display only shows the budget's remainder; the budget is the search's.

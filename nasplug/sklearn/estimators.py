@@ -18,14 +18,17 @@ the two estimators themselves, each with its docstring.
 import shutil
 import tempfile
 import time
+import warnings
 
 import keras
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from nasplug.budget import TimeBudget, TimeBudgetWarning
 from nasplug.distributed import roles
 from nasplug.sklearn import (
+    _budget,
     _fit_data,
     _inputs,
     _params,
@@ -61,6 +64,9 @@ _SEARCH_ATTRIBUTES = (
     "search_seconds_",
     "ensemble_size_",
     "ensemble_",
+    "refit_epochs_",
+    "fit_seconds_",
+    "budget_note_",
 )
 
 
@@ -146,7 +152,12 @@ class _NASEstimator(BaseEstimator):
         Returns:
             self.
         """
+        started = time.monotonic()
         spec = _params.check(self)
+        # The budget bounds the whole fit, the data's checks included.
+        budget = None
+        if self.time_budget is not None:
+            budget = TimeBudget(self.time_budget).start(at=started)
         role = roles.role()
         # A search kept in `directory` is resumed, unless it is another search (checked
         # below, before any training) or `overwrite`. A distributed search's processes
@@ -180,6 +191,11 @@ class _NASEstimator(BaseEstimator):
             if kept.resuming:
                 kept.check(definition, hypermodel, base_seed)
 
+        wanted_size = _refit.ensemble_size(self, prepared.folds is not None, spec.ranked)
+        costs = _budget.RefitCosts(prepared, self.epochs_, self.batch_size, self.callbacks is None)
+        if budget is not None and self.refit and role != roles.WORKER:
+            budget.reserve = _budget.search_reserve(costs, wanted_size, budget.seconds)
+
         directory = self.directory or tempfile.mkdtemp(prefix="nasplug-")
         search_start = time.perf_counter()
         tuner = None
@@ -190,7 +206,7 @@ class _NASEstimator(BaseEstimator):
             if kept is not None and not kept.resuming:
                 kept.begin(definition, tuner.oracle.hyperparameters, base_seed)
             training = _search.trial_training(self, prepared, hypermodel)
-            _search.run(tuner, training, self.verbose, self.time_budget)
+            _search.run(tuner, training, self.verbose, budget)
             search_seconds = time.perf_counter() - search_start
             if role == roles.WORKER:
                 # The search goes on in other workers after this one is told to stop, so
@@ -201,24 +217,34 @@ class _NASEstimator(BaseEstimator):
             found = results.SearchResults(tuner.oracle, spec, trial_dir=tuner.get_trial_dir)
             found.choose(self.refit)
             best_trial = tuner.oracle.get_trial(found.best_trial_id)
-            self.ensemble_size_ = _refit.ensemble_size(
-                self, prepared.folds is not None, spec.ranked
+            left = None
+            if budget is not None and self.refit:
+                left = budget.end_search().remaining
+            plan = _budget.plan_refit(
+                found,
+                best_trial,
+                wanted_size,
+                self.ensemble_size == "auto",
+                costs,
+                left,
+                _refit.searched_at_hand(tuner, best_trial, role),
             )
-            members = _refit.ensemble_trials(
-                found, best_trial, self.ensemble_size_, self.ensemble_size == "auto"
-            )
-            if self.refit:
-                network = _refit.refit(
+            trained_epochs, cut = [], False
+            if self.refit and not plan.keep_searched:
+                network, trained_epochs, cut = _refit.refit(
                     hypermodel,
-                    members,
+                    plan.members,
+                    plan.epochs,
                     prepared,
                     seed,
-                    epochs=self.epochs_,
                     batch_size=self.batch_size,
                     callbacks=self.callbacks,
                     verbose=self.verbose,
+                    budget=budget,
                 )
+                members = plan.members[: len(trained_epochs)]
             else:
+                members = plan.members[:1]
                 network = _refit.searched_network(tuner, best_trial, training, role, spec.ranked)
         except KeyboardInterrupt as interrupt:
             raise resume.interrupted(interrupt, tuner, self.directory) from None
@@ -232,11 +258,21 @@ class _NASEstimator(BaseEstimator):
         else:
             self.__dict__.pop("pareto_front_", None)
         self.best_trial_id_ = found.best_trial_id
+        self.ensemble_size_ = len(members)
         self.ensemble_ = _refit.summary(members, found)
+        self.refit_epochs_ = trained_epochs
         self.best_score_ = found.best_score
         self.best_params_ = found.best_params
         self.best_model_ = hypermodels.end_to_end(hypermodel, network)
         self.search_seconds_ = float(search_seconds)
+        self.budget_note_ = ""
+        if self.refit:
+            self.budget_note_ = _budget.shrunk(
+                plan, wanted_size, trained_epochs, cut, self.time_budget
+            )
+        if self.budget_note_:
+            warnings.warn(self.budget_note_, TimeBudgetWarning, stacklevel=2)
+        self.fit_seconds_ = float(time.monotonic() - started)
         return self
 
     def _check_params(self):

@@ -124,12 +124,15 @@ class ScoringTuner(
         budget = _training.budget_of(fit_kwargs.get("callbacks") or ())
         stopped_before = budget.stopped_trainings if budget is not None else 0
         training = self._training_of(trial, *fit_args, **fit_kwargs)
+        clock = _training.EpochClock()
         if self.folds is None:
-            model, history, fit_seconds = _training.train(training)
+            model, history, fit_seconds = _training.train(
+                training.replace(callbacks=training.callbacks + (clock,))
+            )
             scores = self._scores(model, history)
             useful_epochs = training.initial_epoch + _useful_epochs(history, training.callbacks)
         else:
-            model, scores, useful_epochs, fit_seconds = self._cross_validate(training)
+            model, scores, useful_epochs, fit_seconds = self._cross_validate(training, clock)
         size = model.count_params()
         score = scores[OBJECTIVE]
         cut = budget is not None and budget.stopped_trainings > stopped_before
@@ -148,13 +151,20 @@ class ScoringTuner(
             [name for name in getattr(oracle, "measures", ()) if name != "params"],
             batch_size=getattr(oracle, "latency_batch_size", training.batch_size),
         )
+        seconds = time.perf_counter() - start
+        networks = len(self.folds) if self.folds is not None else 1
         return {
             **{name: float(value) for name, value in scores.items()},
             **measured,
             **({CUT_BY_BUDGET: 1.0} if cut else {}),
             "epochs": float(useful_epochs),
-            "seconds": float(time.perf_counter() - start),
+            "seconds": float(seconds),
             "fit_seconds": float(fit_seconds),
+            # What retraining this architecture costs, for a refit planned within a time
+            # budget (`nasplug.sklearn._budget`): an epoch's training steps, and what a
+            # network costs besides its epochs (its build, scoring, the step's trace).
+            "epoch_seconds": clock.epoch_seconds(),
+            "setup_seconds": float((seconds - fit_seconds) / networks + clock.trace_seconds()),
             # Read by `nasplug.report` for its score-against-size plot.
             "params": float(size),
         }
@@ -215,17 +225,23 @@ class ScoringTuner(
             )
         return scores
 
-    def _cross_validate(self, training):
-        """Trains and scores one network per fold of `training`'s data.
+    def _cross_validate(self, training, clock):
+        """Trains and scores one network per fold of `training`'s data, timed by `clock`.
+
+        A time budget spent after a fold leaves the remaining folds out.
 
         Returns:
-            (the last fold's network, the mean of each score over the folds with
+            (the last fold's network, the mean of each score over the folds trained with
             "score_std" added, the mean of the folds' useful epochs rounded, the seconds
             spent in Keras's `fit`).
         """
         x, y, weights = training.x, training.y, training.sample_weight
         fold_scores, epochs, fit_seconds = [], [], 0.0
         for number, (train_rows, validation_rows) in enumerate(self.folds):
+            if number and _training.over_budget(training.callbacks):
+                # Each further fold would build a network to train one batch: the trial
+                # is scored on the folds it trained, as a trial the budget stops is.
+                break
             validation = None
             if training.callbacks:
                 validation = (_rows(x, validation_rows), y[validation_rows])
@@ -238,6 +254,7 @@ class ScoringTuner(
                     sample_weight=None if weights is None else weights[train_rows],
                     validation_data=validation,
                     seed=training.seed + FOLD_SEED_STRIDE * number,
+                    callbacks=training.callbacks + (clock,),
                 )
             )
             fit_seconds += seconds

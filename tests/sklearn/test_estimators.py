@@ -411,19 +411,6 @@ def test_diverged_training_fails_the_trial():
         reg.fit(X, y)
 
 
-@pytest.mark.slow
-def test_time_budget_stops_the_search_after_the_running_trial(cancer, tiny):
-    X, y = cancer[0][:80], cancer[1][:80]
-    clf = tiny(NASClassifier, max_trials=3, epochs=50, time_budget=0.01).fit(X, y)
-    assert len(clf.search_results_) == 1
-    assert clf.search_results_[0]["status"] == "COMPLETED"
-    # ... and is told apart from a trial that trained its 50 epochs.
-    assert clf.search_results_[0]["cut_by_budget"] is True
-    assert clf.predict(X).shape == y.shape
-    with pytest.raises(ValueError, match="time_budget"):
-        tiny(NASClassifier, time_budget=-1).fit(X, y)
-
-
 @pytest.mark.parametrize("cls", [NASClassifier, NASRegressor])
 def test_each_estimator_documents_every_parameter_and_attribute(cls):
     doc = inspect.getdoc(cls)

@@ -71,6 +71,7 @@ def test_every_parameter_is_constrained_or_checked_where_it_is_read():
             r"0 \(silent\), 1 \(one progress line\) or 2 \(also Keras's per-epoch logs\)",
         ),
         ("time_budget", float("nan"), "a positive number of seconds or None"),
+        ("time_budget", -1, "a positive number of seconds or None"),
         ("strategy_params", [("population_size", 3)], "a dict of the strategy's own arguments"),
         ("screening", "yes", '"auto", True, False, None or a nasplug.screening.Screening'),
         ("max_params", 1.5, "a positive integer or None"),
