@@ -237,10 +237,15 @@ class ScoringTuner(
         """
         x, y, weights = training.x, training.y, training.sample_weight
         fold_scores, epochs, fit_seconds = [], [], 0.0
+        budget = _training.budget_of(training.callbacks)
+        stopped_before = budget.stopped_trainings if budget is not None else 0
         for number, (train_rows, validation_rows) in enumerate(self.folds):
+            budget_cut = budget is not None and budget.stopped_trainings > stopped_before
             if number and _training.over_budget(training.callbacks):
                 # Each further fold would build a network to train one batch: the trial
-                # is scored on the folds it trained, as a trial the budget stops is.
+                # is scored on the folds it trained, and counts as one the budget cut.
+                if budget is not None and not budget_cut:
+                    budget.stopped_trainings += 1
                 break
             validation = None
             if training.callbacks:
