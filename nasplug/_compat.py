@@ -335,11 +335,12 @@ def autokeras_auto_tuner():
 
 
 def patch_head_shapes():
-    """Makes AutoKeras 3.0.0 heads build on Keras 3.11 and later.
+    """Makes AutoKeras 3.0.0 heads build on Keras 3.13 and later.
 
     AutoKeras records the input and output shapes of a search as numpy arrays, so the
     width of `ClassificationHead` / `RegressionHead` reaches `keras.layers.Dense` as a
-    `numpy.int64`, which Keras 3.11+ refuses ("Received an invalid value for `units`").
+    `numpy.int64`, which Keras 3.13+ refuses ("Received an invalid value for `units`");
+    earlier Keras accepts it, and there the cast changes nothing but the type.
     This wraps the place AutoKeras records them (`autokeras.graph.Graph.set_io_shapes`,
     not public) and casts every dimension to a Python `int`. Calling it again does nothing.
     """

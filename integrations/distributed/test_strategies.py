@@ -272,7 +272,11 @@ def uninterrupted_values(directory, strategy, max_trials, pareto=False):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(
+    "strategy",
+    # grpcio's lower bound rests on it: below 1.80 the worker's trial is lost.
+    [pytest.param(s, marks=pytest.mark.lowest) if s == "evolution" else s for s in STRATEGIES],
+)
 def test_chief_killed_mid_search_resumes_exactly(tmp_path, strategy):
     max_trials = 6
     directory = tmp_path / "cluster"

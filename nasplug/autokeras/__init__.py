@@ -22,7 +22,7 @@ Every nasplug strategy of the registry (`nasplug.oracles.STRATEGIES`) has a tune
 architectures AutoKeras's own task tuners try first (its `initial_hps`), then search
 with the strategy.
 
-AutoKeras 3.0.0 cannot build a classification or regression model on Keras 3.11 and
+AutoKeras 3.0.0 cannot build a classification or regression model on Keras 3.13 and
 later: the output width reaches `keras.layers.Dense` as a `numpy.int64`, which Keras
 rejects. `enable()`, and building any tuner of this module, apply a workaround
 (`fix_head_shapes()`) that also repairs AutoKeras's own tuners.
@@ -72,7 +72,7 @@ def enable():
     After this call `ak.AutoModel(..., tuner="evolution")` and every task class
     (`ak.ImageClassifier(tuner="reinforce")`, ...) use the tuners of this module, for
     every nasplug strategy registered at the time of the call. It also applies
-    `fix_head_shapes()`, so AutoKeras's own tuners work on Keras 3.11+. Nothing is
+    `fix_head_shapes()`, so AutoKeras's own tuners work on Keras 3.13+. Nothing is
     registered on import; calling it again does nothing.
 
     Returns:

@@ -4,7 +4,7 @@ An AutoKeras block describes the searchable body of a network (`DenseBlock`,
 `ConvBlock`, `TextBlock`, ...). `BlockHyperModel` wraps one between an input that
 carries the data's preprocessing (a table's columns encoded, see `tabular`; image
 scaling; a text vocabulary) and an output layer of our own, so the estimators never
-touch AutoKeras's heads (which break on Keras >= 3.11, see `nasplug.autokeras`).
+touch AutoKeras's heads (which break on Keras >= 3.13, see `nasplug.autokeras`).
 
 What a trial trains (the network) and what the estimator keeps (`end_to_end`) differ at
 both ends: the network of a table with categories takes level indices where the kept

@@ -2,7 +2,8 @@
 
 The files under `tests/sklearn/fixtures/` were written by
 `tests/sklearn/fixtures/make_tabular_models.py`
-with an earlier layout of the code; each test loads one with today's code.
+with an earlier layout of the code, at the lowest Keras allowed; each test loads one with
+today's code, at every Keras allowed.
 """
 
 import json
