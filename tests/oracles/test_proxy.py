@@ -260,6 +260,9 @@ def test_the_estimator_reaches_the_proxy_search_and_the_warm_start(tmp_path):
             random_state=0,
             directory=str(tmp_path / strategy),
             search_space=ak.DenseBlock(num_layers=1),
+            # One held-out part and one refit: what is tested is the scoring.
+            cv=None,
+            ensemble_size=1,
         )
         clf.fit(x[:150], y[:150])
         assert len(clf.search_results_) == 2

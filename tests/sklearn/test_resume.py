@@ -123,7 +123,7 @@ def test_nasplug_search_interrupted_by_ctrl_c_resumes_as_if_never_stopped(tmp_pa
         "--max-trials",
         "3",
         "--epochs",
-        "2",
+        "1",
         "--seed",
         "3",
         # One refit, not the five `auto` averages after cross-validated trials: the
@@ -187,7 +187,7 @@ from nasplug import NASClassifier
 X, y = load_breast_cancer(return_X_y=True)
 X, y = X[:150], y[:150]
 classifier = NASClassifier(
-    max_trials=3, epochs=2, learning_rate=0.01, directory=sys.argv[1], random_state=4,
+    max_trials=3, epochs=1, learning_rate=0.01, directory=sys.argv[1], random_state=4,
     ensemble_size=1,
 )
 classifier.fit(X, y)

@@ -58,4 +58,5 @@ SEARCH_RESULT_COLUMNS = [
     "epochs",
     "continues",
     "score_std",
+    "cut_by_budget",
 ]
