@@ -54,6 +54,8 @@ def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(
     search_class, digits, tmp_path
 ):
     x_train, x_test, y_train, y_test = digits
+    # The proxy search's 100 default candidates would be scored before the first trial.
+    own = {"candidates": 6} if registry.get(search_class.strategy).scores_candidates else {}
     tuner = search_class(
         build_model,
         objective="val_accuracy",
@@ -61,6 +63,7 @@ def test_tuner_searches_a_conditional_hypermodel_and_the_best_model_predicts(
         seed=1,
         directory=tmp_path,
         project_name="digits",
+        **own,
     )
     tuner.search(
         x_train[:800], y_train[:800], validation_split=0.25, epochs=2, batch_size=64, verbose=0
