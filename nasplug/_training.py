@@ -297,6 +297,16 @@ def fit_data(x, y, sample_weight, validation_data, batch_size):
     return data
 
 
+def rows(x, index):
+    """The rows `index` (an index array or a slice) of a network's input: an array, or a
+    dict / list / tuple of arrays."""
+    if isinstance(x, dict):
+        return {name: value[index] for name, value in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(value[index] for value in x)
+    return x[index]
+
+
 def _pipeline_fits(arrays):
     return (
         keras.backend.backend() == "tensorflow"

@@ -99,8 +99,8 @@ def search_data(fit_args, fit_kwargs, folds=None):
         return (x, y), (validation[0], validation[1])
     if folds:
         train_rows, validation_rows = folds[0]
-        return (_rows(x, train_rows), y[train_rows]), (
-            _rows(x, validation_rows),
+        return (_training.rows(x, train_rows), y[train_rows]), (
+            _training.rows(x, validation_rows),
             y[validation_rows],
         )
     split = fit_kwargs.get("validation_split")
@@ -108,16 +108,11 @@ def search_data(fit_args, fit_kwargs, folds=None):
         n = len(y)
         # The last samples, as `keras.Model.fit` takes them.
         cut = n - max(1, int(math.floor(n * split)))
-        return (_rows(x, slice(0, cut)), y[:cut]), (_rows(x, slice(cut, n)), y[cut:])
+        return (_training.rows(x, slice(0, cut)), y[:cut]), (
+            _training.rows(x, slice(cut, n)),
+            y[cut:],
+        )
     raise ValueError(
         "Weight-sharing search scores candidates on validation data: pass validation_data "
         "or validation_split to the search."
     )
-
-
-def _rows(x, rows):
-    if isinstance(x, dict):
-        return {name: value[rows] for name, value in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(value[rows] for value in x)
-    return x[rows]

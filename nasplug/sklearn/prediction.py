@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from nasplug import _training
+
 # Every call of the network sees a batch of this size.
 BATCH = 256
 
@@ -25,7 +27,7 @@ def model_output(model, X):
     n = len(next(iter(X.values()))) if isinstance(X, dict) else len(X)
     outputs = []
     for start in range(0, n, BATCH):
-        chunk = _pad(_rows(X, start, start + BATCH), BATCH)
+        chunk = _pad(_training.rows(X, slice(start, start + BATCH)), BATCH)
         output = keras.ops.convert_to_numpy(model(chunk, training=False))
         outputs.append(output[: min(BATCH, n - start)])
     if not outputs:
@@ -45,12 +47,6 @@ def class_probabilities(output, n_classes):
     if output.shape[1] == 1 and n_classes == 2:
         output = np.hstack([1 - output, output])
     return output / output.sum(axis=1, keepdims=True)
-
-
-def _rows(X, start, stop):
-    if isinstance(X, dict):
-        return {name: value[start:stop] for name, value in X.items()}
-    return X[start:stop]
 
 
 def _pad(chunk, size):

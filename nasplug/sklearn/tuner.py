@@ -249,12 +249,12 @@ class ScoringTuner(
                 break
             validation = None
             if training.callbacks:
-                validation = (_rows(x, validation_rows), y[validation_rows])
+                validation = (_training.rows(x, validation_rows), y[validation_rows])
                 if weights is not None:
                     validation += (weights[validation_rows],)
             model, history, seconds = _training.train(
                 training.replace(
-                    x=_rows(x, train_rows),
+                    x=_training.rows(x, train_rows),
                     y=y[train_rows],
                     sample_weight=None if weights is None else weights[train_rows],
                     validation_data=validation,
@@ -371,15 +371,6 @@ def warmup_epochs(n_samples, batch_size, epochs):
         Enough epochs for `WARMUP_STEPS` optimizer steps, and at most half of `epochs`.
     """
     return int(min(epochs // 2, math.ceil(WARMUP_STEPS / steps_per_epoch(n_samples, batch_size))))
-
-
-def _rows(x, rows):
-    """The rows of a network's input: an array, or a dict / list of arrays."""
-    if isinstance(x, dict):
-        return {name: value[rows] for name, value in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(value[rows] for value in x)
-    return x[rows]
 
 
 def _useful_epochs(history, callbacks):
