@@ -26,7 +26,7 @@ from optuna.trial import TrialState  # noqa: E402
 from nasplug.integrations.optuna import PROPOSAL_KEY, NASSampler  # noqa: E402
 
 
-def objective(trial, pause=0.0):
+def objective(trial, pause=0.0, hold=None):
     values = {"depth": trial.suggest_int("depth", 1, 3)}
     for cell in range(values["depth"]):
         values[f"cell{cell}_a"] = trial.suggest_categorical(f"cell{cell}_a", OPS)
@@ -34,6 +34,10 @@ def objective(trial, pause=0.0):
     values["width"] = trial.suggest_categorical("width", [16, 32, 64, 128])
     values["lr"] = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
     time.sleep(pause)
+    if hold is not None and trial.number == hold[0]:
+        # The trial a test kills the process in: it says so, then never ends by itself.
+        open(hold[1], "w").close()
+        time.sleep(600)
     return cell_score(values)
 
 
@@ -43,18 +47,22 @@ def main(argv=None):
     parser.add_argument("--trials", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--pause", type=float, default=0.3)
+    parser.add_argument("--hold", type=int, default=None, help="trial number held, with --marker")
+    parser.add_argument("--marker", default=None)
     args = parser.parse_args(argv)
+    hold = None if args.hold is None else (args.hold, args.marker)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(
         study_name="shared", storage=args.storage, sampler=NASSampler("evolution", seed=args.seed)
     )
-    study.optimize(lambda t: objective(t, args.pause), n_trials=args.trials)
+    study.optimize(lambda t: objective(t, args.pause, hold), n_trials=args.trials)
 
 
-def start(storage, trials, seed, pause=0.3):
+def start(storage, trials, seed, pause=0.3, hold=()):
     return subprocess.Popen(
         [sys.executable, __file__, "--storage", storage, "--trials", str(trials)]
-        + ["--seed", str(seed), "--pause", str(pause)],
+        + ["--seed", str(seed), "--pause", str(pause)]
+        + (["--hold", str(hold[0]), "--marker", str(hold[1])] if hold else []),
         env={**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
 
@@ -101,14 +109,16 @@ def test_two_processes_propose_at_once_without_duplicates(tmp_path):
 @pytest.mark.slow
 def test_a_killed_process_study_is_continued_by_another(tmp_path):
     storage = create(tmp_path)
-    process = start(storage, 1000, seed=0, pause=0.5)
+    # Killed in its ninth trial, after eight complete ones, however slow the machine.
+    marker = tmp_path / "held"
+    process = start(storage, 1000, seed=0, pause=0.1, hold=(8, marker))
     study = optuna.load_study(study_name="shared", storage=storage)
     try:
         deadline = time.monotonic() + 600
-        while len(study.get_trials(states=(TrialState.COMPLETE,))) < 8:
+        while not marker.exists():
             assert process.poll() is None, "the first process ended early"
             assert time.monotonic() < deadline, "the first process made no progress"
-            time.sleep(0.5)
+            time.sleep(0.2)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
     finally:
@@ -116,6 +126,7 @@ def test_a_killed_process_study_is_continued_by_another(tmp_path):
             process.kill()
     done = study.get_trials(states=(TrialState.COMPLETE,))
     left_running = study.get_trials(states=(TrialState.RUNNING,))
+    assert len(done) == 8
     assert len(left_running) == 1  # killed mid-trial: Optuna never hears of its end
 
     sampler = NASSampler("evolution", seed=1)
