@@ -8,31 +8,15 @@ search was given, as the search starts; any other callable of that shape serves 
 (`nasplug`'s NAS-Bench-201 study looks the scores up in a table).
 """
 
-import contextlib
-import random
 import time
 
 import keras
 import numpy as np
 
-from nasplug import _compat
+from nasplug import _compat, _training
 from nasplug.proxies._measures import check_proxy_names, score
 
 DEFAULT_BATCH_SIZE = 64
-
-
-@contextlib.contextmanager
-def _seeded(seed):
-    # Keras draws initial weights from the global generators: seeded for the build, and
-    # Python's and NumPy's states given back afterwards.
-    python_state = random.getstate()
-    numpy_state = np.random.get_state()
-    keras.utils.set_random_seed(int(seed))
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
 
 
 class CandidateScorer:
@@ -74,7 +58,7 @@ class CandidateScorer:
         (proxy,) = check_proxy_names(proxy)
         start = time.perf_counter()
         build = getattr(self.hypermodel, "build", self.hypermodel)
-        with _seeded(self.seed):
+        with _training.seeded(self.seed):
             model = build(hyperparameters)
             value = score(model, self.x, self.y, proxies=(proxy,))[proxy]
         self.seconds += time.perf_counter() - start
