@@ -154,13 +154,22 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
     parser.add_argument(
-        "--summarize", action="store_true", help="only print the summary of the results file"
+        "--summarize",
+        action="store_true",
+        help="only print the summary of the last run in the results file",
     )
     common.add_data_argument(parser)
     args = parser.parse_args()
     if args.summarize:
+        # The rows of the last run: those after the file's last stamp.
+        runs = []
         with open(RESULTS) as f:
-            summary([row for row in map(json.loads, f) if "strategy" in row])
+            for row in map(json.loads, f):
+                if "stamp" in row:
+                    runs.append([])
+                elif runs:
+                    runs[-1].append(row)
+        summary(runs[-1] if runs else [])
         return
     os.makedirs(RESULTS.parent, exist_ok=True)
     print(common.header(), flush=True)
