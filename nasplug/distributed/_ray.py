@@ -54,7 +54,9 @@ class RayBackend:
         max_retries: How many times Ray reruns a worker whose process died.
     """
 
-    def __init__(self, address=None, workers=None, cpus_per_trial=1, gpus_per_trial=0, max_retries=3):
+    def __init__(
+        self, address=None, workers=None, cpus_per_trial=1, gpus_per_trial=0, max_retries=3
+    ):
         self.address = address
         self.workers = workers
         self.cpus_per_trial = cpus_per_trial
@@ -76,7 +78,12 @@ class RayBackend:
     __hash__ = None
 
     def check(self):
-        """Raises a ValueError naming the first argument that cannot be used."""
+        """Raises a ValueError naming the first argument that cannot be used.
+
+        Raises:
+            ValueError: An argument that cannot be used.
+            ImportError: Ray is not installed.
+        """
         if self.address is not None and not isinstance(self.address, str):
             raise ValueError(f"RayBackend address must be a string or None, got {self.address!r}.")
         if self.workers is not None and not (is_int(self.workers) and self.workers >= 1):
@@ -86,11 +93,20 @@ class RayBackend:
         for name in ("cpus_per_trial", "gpus_per_trial"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"RayBackend {name} must be a number of at least 0, got {value!r}.")
+                raise ValueError(
+                    f"RayBackend {name} must be a number of at least 0, got {value!r}."
+                )
+        if self.gpus_per_trial > 1 and self.gpus_per_trial != int(self.gpus_per_trial):
+            raise ValueError(
+                "RayBackend gpus_per_trial must be a whole number above 1 (Ray shares a GPU "
+                f"only below 1), got {self.gpus_per_trial!r}."
+            )
         if not (is_int(self.max_retries) and self.max_retries >= 0):
             raise ValueError(
-                f"RayBackend max_retries must be an integer of at least 0, got {self.max_retries!r}."
+                "RayBackend max_retries must be an integer of at least 0, "
+                f"got {self.max_retries!r}."
             )
+        import_ray()
 
     def run(self, chief, worker, args):
         """Runs `chief()` here as the search's chief and `worker(*args)` in Ray's workers.
@@ -103,7 +119,10 @@ class RayBackend:
             args: Tuple of the arguments of `worker`, put in Ray's object store once.
 
         Returns:
-            What `chief()` returned.
+            `(result, reports)`: what `chief()` returned, and one dict per worker that
+            ended, in tuner ID order: `tuner_id`, `node_id` (Ray's), `pid`, `gpu_ids`
+            (the GPUs Ray gave it, as strings) and `cuda_visible_devices` (its
+            `CUDA_VISIBLE_DEVICES`, or None). A worker rerun by Ray reports its last run.
 
         Raises:
             ClusterError: A worker failed for good (an error in its search, or its
@@ -113,7 +132,7 @@ class RayBackend:
         ray = import_ray()
         if not ray.is_initialized():
             ray.init(address=self.address)
-        count = self._count(ray.cluster_resources())
+        count = self._count(ray)
         host = ray.util.get_node_ip_address()
         port = free_port(host)
         task = ray.remote(_work).options(
@@ -123,46 +142,65 @@ class RayBackend:
         )
         data = ray.put(tuple(args))
         tuner_ids = [f"rayworker{i}" for i in range(count)]
-        running = {task.remote(worker, tuner_id, host, port, data): tuner_id for tuner_id in tuner_ids}
+        running = {
+            task.remote(worker, tuner_id, host, port, data): tuner_id for tuner_id in tuner_ids
+        }
+        reports = []
 
-        def check():
-            if not running:
-                return
-            done, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
+        def collect(done):
             for ref in done:
                 tuner_id = running.pop(ref)
                 try:
-                    ray.get(ref)
+                    reports.append(ray.get(ref))
                 except Exception as error:  # whatever the worker's search raised
                     raise ClusterError(
                         f"{tuner_id} of the search on Ray failed: {error}"
                     ) from error
+
+        def check():
+            if running:
+                collect(ray.wait(list(running), num_returns=len(running), timeout=0)[0])
 
         finished = False
         try:
             with roles.serving(host, port, tuner_ids, check=check):
                 result = chief()
             finished = True
-            return result
         finally:
-            late = list(running)
-            if finished and late:
-                # Each worker was told the search is over and is on its way out.
-                _, late = ray.wait(late, num_returns=len(late), timeout=10)
-            for ref in late:
-                ray.cancel(ref, force=True)
+            try:
+                if finished and running:
+                    # Each worker was told the search is over and is on its way out.
+                    collect(ray.wait(list(running), num_returns=len(running), timeout=10)[0])
+            finally:
+                for ref in running:
+                    ray.cancel(ref, force=True)
+        return result, sorted(reports, key=lambda report: report["tuner_id"])
 
-    def _count(self, resources):
-        if self.gpus_per_trial and not resources.get("GPU"):
+    def _count(self, ray):
+        """How many workers to start; raises a ValueError if no node fits one."""
+        nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+        needs = {"CPU": self.cpus_per_trial, "GPU": self.gpus_per_trial}
+        if self.gpus_per_trial and not any(node.get("GPU") for node in nodes):
             raise ValueError(
                 f"RayBackend gpus_per_trial={self.gpus_per_trial!r}, but the Ray cluster has "
                 "no GPU. Use gpus_per_trial=0 on it."
             )
+        for name, need in needs.items():
+            if need and not any(node.get(name, 0) >= need for node in nodes):
+                raise ValueError(
+                    f"RayBackend {name.lower()}s_per_trial={need!r}, but no node of the Ray "
+                    f"cluster has {need} {name}s (Ray would wait for one forever). Ask for "
+                    "at most what one node has."
+                )
+        if not any(all(node.get(k, 0) >= v for k, v in needs.items() if v) for node in nodes):
+            raise ValueError(
+                f"RayBackend asks for {self.cpus_per_trial} CPUs and {self.gpus_per_trial} "
+                "GPUs per trial, but no node of the Ray cluster has both at once."
+            )
         if self.workers is not None:
             return int(self.workers)
-        fits = [resources.get("CPU", 1) / self.cpus_per_trial] if self.cpus_per_trial else []
-        if self.gpus_per_trial:
-            fits.append(resources["GPU"] / self.gpus_per_trial)
+        resources = ray.cluster_resources()
+        fits = [resources.get(name, 0) / need for name, need in needs.items() if need]
         return max(1, int(min(fits))) if fits else 1
 
 
@@ -177,4 +215,5 @@ def _work(worker, tuner_id, host, port, args):
         "pid": os.getpid(),
         "node_id": ray.get_runtime_context().get_node_id(),
         "gpu_ids": [str(i) for i in ray.get_gpu_ids()],
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
     }

@@ -12,8 +12,7 @@ import tempfile
 
 from sklearn.base import clone
 
-from nasplug.distributed import roles
-from nasplug.distributed._ray import RayBackend
+from nasplug.distributed import RayBackend, roles
 from nasplug.sklearn import resume
 
 # The `backend` names and what each stands for.
@@ -53,7 +52,7 @@ def fit(estimator, X, y, sample_weight, spec, started):
                 X, y, sample_weight, spec, started, roles.CHIEF, kept, base_seed, directory
             )
 
-        backend.run(chief, worker.fit, (X, y, sample_weight))
+        _, estimator.workers_ = backend.run(chief, worker.fit, (X, y, sample_weight))
     finally:
         if estimator.directory is None:
             shutil.rmtree(directory, ignore_errors=True)

@@ -21,9 +21,7 @@ import numpy as np
 
 from nasplug import oracles
 from nasplug._validation import is_int
-from nasplug.distributed import roles
-from nasplug.distributed import _ray
-from nasplug.distributed._ray import RayBackend
+from nasplug.distributed import RayBackend, roles
 from nasplug.oracles.screening import Screening
 from nasplug.sklearn import _defaults, spaces
 from nasplug.sklearn.objectives import ObjectiveSpec
@@ -304,7 +302,6 @@ def _check_backend(estimator):
         )
     backend = RayBackend() if isinstance(estimator.backend, str) else estimator.backend
     backend.check()
-    _ray.import_ray()
 
 
 def _check_directory(estimator):

@@ -159,6 +159,7 @@ class _NASEstimator(BaseEstimator):
         spec = _params.check(self)
         if self.backend is not None:
             return _backend.fit(self, X, y, sample_weight, spec, started)
+        self.__dict__.pop("workers_", None)
         role = roles.role()
         # A search kept in `directory` is resumed, unless it is another search (checked
         # below, before any training) or `overwrite`. A distributed search's processes
