@@ -61,14 +61,38 @@ def serve_oracle(oracle, check=None, poll_seconds=0.2):
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
     server.add_insecure_port(address)
-    server.start()
+    with _quiet_condition_protos():
+        server.start()
+        try:
+            while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+                if check is not None:
+                    check()
+                time.sleep(poll_seconds)
+        finally:
+            server.stop(grace=None)
+
+
+@contextlib.contextmanager
+def _quiet_condition_protos():
+    """KerasTuner 1.4.8's `conditions.Parent.to_proto` prints the condition's first value
+    (a leftover debugging line), once per conditional hyperparameter each time a trial is
+    sent: in the chief, between its progress lines. Silenced for the block. Only the
+    server's one thread runs it meanwhile, and it prints nothing else while it does."""
+    import io
+
+    from keras_tuner.src.engine import conditions
+
+    original = conditions.Parent.to_proto
+
+    def to_proto(self):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return original(self)
+
+    conditions.Parent.to_proto = to_proto
     try:
-        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
-            if check is not None:
-                check()
-            time.sleep(poll_seconds)
+        yield
     finally:
-        server.stop(grace=None)
+        conditions.Parent.to_proto = original
 
 
 def value_count(hp):

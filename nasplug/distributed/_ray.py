@@ -42,10 +42,13 @@ class RayBackend:
     trials that completed are kept in the chief's oracle.
 
     Args:
-        address: The Ray cluster to connect to ("auto", "ray://head:10001", ...). None
-            uses Ray's own rule: the cluster of `RAY_ADDRESS` or the one started last on
-            this machine, else a new local one. Ray already initialised in this process
-            is used as it is.
+        address: The Ray cluster to connect to: "auto" (the one running on this
+            machine, or at `RAY_ADDRESS`), "local" (a new one on this machine),
+            "HOST:PORT" or "ray://HOST:10001". None uses Ray's own rule: the cluster of
+            `RAY_ADDRESS` or the one started last on this machine, else a new local one.
+            Ray already initialised in this process is used as it is (initialise it
+            yourself to choose its options; this backend keeps the workers' output
+            from this process's).
         workers: How many trials run at once. Defaults to as many as the cluster's CPUs
             (and GPUs, with `gpus_per_trial`) allow, at least 1.
         cpus_per_trial: CPUs Ray reserves for each worker (a fraction is allowed).
@@ -131,7 +134,7 @@ class RayBackend:
         self.check()
         ray = import_ray()
         if not ray.is_initialized():
-            ray.init(address=self.address)
+            ray.init(address=self.address, log_to_driver=False)
         count = self._count(ray)
         host = ray.util.get_node_ip_address()
         port = free_port(host)

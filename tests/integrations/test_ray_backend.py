@@ -143,8 +143,10 @@ def test_two_ray_workers_train_the_trials_and_the_chief_fits_as_a_local_search(
     assert [w["tuner_id"] for w in estimator.workers_] == ["rayworker0", "rayworker1"]
     assert {pid(m) for m in starts(marks)} <= {w["pid"] for w in estimator.workers_}
     assert backend == RayBackend(workers=2)  # the parameter is left as it was given
-    # The chief's progress line, as in a local search.
-    assert "trial 3/3" in capsys.readouterr().out
+    # The chief's progress lines, as in a local search, and nothing else.
+    printed = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("trial 3/3 | completed") for line in printed)
+    assert all(line.startswith("trial ") or not line.strip() for line in printed), printed
 
 
 @pytest.mark.slow
@@ -200,6 +202,25 @@ def test_a_search_on_ray_resumes_from_its_directory(cluster, cancer, marks, tmp_
     assert second.search_results_[:2] == first.search_results_
     # Only the new trial trained: the kept ones were read back.
     assert len(starts(marks)) == 3
+
+
+@pytest.mark.slow
+def test_nasplug_search_trains_its_trials_on_ray(cluster, cancer, tmp_path, capsys):
+    import pandas as pd
+
+    from nasplug.cli import main
+
+    X, y = cancer
+    frame = pd.DataFrame(X[:, :5], columns=[f"f{i}" for i in range(5)]).assign(target=y)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["search", str(tmp_path / "d.csv"), "--target", "target", "--output", str(out)]
+    argv += ["--max-trials", "2", "--epochs", "1", "--cv", "none", "--test-size", "0"]
+    # Ray is initialised in this process already: the command uses it as it is.
+    assert main([*argv, "--ray", "auto", "--ray-workers", "2", "--cpus-per-trial", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "trial 2/2 | completed" in printed and "Model saved to" in printed
+    assert (out / "model.keras").is_file() and (out / "report.html").is_file()
 
 
 def test_bad_backends_are_refused_before_any_training(cancer, marks, tmp_path):
