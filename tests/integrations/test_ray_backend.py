@@ -190,18 +190,21 @@ def test_a_worker_killed_in_a_trial_is_rerun_and_no_completed_trial_is_lost(clus
 
 
 @pytest.mark.slow
-def test_a_search_on_ray_resumes_from_its_directory(cluster, cancer, marks, tmp_path):
+def test_a_search_resumes_from_its_directory_on_ray_or_not(cluster, cancer, marks, tmp_path):
     X, y = cancer
     directory = str(tmp_path / "search")
+    local = classifier(marks, None, max_trials=1, directory=directory).fit(X, y)
     first = classifier(marks, RayBackend(workers=1), max_trials=2, directory=directory)
     first.fit(X, y)
     second = classifier(marks, "ray", max_trials=3, directory=directory)
     second.set_params(backend=RayBackend(workers=1)).fit(X, y)
 
-    assert len(completed(first)) == 2 and len(completed(second)) == 3
+    assert [len(completed(e)) for e in (local, first, second)] == [1, 2, 3]
     assert second.search_results_[:2] == first.search_results_
-    # Only the new trial trained: the kept ones were read back.
-    assert len(starts(marks)) == 3
+    assert [t["score"] for t in first.search_results_[:1]] == [local.best_score_]
+    # Only the new trials trained on Ray: the kept ones were read back.
+    assert len(starts(marks)) == 2
+    assert not hasattr(local, "workers_")
 
 
 @pytest.mark.slow
