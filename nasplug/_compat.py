@@ -8,6 +8,7 @@ in nasplug uses their public APIs; when a pin moves, this module is the list to 
 import contextlib
 import copy
 import os
+import time
 
 # -- KerasTuner ---------------------------------------------------------------------------
 
@@ -32,6 +33,66 @@ def expect_workers(oracle, tuner_ids):
     yet; a worker added here is told STOPPED when it asks, like any other.
     """
     oracle.tuner_ids.update(tuner_ids)
+
+
+def serve_oracle(oracle, check=None, poll_seconds=0.2):
+    """Serves `oracle` to a distributed search's workers, as KerasTuner's chief does.
+
+    `oracle_chief.start_server` checks whether it may stop only every 20 seconds once
+    the first worker was told the search is over, and leaves its gRPC server to the
+    garbage collector. This is the same service (KerasTuner's own `OracleServicer`, on
+    KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT) checked every `poll_seconds`, its server
+    stopped on the way out, even on an error.
+
+    Args:
+        oracle: The chief's oracle.
+        check: Optional callable run at every check; what it raises ends the serving
+            (a launcher's lost worker).
+        poll_seconds: Seconds between checks.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = oracle_chief.OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    server.add_insecure_port(address)
+    with _quiet_condition_protos():
+        server.start()
+        try:
+            while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+                if check is not None:
+                    check()
+                time.sleep(poll_seconds)
+        finally:
+            server.stop(grace=None)
+
+
+@contextlib.contextmanager
+def _quiet_condition_protos():
+    """KerasTuner 1.4.8's `conditions.Parent.to_proto` prints the condition's first value
+    (a leftover debugging line), once per conditional hyperparameter each time a trial is
+    sent: in the chief, between its progress lines. Silenced for the block. Only the
+    server's one thread runs it meanwhile, and it prints nothing else while it does."""
+    import io
+
+    from keras_tuner.src.engine import conditions
+
+    original = conditions.Parent.to_proto
+
+    def to_proto(self):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return original(self)
+
+    conditions.Parent.to_proto = to_proto
+    try:
+        yield
+    finally:
+        conditions.Parent.to_proto = original
 
 
 def value_count(hp):

@@ -103,6 +103,7 @@ PUBLIC_ALL = {
         "WORKER",
         "ClusterError",
         "LocalCluster",
+        "RayBackend",
         "exit_on_sigterm",
         "format_commands",
         "free_port",

@@ -90,6 +90,17 @@ def positive_number(text):
     return _positive(text, "number")
 
 
+def non_negative_number(text):
+    """Argument type: a finite number of at least 0 (`--gpus-per-trial 0.5`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text!r}")
+    return value
+
+
 def names(text):
     """Argument type: comma-separated names (`accuracy,latency`), as a tuple."""
     found = tuple(name.strip() for name in text.split(",") if name.strip())

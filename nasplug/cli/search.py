@@ -89,10 +89,39 @@ def add_arguments(parser):
         metavar="MS",
         help="networks slower than this to predict one row break a constraint",
     )
+    ray = parser.add_argument_group(
+        "Ray", "run the trials on a Ray cluster (needs `pip install 'nasplug[ray]'`)"
+    )
+    ray.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="the Ray cluster that trains the trials: auto (the cluster running on this "
+        "machine or at RAY_ADDRESS), local (a new one on this machine) or an address "
+        "(HOST:PORT, ray://HOST:10001); this process proposes the trials and refits",
+    )
+    ray.add_argument(
+        "--ray-workers",
+        type=_args.positive_int,
+        metavar="N",
+        help="trials trained at once (default: as many as the cluster's CPUs and GPUs fit)",
+    )
+    ray.add_argument(
+        "--cpus-per-trial",
+        type=_args.non_negative_number,
+        metavar="X",
+        help="CPUs Ray reserves for each trial (default: 1)",
+    )
+    ray.add_argument(
+        "--gpus-per-trial",
+        type=_args.non_negative_number,
+        metavar="X",
+        help="GPUs Ray reserves for each trial; a fraction shares one (default: 0)",
+    )
 
 
 def run(args):
     _args.check_output_directory(args.output)
+    _check_ray_arguments(args)
     # Before the data is read: a misspelt strategy argument costs nothing.
     args.strategy_params = _args.strategy_params(args.strategy, args.strategy_arg)
     x, y, task = _read_training_data(args)
@@ -104,7 +133,7 @@ def run(args):
         ObjectiveSpec(estimator)
         # Before the data is read and the search starts: `--cv` with what excludes it.
         estimator._check_params()
-    except ValueError as error:
+    except (ValueError, ImportError) as error:
         raise CommandError(str(error)) from None
     print(
         f"Searching {_args.plural(args.max_trials, 'architecture')} for {task} of "
@@ -341,7 +370,37 @@ def _estimator(task, args):
         max_latency_ms=args.max_latency_ms,
         cv=args.cv,
         ensemble_size=args.ensemble_size,
+        backend=_backend(args),
     )
+
+
+# The options of `--ray`, and the `RayBackend` arguments they give.
+_RAY_OPTIONS = {
+    "ray_workers": "workers",
+    "cpus_per_trial": "cpus_per_trial",
+    "gpus_per_trial": "gpus_per_trial",
+}
+
+
+def _check_ray_arguments(args):
+    given = [name for name in _RAY_OPTIONS if getattr(args, name) is not None]
+    if given and args.ray is None:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise CommandError(f"{flags} set how trials run on Ray: give --ray ADDRESS as well.")
+
+
+def _backend(args):
+    """The estimators' `backend` of `--ray` and its options, or None."""
+    if args.ray is None:
+        return None
+    from nasplug.distributed import RayBackend
+
+    options = {
+        _RAY_OPTIONS[name]: getattr(args, name)
+        for name in _RAY_OPTIONS
+        if getattr(args, name) is not None
+    }
+    return RayBackend(address=args.ray, **options)
 
 
 def _split(x, y, task, test_size, seed):

@@ -16,8 +16,11 @@ is stopped when the search ends or fails. ``--print-commands`` prints the comman
 hand on other hosts instead. Nothing here schedules trials: that stays KerasTuner's job.
 
 ``roles`` reads a process's role as KerasTuner does; ``launcher`` holds `LocalCluster`.
+`RayBackend` runs the workers of an estimator's search as Ray tasks instead (Ray is
+imported only when such a search runs: ``pip install "nasplug[ray]"``).
 """
 
+from nasplug.distributed._ray import RayBackend
 from nasplug.distributed.launcher import (
     DEFAULT_PORT,
     ClusterError,
@@ -48,6 +51,7 @@ __all__ = [
     "WORKER",
     "ClusterError",
     "LocalCluster",
+    "RayBackend",
     "exit_on_sigterm",
     "format_commands",
     "free_port",

@@ -1,5 +1,6 @@
 """A process's role in a KerasTuner distributed search, read as KerasTuner reads it."""
 
+import contextlib
 import os
 
 from nasplug import _compat
@@ -51,3 +52,76 @@ def wait_for_workers(oracle):
     """
     if role() == CHIEF:
         _compat.expect_workers(oracle, expected_workers())
+
+
+# What a chief started by `serving` also checks while it serves (a launcher's workers).
+_checks = []
+
+
+@contextlib.contextmanager
+def serving(host, port, workers, check=None):
+    """Makes this process the chief of a distributed search for the duration of the block.
+
+    The environment gets the chief's variables (`workers` as `NASPLUG_WORKER_IDS`) and
+    is restored on the way out, even on an error, so that a launcher can run the chief's
+    search in its own process (`nasplug.distributed.RayBackend`).
+
+    Args:
+        host: The address the chief listens on and the workers connect to.
+        port: The chief's port.
+        workers: The tuner IDs of the workers the chief serves.
+        check: Optional callable run about five times a second while the chief serves;
+            what it raises ends the search (a worker lost for good).
+    """
+    with environment(CHIEF, host, port, workers):
+        _checks.append(check)
+        try:
+            yield
+        finally:
+            _checks.remove(check)
+
+
+@contextlib.contextmanager
+def environment(tuner_id, host, port, workers=()):
+    """Sets the KerasTuner variables of `tuner_id` for the block, then restores them."""
+    names = (ENV_TUNER_ID, ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_WORKER_IDS)
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(
+        {ENV_TUNER_ID: tuner_id, ENV_ORACLE_IP: str(host), ENV_ORACLE_PORT: str(port)}
+    )
+    os.environ.pop(ENV_WORKER_IDS, None)
+    if workers:
+        os.environ[ENV_WORKER_IDS] = ",".join(workers)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _check_launcher():
+    for check in _checks:
+        if check is not None:
+            check()
+
+
+class ServesPromptly:
+    """Mixin for a KerasTuner tuner: its chief serves with `_compat.serve_oracle`.
+
+    KerasTuner's chief may take 20 seconds to notice that the search is over, and knows
+    nothing of the launcher that started it; this one stops within a fraction of a
+    second, and stops when a launcher's check (`serving`) raises. Place it just before
+    the host tuner class, after the mixins whose `search` prepares the oracle.
+    """
+
+    def search(self, *fit_args, **fit_kwargs):
+        if role() != CHIEF:
+            return super().search(*fit_args, **fit_kwargs)
+        if "verbose" in fit_kwargs:
+            self.oracle.verbose = fit_kwargs["verbose"]
+        # What KerasTuner's chief does before it serves: a restarted chief reloads it.
+        self.save()
+        _compat.serve_oracle(self.oracle, check=_check_launcher)

@@ -33,11 +33,12 @@ import math
 
 import keras_tuner
 
+from nasplug.distributed import RayBackend
 from nasplug.integrations import _oracle
 from nasplug.integrations._oracle import search_space
 from nasplug.integrations._ray_space import RaySpace
 
-__all__ = ["NASSearch", "hyperparameters", "search_space"]
+__all__ = ["NASSearch", "RayBackend", "hyperparameters", "search_space"]
 
 # Bumped when the saved searcher state changes shape.
 _STATE_VERSION = 1

@@ -157,6 +157,16 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             another family scores within the best trial's standard deviation over the
             folds, 2 of the 5 take that trial's architecture (`ensemble_` lists them).
             More than one needs `refit` and a single objective.
+        backend: Where the trials train. None (default): in this process. "ray" (or
+            `nasplug.integrations.ray.RayBackend(...)`, which sets the cluster, the
+            workers, the CPUs and GPUs of each trial and the retries): on the workers
+            of a Ray cluster (`pip install "nasplug[ray]"`). The data go to the
+            cluster once; this process proposes every trial, shows the progress,
+            resumes from `directory` and refits, as a search in one process does; a
+            worker whose process or node is lost is rerun by Ray and trains its trial
+            again, and no completed trial is lost. On a cluster of several machines,
+            give a `directory` that all of them reach for `refit=False`, which loads
+            the best trial's network from there.
 
     Attributes:
         classes_: Class labels, in the column order of `predict_proba`.
@@ -206,6 +216,9 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
             (`refit=False`, or no refit fitted in `time_budget`).
         budget_note_: What `time_budget` cut from the refit, in one line (the
             `TimeBudgetWarning`'s); "" when it cut nothing.
+        workers_: With a `backend`, one dict per worker of the search, by tuner ID:
+            `tuner_id` ("rayworker0", ...), `node_id`, `pid`, `gpu_ids` (the GPUs Ray
+            gave it) and `cuda_visible_devices`.
     """
 
     _target_type = _targets.ClassLabels
@@ -382,6 +395,16 @@ class NASRegressor(RegressorMixin, _NASEstimator):
             another family scores within the best trial's standard deviation over the
             folds, 2 of the 5 take that trial's architecture (`ensemble_` lists them).
             More than one needs `refit` and a single objective.
+        backend: Where the trials train. None (default): in this process. "ray" (or
+            `nasplug.integrations.ray.RayBackend(...)`, which sets the cluster, the
+            workers, the CPUs and GPUs of each trial and the retries): on the workers
+            of a Ray cluster (`pip install "nasplug[ray]"`). The data go to the
+            cluster once; this process proposes every trial, shows the progress,
+            resumes from `directory` and refits, as a search in one process does; a
+            worker whose process or node is lost is rerun by Ray and trains its trial
+            again, and no completed trial is lost. On a cluster of several machines,
+            give a `directory` that all of them reach for `refit=False`, which loads
+            the best trial's network from there.
 
     Attributes:
         n_targets_: Number of targets of y (columns of a 2-D y; 1 for a 1-D y).
@@ -433,6 +456,9 @@ class NASRegressor(RegressorMixin, _NASEstimator):
             (`refit=False`, or no refit fitted in `time_budget`).
         budget_note_: What `time_budget` cut from the refit, in one line (the
             `TimeBudgetWarning`'s); "" when it cut nothing.
+        workers_: With a `backend`, one dict per worker of the search, by tuner ID:
+            `tuner_id` ("rayworker0", ...), `node_id`, `pid`, `gpu_ids` (the GPUs Ray
+            gave it) and `cuda_visible_devices`.
     """
 
     _target_type = _targets.RegressionTargets

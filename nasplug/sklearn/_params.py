@@ -21,7 +21,7 @@ import numpy as np
 
 from nasplug import oracles
 from nasplug._validation import is_int
-from nasplug.distributed import roles
+from nasplug.distributed import RayBackend, roles
 from nasplug.oracles.screening import Screening
 from nasplug.sklearn import _defaults, spaces
 from nasplug.sklearn.objectives import ObjectiveSpec
@@ -163,6 +163,11 @@ PARAMETER_CONSTRAINTS = {
         SPLITTER,
     ],
     "ensemble_size": [literal("auto"), integer(1, "a positive integer (1: one network)")],
+    "backend": [
+        literal(None, "None (this process)"),
+        literal("ray"),
+        instance_of(RayBackend, "a nasplug.integrations.ray.RayBackend"),
+    ],
 }
 
 
@@ -196,6 +201,7 @@ def check(estimator):
                 '(or "auto") with it.'
             )
     _check_ensemble_size(estimator)
+    _check_backend(estimator)
     _check_directory(estimator)
     spec = ObjectiveSpec(estimator)
     if spec.ranked and screening(estimator) is not None:
@@ -281,6 +287,21 @@ def _check_ensemble_size(estimator):
     else:
         return
     raise ValueError(f"ensemble_size={size} averages networks retrained on all the data, {why}")
+
+
+def _check_backend(estimator):
+    """A backend's own arguments, Ray importable, and no distributed role besides."""
+    if estimator.backend is None:
+        return
+    if roles.role() is not None:
+        raise ValueError(
+            f"backend={estimator.backend!r} starts the search's chief and workers itself, "
+            f"but this process is already {roles.tuner_id()!r} of a KerasTuner distributed "
+            f"search ({roles.ENV_ORACLE_IP} is set). Use one or the other: unset the "
+            "KERASTUNER_* variables, or use backend=None."
+        )
+    backend = RayBackend() if isinstance(estimator.backend, str) else estimator.backend
+    backend.check()
 
 
 def _check_directory(estimator):

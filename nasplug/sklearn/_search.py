@@ -233,6 +233,9 @@ def make_tuner(estimator, fit_data, hypermodel, scorer, spec, seed, directory, r
             folds=folds,
             # The oracle's objective is the score only when it is the one objective.
             score_name=score_name(estimator, fit_data) if spec.metrics == (OBJECTIVE,) else None,
+            # A chief whose workers a backend starts with each fit (`_backend`) has no
+            # worker left from an interrupted fit: another runs the trial again.
+            requeue_running=role is None or estimator.backend is not None,
             directory=directory,
             project_name=resume.PROJECT_NAME,
             # Every process of a distributed search opens the same project: none may wipe

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from nasplug.budget import TimeBudget, TimeBudgetWarning
 from nasplug.distributed import roles
 from nasplug.sklearn import (
+    _backend,
     _budget,
     _fit_data,
     _inputs,
@@ -105,6 +106,7 @@ class _NASEstimator(BaseEstimator):
         constraints=None,
         cv="auto",
         ensemble_size="auto",
+        backend=None,
     ):
         self.strategy = strategy
         self.max_trials = max_trials
@@ -133,6 +135,7 @@ class _NASEstimator(BaseEstimator):
         self.constraints = constraints
         self.cv = cv
         self.ensemble_size = ensemble_size
+        self.backend = backend
 
     # ------------------------------------------------------------------ fit
 
@@ -154,10 +157,9 @@ class _NASEstimator(BaseEstimator):
         """
         started = time.monotonic()
         spec = _params.check(self)
-        # The budget bounds the whole fit, the data's checks included.
-        budget = None
-        if self.time_budget is not None:
-            budget = TimeBudget(self.time_budget).start(at=started)
+        if self.backend is not None:
+            return _backend.fit(self, X, y, sample_weight, spec, started)
+        self.__dict__.pop("workers_", None)
         role = roles.role()
         # A search kept in `directory` is resumed, unless it is another search (checked
         # below, before any training) or `overwrite`. A distributed search's processes
@@ -166,6 +168,18 @@ class _NASEstimator(BaseEstimator):
         if self.directory is not None and role is None:
             kept = resume.KeptSearch(self.directory, self.overwrite)
         base_seed = kept.seed(self.random_state) if kept else data.seed_of(self.random_state)
+        return self._fit(X, y, sample_weight, spec, started, role, kept, base_seed)
+
+    def _fit(self, X, y, sample_weight, spec, started, role, kept, base_seed, directory=None):
+        """`fit`, its parameters checked, as `role` of the search, from `base_seed`.
+
+        `kept` is the `resume.KeptSearch` in the search's directory, or None; `directory`
+        the search's directory when it is not `self.directory` (`_backend`'s).
+        """
+        # The budget bounds the whole fit, the data's checks included.
+        budget = None
+        if self.time_budget is not None:
+            budget = TimeBudget(self.time_budget).start(at=started)
         rng = np.random.default_rng(base_seed)
         split_seed, seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
 
@@ -196,7 +210,8 @@ class _NASEstimator(BaseEstimator):
         if budget is not None and self.refit and role != roles.WORKER:
             budget.reserve = _budget.search_reserve(costs, wanted_size, budget.seconds)
 
-        directory = self.directory or tempfile.mkdtemp(prefix="nasplug-")
+        temporary = directory is None and self.directory is None
+        directory = directory or self.directory or tempfile.mkdtemp(prefix="nasplug-")
         search_start = time.perf_counter()
         tuner = None
         try:
@@ -249,7 +264,7 @@ class _NASEstimator(BaseEstimator):
         except KeyboardInterrupt as interrupt:
             raise resume.interrupted(interrupt, tuner, self.directory) from None
         finally:
-            if self.directory is None:
+            if temporary:
                 shutil.rmtree(directory, ignore_errors=True)
 
         self.search_results_ = found.trials

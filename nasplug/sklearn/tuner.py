@@ -54,6 +54,7 @@ class ScoringTuner(
     proxies.ScoresCandidates,
     _training.ReleasesTrials,
     _compat.ExploresEachScopeOnce,
+    roles.ServesPromptly,
     keras_tuner.Tuner,
 ):
     """Trains each trial's network and scores it with a scikit-learn scorer.
@@ -78,6 +79,10 @@ class ScoringTuner(
             "score_std" their standard deviation). The oracle must not schedule epochs.
         score_name: What a trial's score is, in a few words, for the progress line
             ("accuracy (3-fold CV)"); None calls it by the objective's name.
+        requeue_running: Whether the trials a reloaded project holds as running run
+            again, by any worker: right when no worker that ran them outlived the search
+            (a search in one process, or a chief that starts its workers anew). Defaults
+            to whether this process is outside a distributed search.
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`, ...).
     """
 
@@ -92,11 +97,14 @@ class ScoringTuner(
         full_epochs=None,
         folds=None,
         score_name=None,
+        requeue_running=None,
         **kwargs,
     ):
         super().__init__(oracle, hypermodel=hypermodel, **kwargs)
         roles.wait_for_workers(self.oracle)
-        if roles.role() is None:
+        if requeue_running is None:
+            requeue_running = roles.role() is None
+        if requeue_running:
             # A resumed project's interrupted trial has no worker to finish it here: run
             # it again, announced like any trial.
             _compat.requeue_running_trials(self.oracle)

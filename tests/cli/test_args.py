@@ -25,6 +25,8 @@ FAST_ARGVS = [
     ["distributed", "--timeout", "-1", "search.py"],
     ["distributed", "--workers", "0", "search.py"],
     ["search", "missing.csv", "--target", "t"],
+    ["search", "d.csv", "--target", "t", "--ray-workers", "2"],
+    ["search", "d.csv", "--target", "t", "--ray", "auto", "--gpus-per-trial", "-1"],
     ["predict", "missing.keras", "missing.csv"],
 ]
 
@@ -120,6 +122,10 @@ def test_strategy_choices_come_from_the_registry(capsys):
         (_args.seconds, "inf", "expected a positive number of seconds, got 'inf'"),
         (_args.seconds, "nan", "expected a positive number of seconds, got 'nan'"),
         (_args.seconds, "soon", "expected a number of seconds, got 'soon'"),
+        (_args.non_negative_number, "0", 0.0),
+        (_args.non_negative_number, "0.5", 0.5),
+        (_args.non_negative_number, "-1", "expected a number of at least 0, got '-1'"),
+        (_args.non_negative_number, "one", "expected a number, got 'one'"),
         (_args.key_value, "population_size=20", ("population_size", 20)),
         (_args.key_value, "evolution.rate=0.5", ("evolution.rate", 0.5)),
         (_args.key_value, "flag=true", ("flag", True)),
@@ -203,3 +209,25 @@ def test_epochs_default_to_the_estimators_own():
     search_parser = argparse.ArgumentParser()
     search.add_arguments(search_parser)
     assert search_parser.parse_args(["d.csv", "--target", "t"]).epochs is None
+
+
+def test_ray_options_give_the_estimators_backend(capsys):
+    from nasplug.cli import search
+    from nasplug.distributed import RayBackend
+
+    parser = argparse.ArgumentParser()
+    search.add_arguments(parser)
+    base = ["d.csv", "--target", "t"]
+    args = parser.parse_args(base)
+    assert search._backend(args) is None
+    args = parser.parse_args([*base, "--ray", "auto", "--ray-workers", "3"])
+    assert search._backend(args) == RayBackend(address="auto", workers=3)
+    args = parser.parse_args([*base, "--ray", "local", "--gpus-per-trial", "0.5"])
+    assert search._backend(args) == RayBackend(address="local", gpus_per_trial=0.5)
+    args = parser.parse_args([*base, "--ray", "h:6379", "--cpus-per-trial", "2"])
+    assert search._backend(args) == RayBackend(address="h:6379", cpus_per_trial=2)
+    assert main(["search", *base, "--cpus-per-trial", "2", "--ray-workers", "2"]) == 2
+    assert (
+        "--ray-workers, --cpus-per-trial set how trials run on Ray: give --ray ADDRESS as well"
+        in capsys.readouterr().err
+    )

@@ -46,3 +46,19 @@ def test_an_integration_names_the_extra_to_install(engine):
     assert result.returncode != 0
     assert "ImportError" in result.stderr
     assert f"pip install 'nasplug[{engine}]'" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_search_on_ray_without_ray_names_the_extra_to_install():
+    result = run(
+        "from sklearn.datasets import load_iris\n"
+        "from nasplug import NASClassifier\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "try:\n"
+        "    NASClassifier(backend='ray', max_trials=1, epochs=1).fit(X, y)\n"
+        "except ImportError as error:\n"
+        "    print('refused:', error)\n"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "refused: backend='ray' runs the search's trials on Ray" in result.stdout
+    assert "pip install 'nasplug[ray]'" in result.stdout

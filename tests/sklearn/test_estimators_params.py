@@ -79,6 +79,11 @@ def test_every_parameter_is_constrained_or_checked_where_it_is_read():
         ("cv", 1, r'"auto", None \(one held-out part\), a number of folds of at least 2 or'),
         ("cv", KFold, r".* or a scikit-learn splitter \(KFold, StratifiedKFold, ShuffleSplit"),
         ("ensemble_size", 0, r'"auto" or a positive integer \(1: one network\)'),
+        (
+            "backend",
+            "dask",
+            r'None \(this process\), "ray" or a nasplug.integrations.ray.RayBackend',
+        ),
     ],
 )
 def test_a_bad_value_is_named_in_the_one_wording(name, value, kinds):
