@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.metrics import check_scoring
 
 from nasplug import progress
+from nasplug.distributed import roles
 from nasplug.oracles import make_oracle
 from nasplug.sklearn import _defaults, _params, hypermodels, resume, spaces
 from nasplug.sklearn.tuner import OBJECTIVE, ScoringTuner, warmup_epochs
@@ -217,6 +218,7 @@ def make_tuner(estimator, fit_data, hypermodel, scorer, spec, seed, directory, r
             scores[name] = float(score(other, holding, X, y, weights))
         return scores
 
+    resume.carry_tuner_file(directory, roles.tuner_id())
     # KerasTuner prints "Reloading Tuner from ..." when it resumes a project.
     with contextlib.redirect_stdout(io.StringIO()):
         return ScoringTuner(

@@ -212,6 +212,39 @@ _DEFINING_PARAMETERS = (
 )
 
 
+# The tuner files of a search run in one process ("tuner0") and of a distributed search's
+# chief ("chief"): KerasTuner resumes a project only from the file of its own tuner ID.
+_TUNER_FILES = ("tuner0.json", "chief.json")
+
+
+def carry_tuner_file(directory, tuner_id):
+    """Lets the tuner `tuner_id` resume a search begun in the other mode.
+
+    A search begun in one process and continued with a `backend` (its chief's tuner ID
+    "chief"), or the other way round, would otherwise start over in the same directory,
+    as KerasTuner reloads only from its own ID's file. The file holds no state of its own
+    (the oracle's is in `oracle.json`), so the other mode's file is copied under this
+    ID's name. Workers have nothing to resume and are left alone.
+
+    Args:
+        directory: The search's KerasTuner directory.
+        tuner_id: This process's tuner ID (`nasplug.distributed.roles.tuner_id()`).
+    """
+    name = f"{tuner_id}.json"
+    if name not in _TUNER_FILES:
+        return
+    project_dir = os.path.join(os.fspath(directory), PROJECT_NAME)
+    target = os.path.join(project_dir, name)
+    for other in _TUNER_FILES:
+        source = os.path.join(project_dir, other)
+        if other != name and os.path.isfile(source) and not os.path.exists(target):
+            with open(source) as f:
+                content = f.read()
+            with open(target, "w") as f:
+                f.write(content)
+            return
+
+
 def search_definition(estimator, fit_data):
     """What defines an estimator's search, for `KeptSearch` to recognise it by.
 

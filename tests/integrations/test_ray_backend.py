@@ -198,9 +198,11 @@ def test_a_search_resumes_from_its_directory_on_ray_or_not(cluster, cancer, mark
     first.fit(X, y)
     second = classifier(marks, "ray", max_trials=3, directory=directory)
     second.set_params(backend=RayBackend(workers=1)).fit(X, y)
+    third = classifier(marks, None, max_trials=4, directory=directory).fit(X, y)
 
-    assert [len(completed(e)) for e in (local, first, second)] == [1, 2, 3]
+    assert [len(completed(e)) for e in (local, first, second, third)] == [1, 2, 3, 4]
     assert second.search_results_[:2] == first.search_results_
+    assert third.search_results_[:3] == second.search_results_
     assert [t["score"] for t in first.search_results_[:1]] == [local.best_score_]
     # Only the new trials trained on Ray: the kept ones were read back.
     assert len(starts(marks)) == 2
