@@ -11,17 +11,27 @@ machine without NVIDIA's driver ("failed call to cuInit"), and then runs on the 
 devices are listed while stderr is captured too, and that line dropped where no NVIDIA
 device exists.
 
+While a nasplug search, fit or prediction runs (`many_networks`), TensorFlow's warning
+that "N out of the last M calls to <function ...> triggered tf.function retracing" is
+dropped too. TensorFlow counts traces by the Python function's code, so all of Keras's
+networks share one count: a search builds and calls many networks, each traced once by
+design (a trial, a candidate, an ensemble member), and that reads to TensorFlow as one
+function traced again and again. The warning then tells the user nothing they can act on.
+
 The front ends users import (`nasplug.sklearn`, `nasplug.tuners`, `nasplug.autokeras`)
 call it before they import Keras; the command line also sets the level to 2 (errors
 only) for its whole process (`nasplug.cli._quiet`). A TensorFlow imported before nasplug
 has written its lines already.
 """
 
+import contextlib
 import importlib.util
+import logging
 import os
 import re
 import sys
 import tempfile
+import threading
 
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 # Without the user's level: TensorFlow's informational lines are dropped, its warnings and
@@ -35,6 +45,46 @@ _ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called
 _PYTHON_OUTPUT = re.compile(
     r"^(Traceback|  File |\S+:\d+: \w*Warning|\w+(Error|Warning|Exception)\b)"
 )
+
+
+_RETRACING = "triggered tf.function retracing"
+
+
+class _RetracingDropped(logging.Filter):
+    """Drops TensorFlow's frequent-retracing warning while `many_networks` is active."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+        self.lock = threading.Lock()
+
+    def filter(self, record):
+        return not (self.depth and _RETRACING in record.getMessage())
+
+
+_retracing_dropped = _RetracingDropped()
+
+
+@contextlib.contextmanager
+def many_networks():
+    """A block that builds and calls many networks: TensorFlow's retracing warning is dropped.
+
+    The blocks nest and may run in several threads at once; the filter on the
+    "tensorflow" logger stays in place until the last one ends. Every other message of
+    TensorFlow's passes, as does this one outside such a block.
+    """
+    logger = logging.getLogger("tensorflow")
+    with _retracing_dropped.lock:
+        if _retracing_dropped.depth == 0:
+            logger.addFilter(_retracing_dropped)
+        _retracing_dropped.depth += 1
+    try:
+        yield
+    finally:
+        with _retracing_dropped.lock:
+            _retracing_dropped.depth -= 1
+            if _retracing_dropped.depth == 0:
+                logger.removeFilter(_retracing_dropped)
 
 
 def import_tensorflow():

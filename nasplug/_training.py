@@ -32,7 +32,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from nasplug import _compat
+from nasplug import _compat, _quiet
 
 # Up to this many optimizer steps in one training, eager execution beats tracing a
 # TensorFlow graph (about 1 s per network); beyond it, on a busy CPU, each eager step
@@ -230,11 +230,13 @@ class ReleasesTrials:
     A search runs within `collections_of_the_search`, and every trial's networks, their
     traced steps, histories, callbacks and data pipelines are freed once it ends, also
     what TensorFlow would keep in process-wide registries
-    (`nasplug._compat.custom_gradients_dropped`). Place it before the host tuner class.
+    (`nasplug._compat.custom_gradients_dropped`). TensorFlow's warning about frequent
+    retracing, which the many networks of a search set off, is dropped while it runs
+    (`nasplug._quiet.many_networks`). Place it before the host tuner class.
     """
 
     def search(self, *args, **kwargs):
-        with collections_of_the_search():
+        with collections_of_the_search(), _quiet.many_networks():
             return super().search(*args, **kwargs)
 
     def run_trial(self, trial, *args, **kwargs):

@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from nasplug import _quiet
 from nasplug.budget import TimeBudget, TimeBudgetWarning
 from nasplug.distributed import roles
 from nasplug.sklearn import (
@@ -139,6 +140,7 @@ class _NASEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
+    @_quiet.many_networks()
     def fit(self, X, y, sample_weight=None):
         """Searches an architecture for (X, y) and trains the best one.
 
@@ -303,6 +305,7 @@ class _NASEstimator(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "best_model_")
 
+    @_quiet.many_networks()
     def _model_output(self, X):
         """The output of `best_model_` for inputs shaped like the training X."""
         check_is_fitted(
