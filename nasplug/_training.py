@@ -374,16 +374,28 @@ class EpochClock(keras.callbacks.Callback):
     Every copy of it (tuners and `train` deep-copy callbacks) is this one clock, so that
     it times all the networks of a trial (a cross-validated trial's folds).
 
+    A network's first epoch also traces the training step, in its first batch. When a
+    network trains for one epoch only (a trial the time budget cut, a short screening
+    round), that epoch is all there is to time: its steps are then priced without the
+    first batch, from the others, so that the trace is not taken for the cost of an epoch.
+
     Attributes:
         epochs: Seconds of each epoch's training steps, in order, over every network.
         firsts: Those of each network's first epoch (which also traces the step).
+        first_batches: Seconds of each network's first batch (the trace and one step),
+            None where it was not timed.
+        first_steps: The steps of each network's first epoch.
     """
 
     def __init__(self):
         super().__init__()
         self.epochs, self.firsts = [], []
+        self.first_batches, self.first_steps = [], []
         self._began = None
+        self._batch_began = None
+        self._first_batch = None
         self._first = False
+        self._steps = 0
 
     def __deepcopy__(self, memo):
         return self
@@ -393,6 +405,18 @@ class EpochClock(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._began = time.perf_counter()
+        self._steps = 0
+        self._first_batch = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._first and self._steps == 0:
+            self._batch_began = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1
+        if self._batch_began is not None:
+            self._first_batch = time.perf_counter() - self._batch_began
+            self._batch_began = None
 
     def on_test_begin(self, logs=None):
         self._stop()
@@ -408,11 +432,31 @@ class EpochClock(keras.callbacks.Callback):
         self.epochs.append(seconds)
         if self._first:
             self.firsts.append(seconds)
+            self.first_batches.append(self._first_batch)
+            self.first_steps.append(self._steps)
             self._first = False
 
     def epoch_seconds(self):
-        """The median epoch's seconds (a first epoch's trace, a busy moment left out)."""
-        return float(np.median(self.epochs)) if self.epochs else 0.0
+        """The median epoch's seconds, without a first epoch's trace.
+
+        The median of the epochs after each network's first (a busy moment left out);
+        when every network trained one epoch, the median of those first epochs, each
+        priced from its steps after the first batch.
+        """
+        later = list(self.epochs)
+        for first in self.firsts:
+            later.remove(first)
+        if later:
+            return float(np.median(later))
+        if not self.firsts:
+            return 0.0
+        priced = []
+        for seconds, batch, steps in zip(self.firsts, self.first_batches, self.first_steps):
+            if batch is None or steps < 2:
+                priced.append(seconds)  # nothing but the traced batch to go by
+            else:
+                priced.append((seconds - batch) * steps / (steps - 1))
+        return float(np.median(priced))
 
     def trace_seconds(self):
         """What a network's first epoch took beyond the median epoch, on average."""

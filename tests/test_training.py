@@ -136,3 +136,21 @@ def test_a_search_inside_a_search_leaves_the_outer_one_frozen():
             assert gc.get_freeze_count() == frozen
         assert gc.get_freeze_count() == frozen
     assert gc.get_freeze_count() == 0
+
+
+def test_an_epoch_is_priced_without_the_trace_when_a_network_trains_one_epoch():
+    # A network the time budget cut after its first epoch: that epoch also traced the
+    # training step, which costs far more than a few steps of a tiny network.
+    clock = _training.EpochClock()
+    x = np.random.default_rng(0).normal(size=(256, 8)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0, callbacks=[clock])
+
+    assert clock.first_steps == [8] and len(clock.firsts) == 1
+    assert clock.epoch_seconds() < 0.5 * clock.firsts[0]
+    assert clock.trace_seconds() > 0.5 * clock.firsts[0]
+    # A second epoch is timed as it is.
+    model.fit(x, y, epochs=2, batch_size=32, verbose=0, callbacks=[clock])
+    assert clock.epoch_seconds() == clock.epochs[-1]
