@@ -458,6 +458,15 @@ class EpochClock(keras.callbacks.Callback):
                 priced.append((seconds - batch) * steps / (steps - 1))
         return float(np.median(priced))
 
+    def timed_epochs(self):
+        """How many epochs `epoch_seconds` rests on: 0 when every network was stopped
+        in its first batch, so that only the step's trace was timed."""
+        clean = sum(
+            batch is not None and steps >= 2
+            for batch, steps in zip(self.first_batches, self.first_steps)
+        )
+        return len(self.epochs) - len(self.firsts) + clean
+
     def trace_seconds(self):
         """What a network's first epoch took beyond the median epoch, on average."""
         if not self.firsts:

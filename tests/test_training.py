@@ -151,6 +151,21 @@ def test_an_epoch_is_priced_without_the_trace_when_a_network_trains_one_epoch():
     assert clock.first_steps == [8] and len(clock.firsts) == 1
     assert clock.epoch_seconds() < 0.5 * clock.firsts[0]
     assert clock.trace_seconds() > 0.5 * clock.firsts[0]
+    assert clock.timed_epochs() == 1
     # A second epoch is timed as it is.
     model.fit(x, y, epochs=2, batch_size=32, verbose=0, callbacks=[clock])
     assert clock.epoch_seconds() == clock.epochs[-1]
+
+
+def test_a_network_stopped_in_its_first_batch_times_no_epoch():
+    class StopAtOnce(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.stop_training = True
+
+    clock = _training.EpochClock()
+    x = np.zeros((256, 8), "float32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2)])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, np.zeros(256), epochs=3, verbose=0, callbacks=[clock, StopAtOnce()])
+
+    assert clock.first_steps == [1] and clock.timed_epochs() == 0

@@ -67,8 +67,14 @@ class RefitCosts:
             trial, self.n_validation, self.epochs, self.default_early_stopping
         )
 
+    def untimed(self, trial):
+        """Whether `trial` was stopped in its first batch: it timed its trace, no epoch."""
+        return _metric(trial, "timed_epochs") == 0
+
     def _rates(self, trial):
         """(seconds of a network besides its epochs, seconds of a refit epoch), or None."""
+        if self.untimed(trial):
+            return None
         epoch, setup = _metric(trial, "epoch_seconds"), _metric(trial, "setup_seconds")
         if epoch is None or setup is None:
             # A search saved before trials recorded them: its useful epochs are at most
@@ -98,6 +104,17 @@ class RefitCosts:
         setup, per_epoch = rates
         epochs = self.epochs_of(trial) if epochs is None else epochs
         return MARGIN * (setup + per_epoch * epochs)
+
+    def least_seconds(self, trial):
+        """What a refit network of a trial stopped in its first batch costs at least:
+        what that trial's network cost (its build, scoring and the step's trace). None
+        for any other trial."""
+        if not self.untimed(trial):
+            return None
+        epoch, setup = _metric(trial, "epoch_seconds"), _metric(trial, "setup_seconds")
+        if epoch is None or setup is None:
+            return None
+        return MARGIN * (setup + epoch)
 
     def epochs_within(self, trial, seconds):
         """The most epochs (at least 1) of `trial`'s architecture that fit in `seconds`."""
@@ -130,8 +147,9 @@ def search_reserve(costs, size, budget_seconds):
 
     Returns:
         A callable `oracle -> seconds`: `size` refits of the best trial so far; before a
-        trial has finished, `first_share` of the budget (so that a first trial longer
-        than the budget leaves the refit its part).
+        trial has finished, or while the best one was stopped in its first batch (its
+        timings are the step's trace), `first_share` of the budget (so that a first trial
+        longer than the budget leaves the refit its part).
     """
 
     def reserve(oracle):
@@ -143,6 +161,9 @@ def search_reserve(costs, size, budget_seconds):
         if not finished:
             return budget_seconds * costs.first_share(size)
         best = max(finished, key=lambda trial: _metric(trial, OBJECTIVE))
+        if costs.untimed(best):
+            # As before any trial: its timings priced the trace of a step, not a refit.
+            return budget_seconds * costs.first_share(size)
         seconds = costs.seconds(best)
         return 0.0 if seconds is None else size * seconds
 
@@ -200,6 +221,11 @@ def plan_refit(found, best_trial, size, mix_families, costs, left, searched_at_h
         seconds = [costs.seconds(trial, e) for trial, e in zip(members, epochs)]
         if n == size and None not in seconds:
             plan.needed = sum(seconds)
+        # A trial stopped in its first batch gives only a lower bound: the networks that
+        # fit by it are planned in full, and the budget's callback stops them in time.
+        seconds = [
+            costs.least_seconds(trial) if s is None else s for trial, s in zip(members, seconds)
+        ]
         if None in seconds or sum(seconds) <= left:
             plan.members, plan.epochs = members, epochs
             return plan

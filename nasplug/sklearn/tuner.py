@@ -173,6 +173,9 @@ class ScoringTuner(
             # network costs besides its epochs (its build, scoring, the step's trace).
             "epoch_seconds": clock.epoch_seconds(),
             "setup_seconds": float((seconds - fit_seconds) / networks + clock.trace_seconds()),
+            # 0 when the budget stopped every network in its first batch: the trace alone
+            # was timed, which says nothing of an epoch's cost.
+            "timed_epochs": float(clock.timed_epochs()),
             # Read by `nasplug.report` for its score-against-size plot.
             "params": float(size),
         }

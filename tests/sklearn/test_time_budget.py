@@ -96,6 +96,24 @@ def test_the_search_keeps_back_the_refit_of_its_best_trial_so_far(costs):
     assert budget.end_search().remaining == pytest.approx(60, abs=1.0)
 
 
+def test_a_trial_stopped_in_its_first_batch_does_not_price_the_refit(costs):
+    # Its only "epoch" was the trace of its step: far dearer than an epoch.
+    cut = _trial("0", 0.9, epoch_seconds=9.0, setup_seconds=1.0, timed_epochs=0)
+    assert costs.untimed(cut) and costs.seconds(cut) is None
+    assert not costs.untimed(_trial("1", 0.9, epoch_seconds=0.1, setup_seconds=1.0, timed_epochs=3))
+    reserve = _budget.search_reserve(costs, size=5, budget_seconds=60)
+    # As before any trial ended, not 5 refits at 9 s an epoch.
+    assert reserve(types.SimpleNamespace(trials={"0": cut})) == pytest.approx(60 * 750 / 1050)
+    # Its network's cost (build, scoring, the trace) bounds a refit network's from below:
+    # the networks that fit by it are planned in full, the budget's callback stopping them.
+    least = costs.least_seconds(cut)
+    assert least == pytest.approx(_budget.MARGIN * 10.0)
+    plan = _budget.plan_refit(None, cut, 5, False, costs, 2.5 * least, searched_at_hand=True)
+    assert plan.members == [cut] * 2 and plan.epochs == [10] * 2 and plan.needed is None
+    plan = _budget.plan_refit(None, cut, 5, False, costs, 0.5 * least, searched_at_hand=True)
+    assert plan.keep_searched
+
+
 @pytest.mark.slow
 def test_fit_ends_within_its_budget_when_the_refit_would_cost_more(cancer):
     # 80 rows cross-validated over 3 folds, then 5 networks of 600 epochs of 20 batches
