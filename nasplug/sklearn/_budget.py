@@ -116,6 +116,13 @@ class RefitCosts:
             return None
         return MARGIN * (setup + epoch)
 
+    def start_seconds(self, trial):
+        """What a refit network of `trial`'s architecture costs at least: its build, its
+        step's trace and one epoch (`least_seconds` for a trial stopped in its first
+        batch); None when the trial has no timings."""
+        least = self.least_seconds(trial)
+        return least if least is not None else self.seconds(trial, epochs=1)
+
     def epochs_within(self, trial, seconds):
         """The most epochs (at least 1) of `trial`'s architecture that fit in `seconds`."""
         rates = self._rates(trial)

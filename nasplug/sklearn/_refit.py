@@ -95,7 +95,18 @@ def summary(members, found):
     ]
 
 
-def refit(hypermodel, members, epochs, fit_data, seed, batch_size, callbacks, verbose, budget=None):
+def refit(
+    hypermodel,
+    members,
+    epochs,
+    fit_data,
+    seed,
+    batch_size,
+    callbacks,
+    verbose,
+    budget=None,
+    least_seconds=None,
+):
     """Trains each member's architecture on all the rows; returns their average.
 
     Args:
@@ -111,6 +122,10 @@ def refit(hypermodel, members, epochs, fit_data, seed, batch_size, callbacks, ve
             end of the batch that spends it, and no member starts once it is spent. A
             member other than the first that it stops is left out: half trained, it would
             pull the average down.
+        least_seconds: Optional list, what each member costs at least (its build, trace
+            and an epoch; None where unknown): a member other than the first starts only
+            when the budget has that much left, as one that cannot train an epoch in it
+            would only overrun the budget by its trace before it is left out.
 
     Returns:
         (A `keras.Model`: the one network, or the average of several; the epochs each
@@ -127,8 +142,10 @@ def refit(hypermodel, members, epochs, fit_data, seed, batch_size, callbacks, ve
         kept_callbacks += (budget.callback(),)
     networks, trained_epochs, cut = [], [], False
     for member, (trial, member_epochs) in enumerate(zip(members, epochs)):
-        if member and budget is not None and budget.spent:
-            break
+        if member and budget is not None:
+            least = least_seconds[member] if least_seconds else None
+            if budget.spent or (least is not None and budget.remaining < least):
+                break
         trained = _training.train(
             _training.Training(
                 hypermodel,

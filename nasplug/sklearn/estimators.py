@@ -258,6 +258,7 @@ class _NASEstimator(BaseEstimator):
                     callbacks=self.callbacks,
                     verbose=self.verbose,
                     budget=budget,
+                    least_seconds=[costs.start_seconds(trial) for trial in plan.members],
                 )
                 members = plan.members[: len(trained_epochs)]
             else:

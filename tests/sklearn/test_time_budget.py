@@ -114,6 +114,49 @@ def test_a_trial_stopped_in_its_first_batch_does_not_price_the_refit(costs):
     assert plan.keep_searched
 
 
+def test_a_refit_member_starts_only_when_the_budget_holds_what_it_costs_at_least(cancer):
+    import keras
+
+    from nasplug.sklearn import _refit, hypermodels
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    X, y = cancer[0][:100], cancer[1][:100]
+    fit_data = _fit_data.prepare(NASClassifier(cv=None, callbacks=[]), X, y, None, seed=0)
+    members = [_trial(str(i), 0.9) for i in range(3)]
+    budget = TimeBudget(3600).start()
+    # The first network always trains; the second would need more than the budget holds.
+    _, trained, cut = _refit.refit(
+        hypermodels.FunctionHyperModel(build),
+        members,
+        [1, 1, 1],
+        fit_data,
+        0,
+        32,
+        None,
+        0,
+        budget=budget,
+        least_seconds=[None, 7200.0, 1.0],
+    )
+    assert trained == [1] and not cut
+    _, trained, _ = _refit.refit(
+        hypermodels.FunctionHyperModel(build),
+        members,
+        [1, 1, 1],
+        fit_data,
+        0,
+        32,
+        None,
+        0,
+        budget=budget,
+        least_seconds=[None, 1.0, None],
+    )
+    assert trained == [1, 1, 1]
+
+
 @pytest.mark.slow
 def test_fit_ends_within_its_budget_when_the_refit_would_cost_more(cancer):
     # 80 rows cross-validated over 3 folds, then 5 networks of 600 epochs of 20 batches
