@@ -263,6 +263,7 @@ def test_bad_arguments_are_refused_with_one_clear_error():
 def test_public_names_are_pinned():
     assert sorted(nasplug.integrations.ray.__all__) == [
         "NASSearch",
+        "RayBackend",
         "hyperparameters",
         "search_space",
     ]
