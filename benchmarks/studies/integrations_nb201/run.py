@@ -14,12 +14,17 @@ report the 200-epoch test accuracy of the cell with the best search signal):
 - `optuna_dbr`: the same without `hyperparameters=`: the sampler learns the space from
   the trials (define-by-run), as a plain Optuna user would write it.
 
-Run `i` of every strategy and engine gets the seed `seed + i`. Prints one row per strategy
-and engine (mean ± standard error of the test accuracy, queries, the paired difference to
-KerasTuner, how many runs queried exactly KerasTuner's cells, wall seconds per run) and
-writes every run with the summary to a stamped JSON file.
+Run `i` of every strategy and engine gets the same seed: the `i`-th of
+`nasplug.bench.run_seeds(seed, runs)`, as in `nasplug bench`, or `seed + i` with
+`--seeds consecutive`. Consecutive seeds make KerasTuner's random search repeat itself: its
+oracle draws value `k` of a run with the seed `seed + k`, so the run of seed `s + 6` queries
+the cells of the run of seed `s` shifted by one, and its runs are not independent.
 
-    python benchmarks/studies/integrations_nb201/run.py --runs 100 --budget 3000 \\
+Prints one row per strategy and engine (mean ± standard error of the test accuracy, queries,
+the paired difference to KerasTuner, how many runs queried exactly KerasTuner's cells, wall
+seconds per run) and writes every run with the summary to a stamped JSON file.
+
+    python benchmarks/studies/integrations_nb201/run.py --runs 100 --budget 3000 --seed 0 \\
         --json benchmarks/studies/integrations_nb201/results/integrations_3000.json
 """
 
@@ -39,6 +44,7 @@ import numpy as np  # noqa: E402
 from benchmarks import common  # noqa: E402
 from nasplug.bench import load_table, run_search  # noqa: E402
 from nasplug.bench import nasbench201 as nb  # noqa: E402
+from nasplug.bench.benchmark import run_seeds  # noqa: E402
 
 STRATEGIES = ("random", "evolution", "reinforce", "qlearning", "predictor")
 ENGINES = ("kerastuner", "ray", "optuna", "optuna_dbr")
@@ -220,14 +226,24 @@ def main(argv=None):
     parser.add_argument("--table", default="cifar10.csv.gz", help="a file of DATA/nasbench201")
     parser.add_argument("--budget", type=float, default=3000.0, help="simulated seconds")
     parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1, help="run i gets seed + i (positive)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        choices=("spread", "consecutive"),
+        default="spread",
+        help="run i's seed: run_seeds(seed, runs)[i] as in nasplug bench, or seed + i",
+    )
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--json", metavar="OUT", help="write the stamped runs and summary")
     args = parser.parse_args(argv)
-    if args.seed < 1 or args.runs < 1:
+    if args.runs < 1 or (args.seeds == "consecutive" and args.seed < 1):
         # KerasTuner's oracles replace a seed of 0 by a random one.
-        raise SystemExit("--seed and --runs must be positive")
+        raise SystemExit("--runs, and --seed with --seeds consecutive, must be positive")
+    if args.seeds == "spread":
+        seeds = run_seeds(args.seed, args.runs)
+    else:
+        seeds = list(range(args.seed, args.seed + args.runs))
     strategies = _names(args.strategies, STRATEGIES, "strategy")
     engines = _names(args.engines, ENGINES, "engine")
 
@@ -244,7 +260,7 @@ def main(argv=None):
     print(common.header(), flush=True)
     runs = []
     for strategy in strategies:
-        for seed in range(args.seed, args.seed + args.runs):
+        for seed in seeds:
             # The engines take turns on each seed, so that the machine's load falls on all.
             for engine in engines:
                 runs.append(one_run(table, engine, strategy, seed, args.budget))
@@ -252,7 +268,7 @@ def main(argv=None):
     rows = summarise(runs, strategies, engines)
     print(
         f"\nNAS-Bench-201 {table.name}, budget {args.budget:g} s, {args.runs} runs per row, "
-        f"seeds {args.seed}..{args.seed + args.runs - 1}\n"
+        f"seeds {args.seeds} from {args.seed}\n"
     )
     print(format_rows(rows))
     if args.json:
@@ -263,7 +279,7 @@ def main(argv=None):
             "table": f"nasbench201/{args.table}",
             "budget_s": args.budget,
             "runs": args.runs,
-            "seeds": [args.seed, args.seed + args.runs - 1],
+            "seeds": seeds,
             "versions": versions,
             "summary": rows,
             "runs_detail": runs,
