@@ -127,11 +127,12 @@ def completed(estimator):
 
 
 @pytest.mark.slow
-def test_two_ray_workers_train_the_trials_and_the_chief_fits_as_a_local_search(
+def test_two_ray_workers_one_gpu_each_train_the_trials_and_the_chief_fits_as_a_local_search(
     cluster, cancer, marks, capsys
 ):
+    gpu_node = cluster
     X, y = cancer
-    backend = RayBackend(workers=2)
+    backend = RayBackend(workers=2, gpus_per_trial=1)
     estimator = classifier(marks, backend, meet=2, verbose=1).fit(X, y)
 
     assert estimator.predict(X[:5]).shape == (5,)
@@ -142,24 +143,9 @@ def test_two_ray_workers_train_the_trials_and_the_chief_fits_as_a_local_search(
     assert tuners(marks) == {"rayworker0", "rayworker1"}
     assert [w["tuner_id"] for w in estimator.workers_] == ["rayworker0", "rayworker1"]
     assert {pid(m) for m in starts(marks)} <= {w["pid"] for w in estimator.workers_}
-    assert backend == RayBackend(workers=2)  # the parameter is left as it was given
-    # The chief's progress lines, as in a local search, and nothing else.
-    printed = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("trial 3/3 | completed") for line in printed)
-    assert all(line.startswith("trial ") or not line.strip() for line in printed), printed
-
-
-@pytest.mark.slow
-def test_each_worker_sees_only_its_own_gpu(cluster, cancer, marks):
-    gpu_node = cluster
-    X, y = cancer
-    estimator = classifier(
-        marks, RayBackend(workers=2, gpus_per_trial=1), meet=2, max_trials=2, refit=False
-    ).fit(X, y)
-
-    assert len(completed(estimator)) == 2
-    reports = estimator.workers_
+    assert backend == RayBackend(workers=2, gpus_per_trial=1)  # left as it was given
     # The two workers met in their first trials: they trained at once, one GPU each.
+    reports = estimator.workers_
     assert sorted(r["gpu_ids"][0] for r in reports) == ["0", "1"]
     assert all(len(r["gpu_ids"]) == 1 for r in reports)
     assert {r["node_id"] for r in reports} == {gpu_node.node_id}
@@ -168,25 +154,14 @@ def test_each_worker_sees_only_its_own_gpu(cluster, cancer, marks):
         for mark in starts(marks, report["tuner_id"]):
             with open(os.path.join(marks, mark)) as file:
                 assert json.load(file)["cuda"] == report["gpu_ids"][0]
+    # The chief's progress lines, as in a local search, and nothing else.
+    printed = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("trial 3/3 | completed") for line in printed)
+    assert all(line.startswith("trial ") or not line.strip() for line in printed), printed
 
 
-@pytest.mark.slow
-def test_a_worker_killed_in_a_trial_is_rerun_and_no_completed_trial_is_lost(cluster, cancer, marks):
-    X, y = cancer
-    estimator = classifier(
-        marks, RayBackend(workers=2, max_retries=2), meet=2, kill=True, max_trials=4
-    ).fit(X, y)
-
-    with open(os.path.join(marks, "killed")) as file:
-        killed = file.read()
-    tuner_id = killed.split("-")[0]
-    # The killed worker's trial ran again in a new process of the same tuner ID; every
-    # other trial trained once, and all four completed.
-    again = [m for m in starts(marks, tuner_id) if int(m.split("-")[2]) > int(killed.split("-")[2])]
-    assert again and all(pid(m) != pid(killed) for m in again)
-    assert len(starts(marks)) == 4 + 1
-    assert len(completed(estimator)) == 4 == len(set(completed(estimator)))
-    assert estimator.predict(X[:3]).shape == (3,)
+# A worker whose process dies in a trial (its node removed) is rerun and gets its trial
+# back: tests/integrations/test_ray_backend_node.py.
 
 
 @pytest.mark.slow
@@ -194,19 +169,16 @@ def test_a_search_resumes_from_its_directory_on_ray_or_not(cluster, cancer, mark
     X, y = cancer
     directory = str(tmp_path / "search")
     local = classifier(marks, None, max_trials=1, directory=directory).fit(X, y)
-    first = classifier(marks, RayBackend(workers=1), max_trials=2, directory=directory)
-    first.fit(X, y)
-    second = classifier(marks, "ray", max_trials=3, directory=directory)
-    second.set_params(backend=RayBackend(workers=1)).fit(X, y)
-    third = classifier(marks, None, max_trials=4, directory=directory).fit(X, y)
+    on_ray = classifier(marks, "ray", max_trials=3, directory=directory)
+    on_ray.set_params(backend=RayBackend(workers=1)).fit(X, y)
+    again = classifier(marks, None, max_trials=4, directory=directory).fit(X, y)
 
-    assert [len(completed(e)) for e in (local, first, second, third)] == [1, 2, 3, 4]
-    assert second.search_results_[:2] == first.search_results_
-    assert third.search_results_[:3] == second.search_results_
-    assert [t["score"] for t in first.search_results_[:1]] == [local.best_score_]
-    # Only the new trials trained on Ray: the kept ones were read back.
+    assert [len(completed(e)) for e in (local, on_ray, again)] == [1, 3, 4]
+    assert on_ray.search_results_[:1] == local.search_results_
+    assert again.search_results_[:3] == on_ray.search_results_
+    # Only the new trials trained on Ray: the kept one was read back.
     assert len(starts(marks)) == 2
-    assert not hasattr(local, "workers_")
+    assert not hasattr(local, "workers_") and not hasattr(again, "workers_")
 
 
 @pytest.mark.slow
